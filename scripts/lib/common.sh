@@ -1,0 +1,80 @@
+# Shared helpers for the developer entry points in scripts/. Sourced, not run.
+# shellcheck shell=bash
+
+RT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# Downloads and extracted guest pieces live outside the work tree so that a
+# fresh clone (as CI uses) reuses them.
+RT_CACHE=${RT_CACHE:-/var/cache/rt-tracer}
+RT_BUILD=${RT_BUILD:-$RT_ROOT/build}
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+# meta_dep META PATTERN: the dependency of META's bookworm-backports
+# candidate that matches PATTERN (e.g. the versioned kernel image).
+meta_dep() {
+	apt-cache depends -t bookworm-backports "$1" 2>/dev/null |
+		sed -n 's/^ *Depends: //p' | sed 's/:arm64$//' | grep -m1 "^$2"
+}
+
+kernel_version() {
+	[ -f "$RT_CACHE/kver" ] || die "the RT kernel is not set up: run scripts/setup"
+	cat "$RT_CACHE/kver"
+}
+
+# Paths of the guest pieces for ARCH (aarch64 or x86_64).
+guest_kernel() {
+	local kver
+	kver=$(kernel_version)
+	case $1 in
+	aarch64) echo "$RT_CACHE/arm64-$kver/root/boot/vmlinuz-$kver-rt-arm64" ;;
+	x86_64) echo "/boot/vmlinuz-$kver-rt-amd64" ;;
+	esac
+}
+kernel_headers() {
+	local kver
+	kver=$(kernel_version)
+	case $1 in
+	aarch64) echo "/usr/src/linux-headers-$kver-rt-arm64" ;;
+	x86_64) echo "/usr/src/linux-headers-$kver-rt-amd64" ;;
+	esac
+}
+guest_busybox() {
+	case $1 in
+	aarch64) echo "$RT_CACHE/arm64-$(kernel_version)/root/bin/busybox" ;;
+	x86_64) echo "/bin/busybox" ;;
+	esac
+}
+rust_target() {
+	case $1 in
+	aarch64) echo aarch64-unknown-linux-gnu ;;
+	x86_64) echo x86_64-unknown-linux-gnu ;;
+	esac
+}
+cross_cc() {
+	case $1 in
+	aarch64) echo aarch64-linux-gnu-gcc ;;
+	x86_64) echo gcc ;;
+	esac
+}
+checkpatch() { echo "$RT_CACHE/checkpatch/scripts/checkpatch.pl"; }
+
+# True when every piece setup provides is present (cheap: no apt calls).
+setup_complete() {
+	local a f
+	[ -f "$RT_CACHE/kver" ] || return 1
+	for a in aarch64 x86_64; do
+		for f in "$(guest_kernel $a)" "$(kernel_headers $a)/Makefile" "$(guest_busybox $a)"; do
+			[ -e "$f" ] || return 1
+		done
+	done
+	command -v qemu-system-aarch64 >/dev/null &&
+		command -v qemu-system-x86_64 >/dev/null &&
+		command -v aarch64-linux-gnu-gcc >/dev/null &&
+		command -v cpio >/dev/null &&
+		[ -x "$(checkpatch)" ] &&
+		rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu
+}

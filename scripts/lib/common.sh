@@ -75,6 +75,8 @@ setup_complete() {
 		command -v qemu-system-x86_64 >/dev/null &&
 		command -v aarch64-linux-gnu-gcc >/dev/null &&
 		command -v cpio >/dev/null &&
+		command -v shellcheck >/dev/null &&
+		python3 -m pytest --version >/dev/null 2>&1 &&
 		[ -x "$(checkpatch)" ] &&
 		rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu
 }

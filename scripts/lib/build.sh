@@ -1,0 +1,73 @@
+# Builds what the emulated appliance boots: the kernel modules, the workloads
+# and the agent, for one guest arch. Sourced after common.sh.
+# shellcheck shell=bash
+
+# run_logged LOG CMD...: run quietly; on failure show the log's tail.
+run_logged() {
+	local logf=$1
+	shift
+	if ! "$@" >>"$logf" 2>&1; then
+		tail -n 40 "$logf" >&2
+		die "build step failed: $* (full log: $logf)"
+	fi
+}
+
+# build_kmod ARCH SRC_DIR KO_NAME: out-of-tree module from a per-arch copy of
+# SRC_DIR (Kbuild writes objects next to the sources).
+build_kmod() {
+	local arch=$1 src=$2 ko=$3 out copy
+	out="$RT_BUILD/$arch"
+	copy="$out/$(basename "$src")"
+	mkdir -p "$copy"
+	# cp -a keeps mtimes, so make rebuilds only what changed.
+	(cd "$src" && find . -name '*.[ch]' -o -name 'Kbuild' -o -name 'Makefile') |
+		while read -r f; do
+			if [ ! -e "$copy/$f" ] || ! cmp -s "$src/$f" "$copy/$f"; then
+				mkdir -p "$copy/$(dirname "$f")"
+				cp -a "$src/$f" "$copy/$f"
+			fi
+		done
+	run_logged "$out/build.log" make -C "$(kernel_headers "$arch")" M="$copy" W=1 modules
+	cp -a "$copy/$ko" "$out/$ko"
+}
+
+build_modules() {
+	local arch=$1
+	mkdir -p "$RT_BUILD/$arch"
+	: >"$RT_BUILD/$arch/build.log"
+	[ -f "$RT_ROOT/rt-tracer-module/Kbuild" ] || [ -f "$RT_ROOT/rt-tracer-module/Makefile" ] ||
+		die "rt-tracer-module/ has no Kbuild file yet"
+	build_kmod "$arch" "$RT_ROOT/rt-tracer-module" rt_tracer.ko
+	if [ -f "$RT_ROOT/irq-button-demo/Kbuild" ]; then
+		build_kmod "$arch" "$RT_ROOT/irq-button-demo" irq_button_demo.ko
+	fi
+}
+
+build_workloads() {
+	local arch=$1
+	[ -f "$RT_ROOT/workloads/Makefile" ] || return 0
+	mkdir -p "$RT_BUILD/$arch/bin"
+	run_logged "$RT_BUILD/$arch/build.log" \
+		make -C "$RT_ROOT/workloads" ARCH="$arch" OUT="$RT_BUILD/$arch/bin"
+}
+
+build_agent() {
+	local arch=$1 target
+	[ -f "$RT_ROOT/rpi-agent/Cargo.toml" ] || return 0
+	target=$(rust_target "$arch")
+	mkdir -p "$RT_BUILD/$arch/bin"
+	# Static binaries run in the BusyBox initramfs as on the Pi.
+	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
+		run_logged "$RT_BUILD/$arch/build.log" \
+		cargo build --quiet --release --manifest-path "$RT_ROOT/rpi-agent/Cargo.toml" \
+		--target "$target" -p rpi-agent
+	cp -a "$RT_ROOT/rpi-agent/target/$target/release/rpi-agent" "$RT_BUILD/$arch/bin/"
+}
+
+build_all() {
+	local arch=$1
+	log "building for $arch (module, workloads, agent)"
+	build_modules "$arch"
+	build_workloads "$arch"
+	build_agent "$arch"
+}

@@ -1,0 +1,502 @@
+//! Message payloads. Each one is postcard-encoded into an [`crate::Envelope`]
+//! whose `kind` says which struct it is.
+//!
+//! Compatibility rules (see docs/protocol.md):
+//! - a new message is a new `kind` (older decoders skip and count it);
+//! - a new field is only ever appended at the end of a payload struct, with a
+//!   minor version bump; decoders ignore trailing payload bytes they do not know;
+//! - enumerations coming from the kernel (metric, event type, state, policy)
+//!   travel as raw integers so that new values never make a payload undecodable.
+
+use heapless::{String, Vec};
+use serde::{Deserialize, Serialize};
+
+/// Wire protocol version. Major: incompatible change; minor: additions only.
+pub const PROTOCOL_MAJOR: u16 = 1;
+pub const PROTOCOL_MINOR: u16 = 0;
+
+pub const COMM_LEN: usize = 16;
+/// Log2 histogram buckets (bucket i: [2^(i-1), 2^i) ns; 0: 0 ns; last: open).
+pub const LOG2_BUCKETS: usize = 32;
+pub const LIN_BUCKETS: usize = 32;
+/// Room for metrics in one snapshot (the module has 5 today; headroom for more).
+pub const MAX_METRICS: usize = 8;
+/// Room for worst-case events (the module keeps 24 today).
+pub const MAX_EVENTS: usize = 32;
+/// Room for culprits (the module keeps 4 today).
+pub const MAX_CULPRITS: usize = 8;
+
+/// A task's `comm` (kernel TASK_COMM_LEN is 16 incl. NUL, so 15 bytes fit).
+pub type Comm = String<COMM_LEN>;
+
+/// Message kinds (the `kind` field of the envelope). Never reuse a number.
+pub mod kind {
+    pub const HELLO: u16 = 1;
+    pub const HEARTBEAT: u16 = 2;
+    pub const TASK: u16 = 3;
+    pub const IRQ: u16 = 4;
+    pub const EXIT: u16 = 5;
+    pub const VIOLATION: u16 = 6;
+    pub const WORST: u16 = 7;
+    pub const DROPPED: u16 = 8;
+    pub const NOTICE: u16 = 9;
+}
+
+/// Metric ids, equal to `enum rtt_metric`.
+pub mod metric {
+    pub const LATENCY: u8 = 0;
+    pub const RESPONSE: u8 = 1;
+    pub const RELIEF: u8 = 2;
+    pub const IRQ_DELAY: u8 = 3;
+    pub const IRQ: u8 = 4;
+    pub const COUNT: u8 = 5;
+
+    /// Lower-case name used by the JSON output and the config files.
+    pub fn name(m: u8) -> Option<&'static str> {
+        Some(match m {
+            LATENCY => "latency",
+            RESPONSE => "response",
+            RELIEF => "relief",
+            IRQ_DELAY => "irq_delay",
+            IRQ => "irq",
+            _ => return None,
+        })
+    }
+
+    pub fn from_name(s: &str) -> Option<u8> {
+        (0..COUNT).find(|m| name(*m) == Some(s))
+    }
+}
+
+/// Event types, equal to `enum rtt_event_type`.
+pub mod event {
+    pub const WAKEUP: u8 = 1;
+    pub const SWITCH: u8 = 2;
+    pub const MIGRATE: u8 = 3;
+    pub const IRQ_ENTRY: u8 = 4;
+    pub const IRQ_EXIT: u8 = 5;
+
+    pub fn name(t: u8) -> &'static str {
+        match t {
+            WAKEUP => "wakeup",
+            SWITCH => "switch",
+            MIGRATE => "migrate",
+            IRQ_ENTRY => "irq_entry",
+            IRQ_EXIT => "irq_exit",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Task states, equal to `enum rtt_state`.
+pub mod state {
+    pub const PREEMPTED: u8 = 0;
+    pub const SLEEP_TIMER: u8 = 1;
+    pub const SLEEP_LOCK: u8 = 2;
+    pub const SLEEP_IO: u8 = 3;
+    pub const SLEEP_OTHER: u8 = 4;
+    pub const DEAD: u8 = 5;
+
+    pub fn name(s: u8) -> &'static str {
+        match s {
+            PREEMPTED => "preempted",
+            SLEEP_TIMER => "sleep_timer",
+            SLEEP_LOCK => "sleep_lock",
+            SLEEP_IO => "sleep_io",
+            SLEEP_OTHER => "sleep_other",
+            DEAD => "dead",
+            _ => "unknown",
+        }
+    }
+}
+
+/// How a task came to be tracked, equal to `enum rtt_track_kind`.
+pub mod track {
+    pub const PID: u8 = 1;
+    pub const TGID: u8 = 2;
+    pub const IRQ: u8 = 3;
+}
+
+/// Task flags, equal to `RTT_F_*`.
+pub mod flags {
+    pub const TRACE: u32 = 1 << 0;
+    pub const EXITED: u32 = 1 << 1;
+    pub const IRQ_THREAD: u32 = 1 << 2;
+}
+
+/// Scheduling policy name and the priority a user would type (`chrt -f 80`):
+/// `("FIFO", 80)`, `("OTHER", nice)`. `prio` is the kernel's (0-99 RT, 100-139 normal).
+pub fn sched_label(policy: u8, prio: i16) -> (&'static str, i32) {
+    let prio = i32::from(prio);
+    match policy {
+        1 => ("FIFO", 99 - prio),
+        2 => ("RR", 99 - prio),
+        6 => ("DEADLINE", 0),
+        0 => ("OTHER", prio - 120),
+        3 => ("BATCH", prio - 120),
+        5 => ("IDLE", prio - 120),
+        _ => ("POLICY?", prio),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Hello {
+    pub proto_major: u16,
+    pub proto_minor: u16,
+    pub agent_version: String<24>,
+    /// `uname -r` of the target.
+    pub kernel_release: String<64>,
+    /// UAPI version reported by RTT_IOC_INFO; 0.0 while the module is absent.
+    pub uapi_major: u32,
+    pub uapi_minor: u32,
+    /// Board model (/proc/device-tree/model or DMI product name).
+    pub board: String<48>,
+    /// Configured link speed (bits/s); 0 for a file.
+    pub baud: u32,
+    /// RTT_INFO_* flags of the module.
+    pub module_flags: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TaskInfo {
+    pub pid: i32,
+    pub tgid: i32,
+    /// `track::*` it was added by.
+    pub track_kind: u8,
+    /// -1 unless an IRQ thread.
+    pub irq: i32,
+    /// `flags::*`.
+    pub flags: u32,
+    pub prio: i16,
+    pub policy: u8,
+    pub comm: Comm,
+    /// Task start time; (pid, start_ns) is unique.
+    pub start_ns: u64,
+}
+
+/// Where the time of one measured interval went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Breakdown {
+    pub running_ns: u64,
+    pub waiting_ns: u64,
+    pub sleep_timer_ns: u64,
+    pub sleep_lock_ns: u64,
+    pub sleep_io_ns: u64,
+    pub sleep_other_ns: u64,
+}
+
+/// One non-empty histogram bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Bucket {
+    pub idx: u8,
+    pub count: u64,
+}
+
+/// Sparse histogram: only non-empty buckets, ascending `idx`.
+pub type Hist = Vec<Bucket, LOG2_BUCKETS>;
+
+/// Bounds of log2 bucket `idx` in ns, `[lo, hi)`; `hi == None` for the open last bucket.
+pub fn log2_bucket_bounds(idx: u8) -> (u64, Option<u64>) {
+    let i = u32::from(idx);
+    if i == 0 {
+        return (0, Some(1));
+    }
+    let lo = 1u64 << (i - 1).min(63);
+    if i as usize >= LOG2_BUCKETS - 1 {
+        (lo, None)
+    } else {
+        (lo, Some(1u64 << i.min(63)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LinHist {
+    pub lo_ns: u64,
+    pub step_ns: u64,
+    pub under: u64,
+    pub over: u64,
+    pub buckets: Vec<Bucket, LIN_BUCKETS>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MetricStats {
+    /// `metric::*`.
+    pub metric: u8,
+    pub count: u64,
+    /// u64::MAX while count == 0.
+    pub min_ns: u64,
+    pub max_ns: u64,
+    pub sum_ns: u64,
+    /// SLO; 0: none.
+    pub bound_ns: u64,
+    /// Cumulative, exact.
+    pub violations: u64,
+    pub last_ns: u64,
+    pub log2: Hist,
+    /// Present when the module's linear histogram is enabled.
+    pub lin: Option<LinHist>,
+    /// Breakdown of `max_ns`.
+    pub worst: Breakdown,
+    /// CLOCK_MONOTONIC of the worst's end.
+    pub worst_at_ns: u64,
+}
+
+impl MetricStats {
+    pub fn mean_ns(&self) -> Option<u64> {
+        (self.count > 0).then(|| self.sum_ns / self.count)
+    }
+
+    /// Quantile `q` (0..=1) estimated from the log2 histogram: the upper edge of
+    /// the bucket where the cumulative count reaches q (clamped to [min, max]).
+    pub fn quantile_ns(&self, q: f64) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let total: u64 = self.log2.iter().map(|b| b.count).sum();
+        if total == 0 {
+            return None;
+        }
+        let target = libm_ceil(q * total as f64).max(1.0) as u64;
+        let mut acc = 0u64;
+        for b in self.log2.iter() {
+            acc = acc.saturating_add(b.count);
+            if acc >= target {
+                let (lo, hi) = log2_bucket_bounds(b.idx);
+                let est = hi.map(|h| h.saturating_sub(1)).unwrap_or(lo);
+                let lo_clamp = if self.min_ns == u64::MAX { 0 } else { self.min_ns };
+                return Some(est.clamp(lo_clamp.min(self.max_ns), self.max_ns));
+            }
+        }
+        Some(self.max_ns)
+    }
+}
+
+fn libm_ceil(x: f64) -> f64 {
+    let t = x as u64 as f64;
+    if t < x {
+        t + 1.0
+    } else {
+        t
+    }
+}
+
+/// Periodic snapshot of one tracked task (kinds TASK, IRQ for IRQ threads, and
+/// EXIT for the final record of an exited task).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TaskSnapshot {
+    /// CLOCK_MONOTONIC when the module produced it.
+    pub t_ns: u64,
+    pub task: TaskInfo,
+    /// Worst-case events that did not fit.
+    pub events_dropped: u64,
+    /// Metrics with any sample, bound or violation; others are all-zero.
+    pub metrics: Vec<MetricStats, MAX_METRICS>,
+}
+
+impl TaskSnapshot {
+    pub fn metric(&self, m: u8) -> Option<&MetricStats> {
+        self.metrics.iter().find(|s| s.metric == m)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Violation {
+    pub t_ns: u64,
+    pub task: TaskInfo,
+    pub metric: u8,
+    pub value_ns: u64,
+    pub bound_ns: u64,
+    /// Cumulative, exact.
+    pub violations: u64,
+    pub breakdown: Breakdown,
+}
+
+/// A task that ran on the tracked task's CPU while it waited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Culprit {
+    pub pid: i32,
+    pub prio: i16,
+    pub policy: u8,
+    pub ns: u64,
+    pub comm: Comm,
+}
+
+/// One scheduler event behind a worst case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Event {
+    /// Since the start of the interval.
+    pub t_ns: u64,
+    /// `event::*`.
+    pub kind: u8,
+    pub cpu: u16,
+    pub pid: i32,
+    pub other_pid: i32,
+    pub prio: i16,
+    pub other_prio: i16,
+    pub policy: u8,
+    pub other_policy: u8,
+    /// `state::*` (switch only).
+    pub prev_state: u8,
+    pub comm: Comm,
+    pub other_comm: Comm,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Worst {
+    pub t_ns: u64,
+    pub task: TaskInfo,
+    pub metric: u8,
+    pub value_ns: u64,
+    pub bound_ns: u64,
+    /// Interval events beyond what was kept.
+    pub events_dropped: u64,
+    pub breakdown: Breakdown,
+    /// Longest first.
+    pub culprits: Vec<Culprit, MAX_CULPRITS>,
+    pub events: Vec<Event, MAX_EVENTS>,
+}
+
+/// Detail records the module could not deliver (slow reader).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Dropped {
+    pub t_ns: u64,
+    pub violations: u64,
+    pub worst: u64,
+    pub exits: u64,
+}
+
+/// Module presence as seen by the agent.
+pub mod module_state {
+    pub const ABSENT: u8 = 0;
+    pub const PRESENT: u8 = 1;
+    pub const REPLAY: u8 = 2;
+}
+
+/// Link and agent health, sent periodically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Heartbeat {
+    /// Agent CLOCK_MONOTONIC.
+    pub t_ns: u64,
+    pub uptime_ms: u64,
+    /// Frames and bytes written to the link so far (this one excluded).
+    pub frames_sent: u64,
+    pub bytes_sent: u64,
+    /// Routine snapshots superseded by a newer one before they could be sent.
+    pub snapshots_skipped: u64,
+    /// Violation records not forwarded (queue full); counts stay exact in snapshots.
+    pub violations_skipped: u64,
+    /// Worst-case records superseded or not forwarded.
+    pub worst_skipped: u64,
+    pub write_errors: u64,
+    pub reopens: u64,
+    pub records_read: u64,
+    /// Module records of a type this agent does not know.
+    pub records_unknown: u64,
+    /// Module records that were malformed.
+    pub records_bad: u64,
+    /// `module_state::*`.
+    pub module_state: u8,
+    pub tracked: u32,
+    /// Link budget in bytes per second; 0: unlimited.
+    pub budget_bps: u32,
+}
+
+/// Agent log line (e.g. "waiting for /dev/rt_tracer").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Notice {
+    /// 0 info, 1 warning, 2 error.
+    pub level: u8,
+    pub text: String<120>,
+}
+
+/// Every message this version knows.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Hello(Hello),
+    Heartbeat(Heartbeat),
+    Task(TaskSnapshot),
+    Irq(TaskSnapshot),
+    Exit(TaskSnapshot),
+    Violation(Violation),
+    Worst(Worst),
+    Dropped(Dropped),
+    Notice(Notice),
+}
+
+impl Message {
+    pub fn kind(&self) -> u16 {
+        match self {
+            Message::Hello(_) => kind::HELLO,
+            Message::Heartbeat(_) => kind::HEARTBEAT,
+            Message::Task(_) => kind::TASK,
+            Message::Irq(_) => kind::IRQ,
+            Message::Exit(_) => kind::EXIT,
+            Message::Violation(_) => kind::VIOLATION,
+            Message::Worst(_) => kind::WORST,
+            Message::Dropped(_) => kind::DROPPED,
+            Message::Notice(_) => kind::NOTICE,
+        }
+    }
+
+    /// Serialize the payload (without envelope).
+    pub fn encode_payload<'a>(&self, buf: &'a mut [u8]) -> Result<&'a mut [u8], postcard::Error> {
+        match self {
+            Message::Hello(m) => postcard::to_slice(m, buf),
+            Message::Heartbeat(m) => postcard::to_slice(m, buf),
+            Message::Task(m) | Message::Irq(m) | Message::Exit(m) => postcard::to_slice(m, buf),
+            Message::Violation(m) => postcard::to_slice(m, buf),
+            Message::Worst(m) => postcard::to_slice(m, buf),
+            Message::Dropped(m) => postcard::to_slice(m, buf),
+            Message::Notice(m) => postcard::to_slice(m, buf),
+        }
+    }
+
+    /// Decode a payload of a known kind. `Ok(None)`: a kind this version does
+    /// not know (skip it). Trailing bytes (fields added by a newer minor) are ignored.
+    pub fn decode_payload(kind: u16, payload: &[u8]) -> Result<Option<Message>, postcard::Error> {
+        fn take<'a, T: Deserialize<'a>>(p: &'a [u8]) -> Result<T, postcard::Error> {
+            postcard::take_from_bytes(p).map(|(v, _rest)| v)
+        }
+        Ok(Some(match kind {
+            kind::HELLO => Message::Hello(take(payload)?),
+            kind::HEARTBEAT => Message::Heartbeat(take(payload)?),
+            kind::TASK => Message::Task(take(payload)?),
+            kind::IRQ => Message::Irq(take(payload)?),
+            kind::EXIT => Message::Exit(take(payload)?),
+            kind::VIOLATION => Message::Violation(take(payload)?),
+            kind::WORST => Message::Worst(take(payload)?),
+            kind::DROPPED => Message::Dropped(take(payload)?),
+            kind::NOTICE => Message::Notice(take(payload)?),
+            _ => return Ok(None),
+        }))
+    }
+}
+
+/// Copy `s` into a bounded string, cutting at a char boundary if it is too long.
+pub fn bounded_str<const N: usize>(s: &str) -> String<N> {
+    let mut out = String::new();
+    for c in s.chars() {
+        if out.push(c).is_err() {
+            break;
+        }
+    }
+    out
+}
+
+/// A kernel `char comm[16]` (NUL-terminated, maybe not UTF-8) as a [`Comm`].
+pub fn comm_from_bytes(b: &[u8]) -> Comm {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    let mut out = Comm::new();
+    for chunk in b[..end].utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if out.push(c).is_err() {
+                return out;
+            }
+        }
+        if !chunk.invalid().is_empty() && out.push('?').is_err() {
+            return out;
+        }
+    }
+    out
+}

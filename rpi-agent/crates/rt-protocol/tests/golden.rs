@@ -1,0 +1,208 @@
+//! Golden byte vectors: these pin the wire format (docs/protocol.md). If one
+//! of them changes, the protocol changed: bump PROTOCOL_MAJOR (layout change)
+//! or append fields + bump PROTOCOL_MINOR, and update the document.
+mod common;
+use common::*;
+use rt_protocol::*;
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn task() -> TaskInfo {
+    TaskInfo {
+        pid: 1234,
+        tgid: 1234,
+        track_kind: track::PID,
+        irq: -1,
+        flags: flags::TRACE,
+        prio: 19,
+        policy: 1,
+        comm: bounded_str("cyclic"),
+        start_ns: 5_000_000,
+    }
+}
+
+fn check(seq: u32, msg: Message, want: &str) {
+    let w = wire(seq, &msg);
+    assert_eq!(hex(&w), want, "golden vector of {msg:?}");
+    let bytes: Vec<u8> = (0..want.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&want[i..i + 2], 16).unwrap())
+        .collect();
+    let (msgs, _, _) = decode_all(&bytes);
+    assert_eq!(msgs, vec![(seq, msg)]);
+}
+
+#[test]
+fn golden_hello() {
+    check(
+        0,
+        Message::Hello(Hello {
+            proto_major: 1,
+            proto_minor: 0,
+            agent_version: bounded_str("0.1.0"),
+            kernel_release: bounded_str("6.12.95+deb12-rt-arm64"),
+            uapi_major: 1,
+            uapi_minor: 0,
+            board: bounded_str("rpi4"),
+            baud: 115200,
+            module_flags: 0,
+        }),
+        GOLDEN_HELLO,
+    );
+}
+
+#[test]
+fn golden_task() {
+    let mut log2 = heapless::Vec::new();
+    log2.push(Bucket { idx: 10, count: 3 }).unwrap();
+    let m = MetricStats {
+        metric: metric::LATENCY,
+        count: 3,
+        min_ns: 600,
+        max_ns: 1000,
+        sum_ns: 2400,
+        bound_ns: 900,
+        violations: 1,
+        last_ns: 800,
+        log2,
+        lin: None,
+        worst: Breakdown {
+            running_ns: 0,
+            waiting_ns: 1000,
+            ..Default::default()
+        },
+        worst_at_ns: 7,
+    };
+    let mut metrics = heapless::Vec::new();
+    metrics.push(m).unwrap();
+    check(
+        3,
+        Message::Task(TaskSnapshot {
+            t_ns: 9,
+            task: task(),
+            events_dropped: 0,
+            metrics,
+        }),
+        GOLDEN_TASK,
+    );
+}
+
+#[test]
+fn golden_violation() {
+    check(
+        4,
+        Message::Violation(Violation {
+            t_ns: 10,
+            task: task(),
+            metric: metric::RESPONSE,
+            value_ns: 1_059_000,
+            bound_ns: 1_000_000,
+            violations: 2,
+            breakdown: Breakdown {
+                running_ns: 1_000_000,
+                waiting_ns: 59_000,
+                ..Default::default()
+            },
+        }),
+        GOLDEN_VIOLATION,
+    );
+}
+
+#[test]
+fn golden_worst() {
+    let mut culprits = heapless::Vec::new();
+    culprits
+        .push(Culprit {
+            pid: 456,
+            prio: 9,
+            policy: 1,
+            ns: 59_000,
+            comm: bounded_str("hog"),
+        })
+        .unwrap();
+    let mut events = heapless::Vec::new();
+    events
+        .push(Event {
+            t_ns: 0,
+            kind: event::WAKEUP,
+            cpu: 1,
+            pid: 1234,
+            other_pid: 0,
+            prio: 19,
+            other_prio: 120,
+            policy: 1,
+            other_policy: 0,
+            prev_state: 0,
+            comm: bounded_str("cyclic"),
+            other_comm: bounded_str("swapper/1"),
+        })
+        .unwrap();
+    check(
+        5,
+        Message::Worst(Worst {
+            t_ns: 11,
+            task: task(),
+            metric: metric::RESPONSE,
+            value_ns: 1_059_000,
+            bound_ns: 1_000_000,
+            events_dropped: 0,
+            breakdown: Breakdown {
+                running_ns: 1_000_000,
+                waiting_ns: 59_000,
+                ..Default::default()
+            },
+            culprits,
+            events,
+        }),
+        GOLDEN_WORST,
+    );
+}
+
+#[test]
+fn golden_heartbeat_dropped_notice() {
+    check(
+        6,
+        Message::Heartbeat(Heartbeat {
+            t_ns: 1,
+            uptime_ms: 2,
+            frames_sent: 3,
+            bytes_sent: 400,
+            snapshots_skipped: 5,
+            module_state: module_state::PRESENT,
+            tracked: 2,
+            budget_bps: 11520,
+            ..Default::default()
+        }),
+        GOLDEN_HEARTBEAT,
+    );
+    check(
+        7,
+        Message::Dropped(Dropped {
+            t_ns: 1,
+            violations: 2,
+            worst: 3,
+            exits: 4,
+        }),
+        GOLDEN_DROPPED,
+    );
+    check(
+        8,
+        Message::Notice(Notice {
+            level: 1,
+            text: bounded_str("waiting for /dev/rt_tracer (modprobe rt_tracer)"),
+        }),
+        GOLDEN_NOTICE,
+    );
+}
+
+const GOLDEN_HELLO: &str =
+    "00010104012a011f05302e312e3016362e31322e39352b64656231322d72742d61726d36340109047270693480840705fc3c933e00";
+const GOLDEN_TASK: &str = "00011903033009a413a4130101012601066379636c6963c096b10202011003d804e807e012840701a006010a030103e80701010106074a8df23300";
+const GOLDEN_VIOLATION: &str =
+    "0001270406270aa413a4130101012601066379636c6963c096b10201b8d140c0843d02c0843df8cc030101010557fa895200";
+const GOLDEN_WORST: &str = "0001200507510ba413a4130101012601066379636c6963c096b10201b8d140c0843d07c0843df8cc030101010e0190071201f8cc0303686f6701050101a4130526f001010116066379636c696309737761707065722f319b69b1de00";
+const GOLDEN_HEARTBEAT: &str = "00010a060211010203900305010101010101090102805af56bb4aa00";
+const GOLDEN_DROPPED: &str = "00010c070804010203049be12e2e00";
+const GOLDEN_NOTICE: &str = "000139080931012f77616974696e6720666f72202f6465762f72745f74726163657220286d6f6470726f62652072745f74726163657229780720cb00";

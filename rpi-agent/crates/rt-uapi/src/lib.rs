@@ -1,1 +1,324 @@
+//! Rust mirror of `rt-tracer-module/include/uapi/linux/rt_tracer.h`, field by
+//! field. Sizes are asserted at compile time against the C sizes (checked by
+//! `tests/c_layout.rs`, which compiles the header with the host C compiler).
+//! Records are parsed from byte buffers with `zerocopy` (no unsafe here).
 #![no_std]
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+pub const RTT_UAPI_MAJOR: u32 = 1;
+pub const RTT_UAPI_MINOR: u32 = 0;
+
+pub const RTT_COMM_LEN: usize = 16;
+pub const RTT_LOG2_BUCKETS: usize = 32;
+pub const RTT_LIN_BUCKETS: usize = 32;
+pub const RTT_TRACE_EVENTS: usize = 24;
+pub const RTT_CULPRITS: usize = 4;
+pub const RTT_NR_METRICS: usize = 5;
+pub const RTT_NR_SLEEP_CAUSES: usize = 4;
+
+pub const RTT_METRIC_LATENCY: u32 = 0;
+pub const RTT_METRIC_RESPONSE: u32 = 1;
+pub const RTT_METRIC_RELIEF: u32 = 2;
+pub const RTT_METRIC_IRQ_DELAY: u32 = 3;
+pub const RTT_METRIC_IRQ: u32 = 4;
+
+pub const RTT_TRACK_PID: u32 = 1;
+pub const RTT_TRACK_TGID: u32 = 2;
+pub const RTT_TRACK_IRQ: u32 = 3;
+
+pub const RTT_F_TRACE: u32 = 1 << 0;
+pub const RTT_F_EXITED: u32 = 1 << 1;
+pub const RTT_F_IRQ_THREAD: u32 = 1 << 2;
+
+pub const RTT_REC_TASK: u16 = 1;
+pub const RTT_REC_VIOLATION: u16 = 2;
+pub const RTT_REC_WORST: u16 = 3;
+pub const RTT_REC_DROPPED: u16 = 4;
+
+pub const RTT_INFO_IRQ_TRACEPOINTS: u32 = 1 << 0;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttBreakdown {
+    pub running_ns: u64,
+    pub waiting_ns: u64,
+    pub sleep_ns: [u64; RTT_NR_SLEEP_CAUSES],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttEvent {
+    pub t_ns: u64,
+    pub type_: u16,
+    pub cpu: u16,
+    pub pid: i32,
+    pub other_pid: i32,
+    pub prio: i16,
+    pub other_prio: i16,
+    pub policy: u8,
+    pub other_policy: u8,
+    pub prev_state: u8,
+    pub reserved: u8,
+    pub comm: [u8; RTT_COMM_LEN],
+    pub other_comm: [u8; RTT_COMM_LEN],
+    pub pad: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttCulprit {
+    pub pid: i32,
+    pub prio: i16,
+    pub policy: u8,
+    pub reserved: u8,
+    pub ns: u64,
+    pub comm: [u8; RTT_COMM_LEN],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttMetricStats {
+    pub count: u64,
+    pub min_ns: u64,
+    pub max_ns: u64,
+    pub sum_ns: u64,
+    pub bound_ns: u64,
+    pub violations: u64,
+    pub last_ns: u64,
+    pub lin_lo_ns: u64,
+    pub lin_step_ns: u64,
+    pub lin_under: u64,
+    pub lin_over: u64,
+    pub log2_hist: [u64; RTT_LOG2_BUCKETS],
+    pub lin_hist: [u64; RTT_LIN_BUCKETS],
+    pub worst: RttBreakdown,
+    pub worst_at_ns: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttTaskInfo {
+    pub pid: i32,
+    pub tgid: i32,
+    pub kind: u32,
+    pub irq: i32,
+    pub flags: u32,
+    pub prio: i16,
+    pub policy: u8,
+    pub reserved: u8,
+    pub comm: [u8; RTT_COMM_LEN],
+    pub start_ns: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttRecHdr {
+    pub type_: u16,
+    pub size: u16,
+    pub seq: u32,
+    pub t_ns: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttRecTask {
+    pub hdr: RttRecHdr,
+    pub task: RttTaskInfo,
+    pub events_dropped: u64,
+    pub m: [RttMetricStats; RTT_NR_METRICS],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttRecViolation {
+    pub hdr: RttRecHdr,
+    pub task: RttTaskInfo,
+    pub metric: u32,
+    pub reserved: u32,
+    pub value_ns: u64,
+    pub bound_ns: u64,
+    pub violations: u64,
+    pub breakdown: RttBreakdown,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttRecWorst {
+    pub hdr: RttRecHdr,
+    pub task: RttTaskInfo,
+    pub metric: u32,
+    pub nr_events: u32,
+    pub value_ns: u64,
+    pub bound_ns: u64,
+    pub events_dropped: u64,
+    pub breakdown: RttBreakdown,
+    pub culprits: [RttCulprit; RTT_CULPRITS],
+    pub events: [RttEvent; RTT_TRACE_EVENTS],
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttRecDropped {
+    pub hdr: RttRecHdr,
+    pub violations: u64,
+    pub worst: u64,
+    pub exits: u64,
+}
+
+pub const RTT_REC_MAX_SIZE: usize = core::mem::size_of::<RttRecTask>();
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttTrack {
+    pub kind: u32,
+    pub id: i32,
+    pub flags: u32,
+    pub reserved: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttBound {
+    pub pid: i32,
+    pub metric: u32,
+    pub bound_ns: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttLinHist {
+    pub pid: i32,
+    pub metric: u32,
+    pub lo_ns: u64,
+    pub step_ns: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttInfo {
+    pub uapi_major: u32,
+    pub uapi_minor: u32,
+    pub capacity: u32,
+    pub nr_tracked: u32,
+    pub flags: u32,
+    pub reserved: u32,
+}
+
+/// C sizes (x86_64 and aarch64 agree: only fixed-width types, natural alignment).
+pub mod c_size {
+    pub const BREAKDOWN: usize = 48;
+    pub const EVENT: usize = 64;
+    pub const CULPRIT: usize = 32;
+    pub const METRIC_STATS: usize = 656;
+    pub const TASK_INFO: usize = 48;
+    pub const REC_HDR: usize = 16;
+    pub const REC_TASK: usize = 3352;
+    pub const REC_VIOLATION: usize = 144;
+    pub const REC_WORST: usize = 1808;
+    pub const REC_DROPPED: usize = 40;
+    pub const TRACK: usize = 16;
+    pub const BOUND: usize = 16;
+    pub const LIN_HIST: usize = 24;
+    pub const INFO: usize = 24;
+}
+
+const _: () = {
+    use core::mem::size_of;
+    assert!(size_of::<RttBreakdown>() == c_size::BREAKDOWN);
+    assert!(size_of::<RttEvent>() == c_size::EVENT);
+    assert!(size_of::<RttCulprit>() == c_size::CULPRIT);
+    assert!(size_of::<RttMetricStats>() == c_size::METRIC_STATS);
+    assert!(size_of::<RttTaskInfo>() == c_size::TASK_INFO);
+    assert!(size_of::<RttRecHdr>() == c_size::REC_HDR);
+    assert!(size_of::<RttRecTask>() == c_size::REC_TASK);
+    assert!(size_of::<RttRecViolation>() == c_size::REC_VIOLATION);
+    assert!(size_of::<RttRecWorst>() == c_size::REC_WORST);
+    assert!(size_of::<RttRecDropped>() == c_size::REC_DROPPED);
+    assert!(size_of::<RttTrack>() == c_size::TRACK);
+    assert!(size_of::<RttBound>() == c_size::BOUND);
+    assert!(size_of::<RttLinHist>() == c_size::LIN_HIST);
+    assert!(size_of::<RttInfo>() == c_size::INFO);
+};
+
+/// ioctl request numbers, computed like the kernel's `_IO*` macros
+/// (asm-generic encoding, used by x86 and arm64).
+pub mod ioctl {
+    use super::*;
+    pub const MAGIC: u32 = 0xb7;
+    const NRSHIFT: u32 = 0;
+    const TYPESHIFT: u32 = 8;
+    const SIZESHIFT: u32 = 16;
+    const DIRSHIFT: u32 = 30;
+    const NONE: u32 = 0;
+    const WRITE: u32 = 1;
+    const READ: u32 = 2;
+
+    const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
+        (dir << DIRSHIFT) | (MAGIC << TYPESHIFT) | (nr << NRSHIFT) | ((size as u32) << SIZESHIFT)
+    }
+
+    pub const INFO: u32 = ioc(READ, 0, core::mem::size_of::<RttInfo>());
+    pub const ADD: u32 = ioc(WRITE, 1, core::mem::size_of::<RttTrack>());
+    pub const DEL: u32 = ioc(WRITE, 2, core::mem::size_of::<RttTrack>());
+    pub const SET_BOUND: u32 = ioc(WRITE, 3, core::mem::size_of::<RttBound>());
+    pub const SET_LIN_HIST: u32 = ioc(WRITE, 4, core::mem::size_of::<RttLinHist>());
+    pub const RESET: u32 = ioc(NONE, 5, 0);
+    pub const SNAPSHOT: u32 = ioc(NONE, 6, 0);
+}
+
+/// One record out of a read() buffer.
+#[derive(Debug, Clone, Copy)]
+#[allow(clippy::large_enum_variant)]
+pub enum Record {
+    Task(RttRecTask),
+    Violation(RttRecViolation),
+    Worst(RttRecWorst),
+    Dropped(RttRecDropped),
+    /// A type this mirror does not know (skipped using hdr.size).
+    Unknown(RttRecHdr),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordError {
+    /// Fewer bytes left than a header, or than hdr.size: wait for more.
+    Incomplete,
+    /// hdr.size smaller than the header or than the known record type.
+    BadSize { type_: u16, size: u16 },
+}
+
+/// Split the first record off `buf`: `(record, bytes consumed)`.
+///
+/// A known type whose hdr.size is larger than this mirror's struct (a newer
+/// minor appended fields) is read by its known prefix; the extra bytes are skipped.
+pub fn parse_record(buf: &[u8]) -> Result<(Record, usize), RecordError> {
+    let (hdr, _) = RttRecHdr::read_from_prefix(buf).map_err(|_| RecordError::Incomplete)?;
+    let size = usize::from(hdr.size);
+    if size < core::mem::size_of::<RttRecHdr>() {
+        return Err(RecordError::BadSize {
+            type_: hdr.type_,
+            size: hdr.size,
+        });
+    }
+    if buf.len() < size {
+        return Err(RecordError::Incomplete);
+    }
+    let rec = &buf[..size];
+    // Copied out: read() buffers need not be aligned for u64.
+    fn get<T: FromBytes>(rec: &[u8], hdr: &RttRecHdr) -> Result<T, RecordError> {
+        T::read_from_prefix(rec)
+            .map(|(r, _)| r)
+            .map_err(|_| RecordError::BadSize {
+                type_: hdr.type_,
+                size: hdr.size,
+            })
+    }
+    let r = match hdr.type_ {
+        RTT_REC_TASK => Record::Task(get(rec, &hdr)?),
+        RTT_REC_VIOLATION => Record::Violation(get(rec, &hdr)?),
+        RTT_REC_WORST => Record::Worst(get(rec, &hdr)?),
+        RTT_REC_DROPPED => Record::Dropped(get(rec, &hdr)?),
+        _ => Record::Unknown(hdr),
+    };
+    Ok((r, size))
+}

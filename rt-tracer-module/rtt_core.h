@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rtt_core.h - per-task state machine and statistics of rt_tracer.
+ *
+ * Kernel independent: the module feeds it scheduler events (already
+ * filtered to tracked tasks and watched CPUs, with timestamps and a
+ * description of the other tasks involved) under the task slot's lock; the
+ * host unit tests feed it synthetic sequences. Nothing here allocates,
+ * sleeps or loops more than a small constant number of times.
+ */
+#ifndef _RTT_CORE_H
+#define _RTT_CORE_H
+
+#include "rtt_compat.h"
+#include <linux/rt_tracer.h>
+
+/* Culprit candidates followed per interval; the top RTT_CULPRITS are kept. */
+#define RTT_CUL_CAND	8
+
+/* A task as an event sees it. */
+struct rtt_who {
+	s32 pid;
+	s16 prio;
+	u8 policy;
+	char comm[RTT_COMM_LEN];
+};
+
+struct rtt_culprit_set {
+	u32 nr;
+	struct rtt_culprit c[RTT_CUL_CAND];
+};
+
+/* The worst case of one metric, with its explanation. */
+struct rtt_worst {
+	u64 value_ns;
+	u64 events_dropped;
+	u32 nr_events;
+	u32 nr_culprits;
+	struct rtt_breakdown bd;
+	struct rtt_culprit culprits[RTT_CULPRITS];
+	struct rtt_event events[RTT_TRACE_EVENTS];
+};
+
+/* Where the core believes the task is. */
+enum rtt_run_state {
+	RTT_RS_UNKNOWN = 0,	/* not seen since it was added */
+	RTT_RS_SLEEPING,
+	RTT_RS_WAITING,		/* runnable, not on a CPU */
+	RTT_RS_RUNNING,
+	RTT_RS_DEAD,
+};
+
+/* What a core call asks its caller to report (rtt_core.notify). */
+#define RTT_N_VIOLATION(m)	(1u << (m))
+#define RTT_N_WORST(m)		(1u << (8 + (m)))
+#define RTT_N_EXIT		(1u << 16)
+
+struct rtt_core {
+	struct rtt_task_info info;
+	u64 events_dropped;		/* all intervals, all time */
+	u64 exit_ns;
+	struct rtt_metric_stats m[RTT_NR_METRICS];
+	struct rtt_worst worst[RTT_NR_METRICS];
+
+	/* state machine */
+	u8 rs;				/* enum rtt_run_state */
+	u8 sleep_cause;			/* enum rtt_state while sleeping */
+	bool iv_open;			/* relief interval since t_iv */
+	bool wake_open;			/* latency/response since t_wake */
+	bool lat_done;
+	bool resp_done;
+	bool irq_pending;		/* hard IRQ seen, thread not yet in */
+	bool irq_running;		/* IRQ thread handling since t_irq_run */
+	bool wake_pending;		/* wakeup seen before the switch-out */
+	s32 cpu;			/* CPU it is on or queued on; -1 */
+	u64 t_state;			/* last state change */
+	u64 t_cpu_mark;			/* last switch on its CPU while waiting */
+	u64 t_iv;
+	u64 t_wake;
+	u64 t_irq;
+	u64 t_irq_run;
+	u64 t_pending;
+	s32 pending_cpu;
+	struct rtt_who pending_waker;
+	struct rtt_breakdown bd_irq;
+	struct rtt_breakdown bd_iv;
+	struct rtt_breakdown bd_wake;
+	struct rtt_culprit_set cul_iv;
+	struct rtt_culprit_set cul_wake;
+	u32 nr_ev;
+	u32 ev_wake_idx;		/* first event of the wake sub-interval */
+	u64 ev_dropped_iv;
+	u64 ev_dropped_wake;		/* ev_dropped_iv when t_wake began */
+	struct rtt_event ev[RTT_TRACE_EVENTS];
+
+	/* output of the last call: RTT_N_* and the values behind them */
+	u32 notify;
+	u64 n_value[RTT_NR_METRICS];
+	struct rtt_breakdown n_bd[RTT_NR_METRICS];
+};
+
+/* Set up a slot for a newly tracked task (info filled by the caller after). */
+void rtt_core_init(struct rtt_core *c);
+/* Forget the measurements, keep identity and settings (bounds, linear). */
+void rtt_core_clear_stats(struct rtt_core *c);
+
+/*
+ * Events. now is a global monotonic ns clock; cpu is the CPU the event is
+ * about (the task's target CPU for a wakeup).
+ * on_cpu: the task is currently executing (a wakeup of a task that has not
+ * finished going to sleep, which the scheduler turns into "keep running").
+ */
+void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
+		     const struct rtt_who *waker, bool on_cpu);
+/* The task itself is switched in; prev is who ran before on cpu. */
+void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu,
+			const struct rtt_who *prev, u8 prev_state);
+/* The task is switched out; why is enum rtt_state (PREEMPTED: runnable). */
+void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
+			 const struct rtt_who *next);
+/* A switch on the task's CPU between two other tasks. */
+void rtt_core_other_switch(struct rtt_core *c, u64 now, s32 cpu,
+			   const struct rtt_who *prev, u8 prev_state,
+			   const struct rtt_who *next);
+void rtt_core_migrate(struct rtt_core *c, u64 now, s32 from, s32 to);
+void rtt_core_exit(struct rtt_core *c, u64 now);
+/* Hard IRQ entry/exit of the IRQ this (IRQ thread) task serves. */
+void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
+void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
+
+/* Is the task on a run queue (so its CPU must be watched)? */
+static inline bool rtt_core_watched(const struct rtt_core *c)
+{
+	return c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING;
+}
+
+/* Settings; return 0 or a negative errno-like -1 for bad arguments. */
+void rtt_core_set_bound(struct rtt_core *c, u32 metric, u64 bound_ns);
+int rtt_core_set_lin(struct rtt_core *c, u32 metric, u64 lo_ns, u64 step_ns);
+
+/* Helpers shared with the module and the tests. */
+unsigned int rtt_log2_bucket(u64 v);
+const char *rtt_metric_name(u32 metric);
+int rtt_metric_parse(const char *s);
+const char *rtt_policy_name(u32 policy);
+const char *rtt_kind_name(u32 kind);
+
+/*
+ * The text of one task in the sysfs `tasks` file (see the README of the
+ * module for the format), without the blank separator line. Returns the
+ * length written (always < size; truncated output ends in "...\n").
+ */
+size_t rtt_core_format(const struct rtt_core *c, char *buf, size_t size);
+u64 rtt_breakdown_sum(const struct rtt_breakdown *bd);
+
+/* Upper bound of rtt_core_format()'s output. */
+#define RTT_FORMAT_MAX	12288
+
+#endif /* _RTT_CORE_H */

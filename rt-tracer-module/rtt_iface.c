@@ -1,0 +1,743 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rt_tracer interfaces: /sys/kernel/rt_tracer/ and /dev/rt_tracer.
+ *
+ * /dev/rt_tracer: any number of openers may use the ioctls; one file at a
+ * time may be open for reading (a second gets EBUSY), because the record
+ * stream (violation/worst/exit notices, snapshots) is consumed by reading.
+ * read() returns whole records only; a buffer smaller than the next record
+ * gets EMSGSIZE and the record stays queued.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/kobject.h>
+#include <linux/sysfs.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/uaccess.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/bitmap.h>
+#include <linux/ctype.h>
+#include <linux/timekeeping.h>
+
+#include "rtt_internal.h"
+
+/* ---- sysfs ---- */
+
+#define RTT_MAX_WRITE	96	/* longest accepted verb line */
+#define RTT_MAX_TOK	4
+
+static struct kobject *rtt_kobj;
+static struct rtt_core *rtt_text_core;	/* formatting scratch */
+static DEFINE_MUTEX(rtt_text_mutex);
+static char *rtt_text;
+static size_t rtt_text_len;
+
+static int rtt_split(const char *buf, size_t count, char *copy, char **tok)
+{
+	char *p = copy, *t;
+	int n = 0;
+
+	if (count >= RTT_MAX_WRITE)
+		return -E2BIG;
+	memcpy(copy, buf, count);
+	copy[count] = '\0';
+	while ((t = strsep(&p, " \t\n")) != NULL) {
+		if (!*t)
+			continue;
+		if (n == RTT_MAX_TOK)
+			return -EINVAL;
+		tok[n++] = t;
+	}
+	return n;
+}
+
+static const char *rtt_errstr(int err)
+{
+	switch (err) {
+	case -E2BIG: return "input too long";
+	case -EINVAL: return "malformed input";
+	case -ERANGE: return "number out of range";
+	case -ESRCH: return "no such process";
+	case -EEXIST: return "already tracked";
+	case -ENOENT: return "not tracked";
+	case -ENOSPC: return "capacity reached (module parameter capacity)";
+	case -ENXIO: return "IRQ has no handler thread";
+	default: return "failed";
+	}
+}
+
+static ssize_t rtt_fail(const char *verb, int err)
+{
+	pr_warn_ratelimited("%s: %s (%d)\n", verb, rtt_errstr(err), err);
+	return err;
+}
+
+static int rtt_parse_id(const char *s, s32 *v)
+{
+	int ret = kstrtos32(s, 10, v);
+
+	if (ret)
+		return ret;
+	return *v < 0 ? -EINVAL : 0;
+}
+
+/* "ID" or "ID trace" */
+static ssize_t rtt_add_store(const char *verb, u32 kind, const char *buf,
+			     size_t count)
+{
+	char copy[RTT_MAX_WRITE], *tok[RTT_MAX_TOK];
+	u32 flags = 0;
+	int n, ret;
+	s32 id;
+
+	n = rtt_split(buf, count, copy, tok);
+	if (n < 1 || n > 2)
+		return rtt_fail(verb, n < 0 ? n : -EINVAL);
+	ret = rtt_parse_id(tok[0], &id);
+	if (ret)
+		return rtt_fail(verb, ret);
+	if (n == 2) {
+		if (strcmp(tok[1], "trace"))
+			return rtt_fail(verb, -EINVAL);
+		flags |= RTT_F_TRACE;
+	}
+	if (kind != RTT_TRACK_IRQ && id == 0)
+		return rtt_fail(verb, -EINVAL);
+	ret = rtt_ctl_add(kind, id, flags);
+	return ret ? rtt_fail(verb, ret) : count;
+}
+
+static ssize_t add_pid_store(struct kobject *k, struct kobj_attribute *a,
+			     const char *buf, size_t count)
+{
+	return rtt_add_store("add_pid", RTT_TRACK_PID, buf, count);
+}
+
+static ssize_t add_tgid_store(struct kobject *k, struct kobj_attribute *a,
+			      const char *buf, size_t count)
+{
+	return rtt_add_store("add_tgid", RTT_TRACK_TGID, buf, count);
+}
+
+static ssize_t add_irq_store(struct kobject *k, struct kobj_attribute *a,
+			     const char *buf, size_t count)
+{
+	return rtt_add_store("add_irq", RTT_TRACK_IRQ, buf, count);
+}
+
+static ssize_t del_pid_store(struct kobject *k, struct kobj_attribute *a,
+			     const char *buf, size_t count)
+{
+	char copy[RTT_MAX_WRITE], *tok[RTT_MAX_TOK];
+	int n, ret;
+	s32 pid;
+
+	n = rtt_split(buf, count, copy, tok);
+	if (n != 1)
+		return rtt_fail("del_pid", n < 0 ? n : -EINVAL);
+	ret = rtt_parse_id(tok[0], &pid);
+	if (!ret && !pid)
+		ret = -EINVAL;
+	if (!ret)
+		ret = rtt_ctl_del(RTT_TRACK_PID, pid);
+	return ret ? rtt_fail("del_pid", ret) : count;
+}
+
+/* "PID NS" */
+static ssize_t rtt_bound_store(const char *verb, u32 metric, const char *buf,
+			       size_t count)
+{
+	char copy[RTT_MAX_WRITE], *tok[RTT_MAX_TOK];
+	int n, ret;
+	s32 pid;
+	u64 ns;
+
+	n = rtt_split(buf, count, copy, tok);
+	if (n != 2)
+		return rtt_fail(verb, n < 0 ? n : -EINVAL);
+	ret = rtt_parse_id(tok[0], &pid);
+	if (!ret && !pid)
+		ret = -EINVAL;
+	if (!ret)
+		ret = kstrtou64(tok[1], 10, &ns);
+	if (!ret)
+		ret = rtt_ctl_bound(pid, metric, ns);
+	return ret ? rtt_fail(verb, ret) : count;
+}
+
+#define RTT_BOUND_ATTR(name, metric)					\
+static ssize_t name##_store(struct kobject *k,				\
+			    struct kobj_attribute *a,			\
+			    const char *buf, size_t count)		\
+{									\
+	return rtt_bound_store(#name, metric, buf, count);		\
+}									\
+static struct kobj_attribute rtt_attr_##name = __ATTR_WO(name)
+
+RTT_BOUND_ATTR(set_slo_latency_bound, RTT_METRIC_LATENCY);
+RTT_BOUND_ATTR(set_slo_response_bound, RTT_METRIC_RESPONSE);
+RTT_BOUND_ATTR(set_slo_response_relief_bound, RTT_METRIC_RELIEF);
+RTT_BOUND_ATTR(set_slo_irq_handling_bound, RTT_METRIC_IRQ);
+RTT_BOUND_ATTR(set_slo_irq_delay_bound, RTT_METRIC_IRQ_DELAY);
+
+/* "PID METRIC LO_NS STEP_NS" */
+static ssize_t set_linear_hist_store(struct kobject *k,
+				     struct kobj_attribute *a,
+				     const char *buf, size_t count)
+{
+	char copy[RTT_MAX_WRITE], *tok[RTT_MAX_TOK];
+	int n, ret, metric;
+	u64 lo, step;
+	s32 pid;
+
+	n = rtt_split(buf, count, copy, tok);
+	if (n != 4)
+		return rtt_fail("set_linear_hist", n < 0 ? n : -EINVAL);
+	ret = rtt_parse_id(tok[0], &pid);
+	if (!ret && !pid)
+		ret = -EINVAL;
+	metric = rtt_metric_parse(tok[1]);
+	if (!ret && metric < 0)
+		ret = -EINVAL;
+	if (!ret)
+		ret = kstrtou64(tok[2], 10, &lo);
+	if (!ret)
+		ret = kstrtou64(tok[3], 10, &step);
+	if (!ret)
+		ret = rtt_ctl_lin(pid, metric, lo, step);
+	return ret ? rtt_fail("set_linear_hist", ret) : count;
+}
+
+static ssize_t reset_store(struct kobject *k, struct kobj_attribute *a,
+			   const char *buf, size_t count)
+{
+	char copy[RTT_MAX_WRITE], *tok[RTT_MAX_TOK];
+	int n;
+
+	n = rtt_split(buf, count, copy, tok);
+	if (n != 1 || strcmp(tok[0], "1"))
+		return rtt_fail("reset", n < 0 ? n : -EINVAL);
+	rtt_ctl_reset();
+	return count;
+}
+
+static ssize_t capacity_show(struct kobject *k, struct kobj_attribute *a,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%u\n", rtt_capacity);
+}
+
+static ssize_t memory_bytes_show(struct kobject *k, struct kobj_attribute *a,
+				 char *buf)
+{
+	return sysfs_emit(buf, "%zu\n", rtt_memory_bytes);
+}
+
+static struct kobj_attribute rtt_attr_add_pid = __ATTR_WO(add_pid);
+static struct kobj_attribute rtt_attr_add_tgid = __ATTR_WO(add_tgid);
+static struct kobj_attribute rtt_attr_add_irq = __ATTR_WO(add_irq);
+static struct kobj_attribute rtt_attr_del_pid = __ATTR_WO(del_pid);
+static struct kobj_attribute rtt_attr_set_linear_hist =
+	__ATTR_WO(set_linear_hist);
+static struct kobj_attribute rtt_attr_reset = __ATTR_WO(reset);
+static struct kobj_attribute rtt_attr_capacity = __ATTR_RO(capacity);
+static struct kobj_attribute rtt_attr_memory_bytes = __ATTR_RO(memory_bytes);
+
+/* rtt_text_mutex held: format every record into rtt_text */
+static int rtt_text_build(void)
+{
+	size_t len = 0, cap;
+	unsigned int i, n = 0;
+	char *text;
+
+	kvfree(rtt_text);
+	rtt_text = NULL;
+	rtt_text_len = 0;
+	mutex_lock(&rtt_ctl_mutex);
+	for (i = 0; i < rtt_capacity; i++)
+		if (rtt_slots[i].life != RTT_LIFE_FREE)
+			n++;
+	if (!n) {
+		mutex_unlock(&rtt_ctl_mutex);
+		return 0;
+	}
+	cap = (size_t)n * (RTT_FORMAT_MAX + 1);
+	text = kvmalloc(cap, GFP_KERNEL);
+	if (!text) {
+		mutex_unlock(&rtt_ctl_mutex);
+		return -ENOMEM;
+	}
+	for (i = 0; i < rtt_capacity; i++) {
+		if (!rtt_slot_copy(&rtt_slots[i], rtt_text_core, NULL, NULL))
+			continue;
+		if (len && len < cap)
+			text[len++] = '\n';
+		if (cap - len <= RTT_FORMAT_MAX)
+			break;	/* more tasks than counted: next read */
+		len += rtt_core_format(rtt_text_core, text + len,
+				       RTT_FORMAT_MAX);
+	}
+	mutex_unlock(&rtt_ctl_mutex);
+	rtt_text = text;
+	rtt_text_len = len;
+	return 0;
+}
+
+/*
+ * `tasks` is bigger than a page: it is formatted once when read from offset
+ * 0 and served from that copy for the following offsets, so a reader sees
+ * one consistent text; the copy is dropped when read to its end.
+ */
+static ssize_t rtt_tasks_read(struct file *f, struct kobject *k,
+			      struct bin_attribute *a, char *buf, loff_t off,
+			      size_t count)
+{
+	ssize_t ret;
+
+	mutex_lock(&rtt_text_mutex);
+	if (off == 0 || !rtt_text) {
+		ret = rtt_text_build();
+		if (ret)
+			goto out;
+	}
+	if (off >= rtt_text_len) {
+		kvfree(rtt_text);
+		rtt_text = NULL;
+		rtt_text_len = 0;
+		ret = 0;
+		goto out;
+	}
+	ret = min_t(size_t, count, rtt_text_len - off);
+	memcpy(buf, rtt_text + off, ret);
+out:
+	mutex_unlock(&rtt_text_mutex);
+	return ret;
+}
+
+static struct bin_attribute rtt_attr_tasks = {
+	.attr = { .name = "tasks", .mode = 0444 },
+	.size = 0,
+	.read = rtt_tasks_read,
+};
+
+static struct attribute *rtt_attrs[] = {
+	&rtt_attr_add_pid.attr,
+	&rtt_attr_add_tgid.attr,
+	&rtt_attr_add_irq.attr,
+	&rtt_attr_del_pid.attr,
+	&rtt_attr_set_slo_latency_bound.attr,
+	&rtt_attr_set_slo_response_bound.attr,
+	&rtt_attr_set_slo_response_relief_bound.attr,
+	&rtt_attr_set_slo_irq_handling_bound.attr,
+	&rtt_attr_set_slo_irq_delay_bound.attr,
+	&rtt_attr_set_linear_hist.attr,
+	&rtt_attr_reset.attr,
+	&rtt_attr_capacity.attr,
+	&rtt_attr_memory_bytes.attr,
+	NULL,
+};
+
+static struct bin_attribute *rtt_bin_attrs[] = {
+	&rtt_attr_tasks,
+	NULL,
+};
+
+static const struct attribute_group rtt_group = {
+	.attrs = rtt_attrs,
+	.bin_attrs = rtt_bin_attrs,
+};
+
+/* ---- /dev/rt_tracer ---- */
+
+static DEFINE_MUTEX(rtt_read_mutex);	/* the reader's state below */
+static struct file *rtt_reader;
+static u32 rtt_seq;
+static unsigned long *rtt_snap_bits;	/* slots to snapshot */
+static u32 *rtt_snap_gen;
+static void *rtt_rec;			/* staged record */
+static size_t rtt_rec_size;		/* 0: none staged */
+static struct rtt_core *rtt_rec_core;	/* copy of a slot */
+
+void rtt_iface_forget(struct rtt_slot *s)
+{
+	if (rtt_snap_bits)
+		clear_bit(s - rtt_slots, rtt_snap_bits);
+}
+
+size_t rtt_iface_memory(void)
+{
+	return 2 * sizeof(struct rtt_core) + RTT_REC_MAX_SIZE +
+	       BITS_TO_LONGS(rtt_capacity) * sizeof(long) +
+	       rtt_capacity * sizeof(u32);
+}
+
+static bool rtt_have_data(void)
+{
+	return READ_ONCE(rtt_rec_size) || !rtt_ring_empty() ||
+	       find_first_bit(rtt_snap_bits, rtt_capacity) < rtt_capacity;
+}
+
+static void rtt_hdr(struct rtt_rec_hdr *h, u16 type, u16 size, u64 t)
+{
+	h->type = type;
+	h->size = size;
+	h->seq = rtt_seq++;
+	h->t_ns = t;
+}
+
+/* rtt_read_mutex held: rtt_rec_core holds the slot */
+static size_t rtt_make_task(u64 t)
+{
+	struct rtt_rec_task *r = rtt_rec;
+
+	memset(r, 0, sizeof(*r));
+	rtt_hdr(&r->hdr, RTT_REC_TASK, sizeof(*r), t);
+	r->task = rtt_rec_core->info;
+	r->events_dropped = rtt_rec_core->events_dropped;
+	memcpy(r->m, rtt_rec_core->m, sizeof(r->m));
+	return sizeof(*r);
+}
+
+static size_t rtt_make_violation(const struct rtt_notice *n)
+{
+	struct rtt_rec_violation *r = rtt_rec;
+
+	memset(r, 0, sizeof(*r));
+	rtt_hdr(&r->hdr, RTT_REC_VIOLATION, sizeof(*r), n->t_ns);
+	r->task = rtt_rec_core->info;
+	r->metric = n->metric;
+	r->value_ns = n->value;
+	r->bound_ns = n->bound;
+	r->violations = n->violations;
+	r->breakdown = n->bd;
+	return sizeof(*r);
+}
+
+static size_t rtt_make_worst(const struct rtt_notice *n)
+{
+	const struct rtt_worst *w = &rtt_rec_core->worst[n->metric];
+	struct rtt_rec_worst *r = rtt_rec;
+
+	memset(r, 0, sizeof(*r));
+	rtt_hdr(&r->hdr, RTT_REC_WORST, sizeof(*r), n->t_ns);
+	r->task = rtt_rec_core->info;
+	r->metric = n->metric;
+	r->nr_events = min_t(u32, w->nr_events, RTT_TRACE_EVENTS);
+	r->value_ns = w->value_ns;
+	r->bound_ns = rtt_rec_core->m[n->metric].bound_ns;
+	r->events_dropped = w->events_dropped;
+	r->breakdown = w->bd;
+	memcpy(r->culprits, w->culprits, sizeof(r->culprits));
+	memcpy(r->events, w->events, r->nr_events * sizeof(r->events[0]));
+	return sizeof(*r);
+}
+
+/* rtt_read_mutex held: stage the next record; 0 when there is none */
+static size_t rtt_stage(void)
+{
+	struct rtt_notice n;
+	unsigned long i;
+	u64 v, w, e;
+	u32 gen;
+	u8 life;
+
+	rtt_ring_take_dropped(&v, &w, &e);
+	if (v || w || e) {
+		struct rtt_rec_dropped *r = rtt_rec;
+
+		memset(r, 0, sizeof(*r));
+		rtt_hdr(&r->hdr, RTT_REC_DROPPED, sizeof(*r),
+			ktime_get_ns());
+		r->violations = v;
+		r->worst = w;
+		r->exits = e;
+		return sizeof(*r);
+	}
+	while ((i = find_first_bit(rtt_snap_bits, rtt_capacity)) <
+	       rtt_capacity) {
+		clear_bit(i, rtt_snap_bits);
+		if (rtt_slot_copy(&rtt_slots[i], rtt_rec_core, &gen, NULL) &&
+		    gen == rtt_snap_gen[i])
+			return rtt_make_task(ktime_get_ns());
+	}
+	while (rtt_ring_pop(&n)) {
+		struct rtt_slot *s = &rtt_slots[n.slot];
+		unsigned long flags;
+
+		if (n.slot >= rtt_capacity)
+			continue;
+		if (n.type == RTT_REC_WORST) {
+			raw_spin_lock_irqsave(&s->lock, flags);
+			if (s->gen == n.gen)
+				s->worst_queued &= ~(1U << n.metric);
+			raw_spin_unlock_irqrestore(&s->lock, flags);
+		}
+		if (!rtt_slot_copy(s, rtt_rec_core, &gen, &life) ||
+		    gen != n.gen)
+			continue;	/* slot reused since */
+		switch (n.type) {
+		case RTT_REC_VIOLATION:
+			return rtt_make_violation(&n);
+		case RTT_REC_WORST:
+			return rtt_make_worst(&n);
+		case RTT_REC_TASK:
+			if (life != RTT_LIFE_EXITED)
+				continue;
+			/* delivered: the final record is collected */
+			mutex_lock(&rtt_ctl_mutex);
+			if (s->gen == n.gen && s->life == RTT_LIFE_EXITED)
+				rtt_slot_release(s);
+			mutex_unlock(&rtt_ctl_mutex);
+			return rtt_make_task(n.t_ns);
+		}
+	}
+	return 0;
+}
+
+static ssize_t rtt_dev_read(struct file *f, char __user *ubuf, size_t count,
+			    loff_t *ppos)
+{
+	size_t done = 0;
+	ssize_t ret = 0;
+
+	if (f != READ_ONCE(rtt_reader))
+		return -EBADF;
+	mutex_lock(&rtt_read_mutex);
+	for (;;) {
+		if (!rtt_rec_size)
+			rtt_rec_size = rtt_stage();
+		if (!rtt_rec_size) {
+			if (done)
+				break;
+			if (f->f_flags & O_NONBLOCK) {
+				ret = -EAGAIN;
+				break;
+			}
+			mutex_unlock(&rtt_read_mutex);
+			if (wait_event_interruptible(rtt_read_wq,
+						     rtt_have_data()))
+				return -ERESTARTSYS;
+			mutex_lock(&rtt_read_mutex);
+			continue;
+		}
+		if (rtt_rec_size > count - done) {
+			if (!done)
+				ret = -EMSGSIZE;
+			break;
+		}
+		if (copy_to_user(ubuf + done, rtt_rec, rtt_rec_size)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += rtt_rec_size;
+		rtt_rec_size = 0;
+	}
+	mutex_unlock(&rtt_read_mutex);
+	return done ? done : ret;
+}
+
+static __poll_t rtt_dev_poll(struct file *f, poll_table *wait)
+{
+	if (f != READ_ONCE(rtt_reader))
+		return EPOLLERR;
+	poll_wait(f, &rtt_read_wq, wait);
+	return rtt_have_data() ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static int rtt_dev_open(struct inode *inode, struct file *f)
+{
+	if (!(f->f_mode & FMODE_READ))
+		return 0;	/* control only */
+	if (atomic_cmpxchg(&rtt_reader_open, 0, 1))
+		return -EBUSY;
+	mutex_lock(&rtt_read_mutex);
+	rtt_seq = 0;
+	rtt_rec_size = 0;
+	bitmap_zero(rtt_snap_bits, rtt_capacity);
+	rtt_ring_flush();
+	WRITE_ONCE(rtt_reader, f);
+	mutex_unlock(&rtt_read_mutex);
+	return 0;
+}
+
+static int rtt_dev_release(struct inode *inode, struct file *f)
+{
+	if (f != READ_ONCE(rtt_reader))
+		return 0;
+	mutex_lock(&rtt_read_mutex);
+	WRITE_ONCE(rtt_reader, NULL);
+	rtt_rec_size = 0;
+	mutex_unlock(&rtt_read_mutex);
+	atomic_set(&rtt_reader_open, 0);
+	return 0;
+}
+
+static long rtt_dev_snapshot(struct file *f)
+{
+	unsigned int i;
+	u32 gen;
+	u8 life;
+
+	if (f != READ_ONCE(rtt_reader))
+		return -EBADF;
+	mutex_lock(&rtt_read_mutex);
+	mutex_lock(&rtt_ctl_mutex);
+	for (i = 0; i < rtt_capacity; i++) {
+		struct rtt_slot *s = &rtt_slots[i];
+		unsigned long flags;
+
+		raw_spin_lock_irqsave(&s->lock, flags);
+		gen = s->gen;
+		life = s->life;
+		raw_spin_unlock_irqrestore(&s->lock, flags);
+		if (life == RTT_LIFE_FREE)
+			continue;
+		rtt_snap_gen[i] = gen;
+		set_bit(i, rtt_snap_bits);
+	}
+	mutex_unlock(&rtt_ctl_mutex);
+	mutex_unlock(&rtt_read_mutex);
+	wake_up_interruptible(&rtt_read_wq);
+	return 0;
+}
+
+static long rtt_dev_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	struct rtt_lin_hist lh;
+	struct rtt_info info;
+	struct rtt_track tr;
+	struct rtt_bound b;
+	unsigned int i;
+	int ret;
+
+	switch (cmd) {
+	case RTT_IOC_INFO:
+		memset(&info, 0, sizeof(info));
+		info.uapi_major = RTT_UAPI_MAJOR;
+		info.uapi_minor = RTT_UAPI_MINOR;
+		info.capacity = rtt_capacity;
+		info.nr_tracked = 0;
+		for (i = 0; i < rtt_capacity; i++)
+			if (READ_ONCE(rtt_slots[i].life) != RTT_LIFE_FREE)
+				info.nr_tracked++;
+		if (rtt_have_irq_tp)
+			info.flags |= RTT_INFO_IRQ_TRACEPOINTS;
+		return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	case RTT_IOC_ADD:
+	case RTT_IOC_DEL:
+		if (copy_from_user(&tr, uarg, sizeof(tr)))
+			return -EFAULT;
+		if (tr.reserved || tr.id < 0 || (tr.flags & ~RTT_F_TRACE) ||
+		    tr.kind < RTT_TRACK_PID || tr.kind > RTT_TRACK_IRQ)
+			return rtt_fail("ioctl", -EINVAL);
+		if (cmd == RTT_IOC_ADD)
+			ret = rtt_ctl_add(tr.kind, tr.id, tr.flags);
+		else
+			ret = rtt_ctl_del(tr.kind, tr.id);
+		return ret ? rtt_fail("ioctl", ret) : 0;
+	case RTT_IOC_SET_BOUND:
+		if (copy_from_user(&b, uarg, sizeof(b)))
+			return -EFAULT;
+		if (b.pid <= 0 || b.metric >= RTT_NR_METRICS)
+			return rtt_fail("ioctl", -EINVAL);
+		ret = rtt_ctl_bound(b.pid, b.metric, b.bound_ns);
+		return ret ? rtt_fail("ioctl", ret) : 0;
+	case RTT_IOC_SET_LIN_HIST:
+		if (copy_from_user(&lh, uarg, sizeof(lh)))
+			return -EFAULT;
+		if (lh.pid <= 0 || lh.metric >= RTT_NR_METRICS)
+			return rtt_fail("ioctl", -EINVAL);
+		ret = rtt_ctl_lin(lh.pid, lh.metric, lh.lo_ns, lh.step_ns);
+		return ret ? rtt_fail("ioctl", ret) : 0;
+	case RTT_IOC_RESET:
+		rtt_ctl_reset();
+		return 0;
+	case RTT_IOC_SNAPSHOT:
+		return rtt_dev_snapshot(f);
+	default:
+		pr_warn_ratelimited("ioctl: unknown command 0x%x\n", cmd);
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations rtt_fops = {
+	.owner = THIS_MODULE,
+	.open = rtt_dev_open,
+	.release = rtt_dev_release,
+	.read = rtt_dev_read,
+	.poll = rtt_dev_poll,
+	.unlocked_ioctl = rtt_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice rtt_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "rt_tracer",
+	.fops = &rtt_fops,
+	.mode = 0600,
+};
+
+static void rtt_iface_free(void)
+{
+	kfree(rtt_rec);
+	bitmap_free(rtt_snap_bits);
+	kfree(rtt_snap_gen);
+	vfree(rtt_rec_core);
+	vfree(rtt_text_core);
+	kvfree(rtt_text);
+	rtt_rec = NULL;
+	rtt_snap_bits = NULL;
+	rtt_snap_gen = NULL;
+	rtt_rec_core = NULL;
+	rtt_text_core = NULL;
+	rtt_text = NULL;
+}
+
+int rtt_iface_init(void)
+{
+	int ret;
+
+	rtt_rec = kzalloc(RTT_REC_MAX_SIZE, GFP_KERNEL);
+	rtt_snap_bits = bitmap_zalloc(rtt_capacity, GFP_KERNEL);
+	rtt_snap_gen = kcalloc(rtt_capacity, sizeof(u32), GFP_KERNEL);
+	rtt_rec_core = vzalloc(sizeof(*rtt_rec_core));
+	rtt_text_core = vzalloc(sizeof(*rtt_text_core));
+	if (!rtt_rec || !rtt_snap_bits || !rtt_snap_gen || !rtt_rec_core ||
+	    !rtt_text_core) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	rtt_kobj = kobject_create_and_add("rt_tracer", kernel_kobj);
+	if (!rtt_kobj) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = sysfs_create_group(rtt_kobj, &rtt_group);
+	if (ret)
+		goto fail_kobj;
+	ret = misc_register(&rtt_misc);
+	if (ret)
+		goto fail_group;
+	return 0;
+fail_group:
+	sysfs_remove_group(rtt_kobj, &rtt_group);
+fail_kobj:
+	kobject_put(rtt_kobj);
+fail:
+	rtt_iface_free();
+	return ret;
+}
+
+void rtt_iface_exit(void)
+{
+	misc_deregister(&rtt_misc);
+	sysfs_remove_group(rtt_kobj, &rtt_group);
+	kobject_put(rtt_kobj);
+	rtt_iface_free();
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rtt_internal.h - what the module's files share.
+ */
+#ifndef _RTT_INTERNAL_H
+#define _RTT_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/spinlock.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include "rtt_core.h"
+
+/* Tracked tasks queued on one CPU the sched_switch probe of that CPU checks */
+#define RTT_WATCH	16
+/* Small notices from the probes to the /dev/rt_tracer reader */
+#define RTT_RING	256
+
+enum rtt_life {
+	RTT_LIFE_FREE = 0,
+	RTT_LIFE_ACTIVE,	/* tracked, in the hash table */
+	RTT_LIFE_EXITED,	/* final record kept until collected */
+};
+
+struct rtt_slot {
+	raw_spinlock_t lock;		/* everything below */
+	struct task_struct *task;	/* identity while ACTIVE, else NULL */
+	u32 gen;			/* +1 each time the slot is reused */
+	u8 life;			/* enum rtt_life */
+	u8 worst_queued;		/* metrics with an undelivered WORST */
+	s16 w_cpu;			/* watch list it is on, -1 */
+	s16 w_idx;
+	s32 hidx;			/* hash table index while ACTIVE */
+	struct rtt_slot *next_free;
+	struct rtt_core core;
+};
+
+struct rtt_notice {
+	u16 type;			/* enum rtt_rec_type */
+	u16 metric;
+	u32 slot;
+	u32 gen;
+	u32 reserved;
+	u64 t_ns;
+	u64 value;
+	u64 bound;
+	u64 violations;
+	struct rtt_breakdown bd;
+};
+
+extern unsigned int rtt_capacity;
+extern struct rtt_slot *rtt_slots;
+extern struct mutex rtt_ctl_mutex;
+extern size_t rtt_memory_bytes;
+extern atomic_t rtt_nr_live;
+extern bool rtt_have_irq_tp;
+
+/* control plane (process context, take rtt_ctl_mutex themselves) */
+int rtt_ctl_add(u32 kind, s32 id, u32 flags);
+int rtt_ctl_del(u32 kind, s32 id);
+int rtt_ctl_bound(s32 pid, u32 metric, u64 bound_ns);
+int rtt_ctl_lin(s32 pid, u32 metric, u64 lo_ns, u64 step_ns);
+void rtt_ctl_reset(void);
+/* free a slot; rtt_ctl_mutex held */
+void rtt_slot_release(struct rtt_slot *s);
+/* copy a slot's core under its lock; false if FREE */
+bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
+		   u8 *life);
+
+/* the notice queue */
+bool rtt_ring_pop(struct rtt_notice *n);
+bool rtt_ring_empty(void);
+void rtt_ring_take_dropped(u64 *viol, u64 *worst, u64 *exits);
+void rtt_ring_flush(void);
+extern atomic_t rtt_reader_open;
+extern wait_queue_head_t rtt_read_wq;
+
+/* interfaces (rtt_iface.c) */
+int rtt_iface_init(void);
+void rtt_iface_exit(void);
+void rtt_iface_forget(struct rtt_slot *s);
+size_t rtt_iface_memory(void);
+
+#endif /* _RTT_INTERNAL_H */

@@ -1,0 +1,1191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rt_tracer - per-task scheduling latency, response and control-loop time
+ * of real-time tasks on PREEMPT_RT, from stock tracepoints.
+ *
+ * This file: the tracepoint probes, the task table and the control plane.
+ *
+ * Concurrency (PREEMPT_RT):
+ *  - Probes run with preemption disabled, the sched_* ones mostly under a
+ *    run-queue raw lock. They take only raw spinlocks, never allocate,
+ *    never sleep, never wake anybody up directly (irq_work does that).
+ *  - "Is this task tracked" is a lockless lookup in an open-addressing
+ *    hash table keyed by task_struct pointer. Writers (control plane,
+ *    sched_process_fork/exit probes) serialize on rtt_tbl_lock; removal
+ *    leaves a tombstone; the table is rebuilt into a spare copy from process
+ *    context and swapped after an RCU grace period (probes are RCU-sched
+ *    readers). A task is removed at sched_process_exit, before its
+ *    task_struct can be freed and reused.
+ *  - Each slot has a raw spinlock for its state machine: a wakeup on one
+ *    CPU can race with a migration, an exit or a reader on another.
+ *  - Each CPU has a small watch list of the tracked tasks queued on it;
+ *    sched_switch on a CPU with an empty list costs one per-CPU load.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/sched/signal.h>
+#include <linux/tracepoint.h>
+#include <linux/irq.h>
+#include <linux/irqdesc.h>
+#include <linux/interrupt.h>
+#include <linux/irq_work.h>
+#include <linux/percpu.h>
+#include <linux/vmalloc.h>
+#include <linux/slab.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/pid.h>
+#include <linux/wait.h>
+#include <linux/timekeeping.h>
+#include <linux/compat.h>
+#include <linux/unistd.h>
+#include <asm/syscall.h>
+
+#include "rtt_internal.h"
+
+#define CREATE_TRACE_POINTS
+#include "rtt_trace.h"
+
+unsigned int rtt_capacity = 64;
+module_param_named(capacity, rtt_capacity, uint, 0444);
+MODULE_PARM_DESC(capacity, "tasks tracked at most (1..4096, default 64)");
+
+struct rtt_slot *rtt_slots;
+DEFINE_MUTEX(rtt_ctl_mutex);
+size_t rtt_memory_bytes;
+atomic_t rtt_nr_live = ATOMIC_INIT(0);	/* ACTIVE slots: probes' gate */
+static atomic_t rtt_nr_irq = ATOMIC_INIT(0);	/* ACTIVE IRQ threads */
+bool rtt_have_irq_tp;
+
+/* ---- hash table ---- */
+
+#define RTT_TOMB ((struct rtt_slot *)1UL)
+
+static DEFINE_RAW_SPINLOCK(rtt_tbl_lock);	/* table writers, free list */
+static struct rtt_slot **rtt_tbl;		/* published table */
+static struct rtt_slot **rtt_tbl_spare;
+static unsigned int rtt_tbl_bits;
+static unsigned int rtt_tbl_tombs;
+static struct rtt_slot *rtt_free_list;
+static unsigned long rtt_fork_overflow;
+/* what a thread inherits from the thread that created it */
+struct rtt_settings {
+	u64 bound_ns;
+	u64 lin_lo_ns;
+	u64 lin_step_ns;
+};
+
+/* Lockless; callers run with preemption disabled or hold rtt_tbl_lock. */
+static struct rtt_slot *rtt_lookup(struct task_struct *p)
+{
+	struct rtt_slot **tbl = READ_ONCE(rtt_tbl);
+	u32 mask = (1U << rtt_tbl_bits) - 1;
+	u32 i = hash_ptr(p, rtt_tbl_bits), n;
+	struct rtt_slot *s;
+
+	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
+		s = READ_ONCE(tbl[i]);
+		if (!s)
+			return NULL;
+		if (s != RTT_TOMB && READ_ONCE(s->task) == p)
+			return s;
+	}
+	return NULL;
+}
+
+/* rtt_tbl_lock held; p not in the table */
+static void rtt_tbl_insert(struct rtt_slot **tbl, struct rtt_slot *s)
+{
+	u32 mask = (1U << rtt_tbl_bits) - 1;
+	u32 i = hash_ptr(s->task, rtt_tbl_bits), n;
+
+	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
+		if (!tbl[i] || tbl[i] == RTT_TOMB) {
+			if (tbl[i] == RTT_TOMB && tbl == rtt_tbl)
+				rtt_tbl_tombs--;
+			s->hidx = i;
+			smp_store_release(&tbl[i], s);
+			return;
+		}
+	}
+	WARN_ON_ONCE(1);	/* cannot happen: size >= 4 * capacity */
+}
+
+/* rtt_tbl_lock held */
+static void rtt_tbl_remove(struct rtt_slot *s)
+{
+	if (s->hidx < 0 || READ_ONCE(rtt_tbl[s->hidx]) != s)
+		return;
+	WRITE_ONCE(rtt_tbl[s->hidx], RTT_TOMB);
+	rtt_tbl_tombs++;
+	s->hidx = -1;
+}
+
+/* rtt_ctl_mutex held: drop tombstones so lookups stay short */
+static void rtt_tbl_rebuild(void)
+{
+	struct rtt_slot **old;
+	unsigned long flags;
+	unsigned int i;
+
+	if (rtt_tbl_tombs < (1U << rtt_tbl_bits) / 4)
+		return;
+	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	memset(rtt_tbl_spare, 0, sizeof(*rtt_tbl) << rtt_tbl_bits);
+	for (i = 0; i < rtt_capacity; i++)
+		if (rtt_slots[i].life == RTT_LIFE_ACTIVE)
+			rtt_tbl_insert(rtt_tbl_spare, &rtt_slots[i]);
+	old = rtt_tbl;
+	WRITE_ONCE(rtt_tbl, rtt_tbl_spare);
+	rtt_tbl_tombs = 0;
+	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+	synchronize_rcu();	/* no probe still walks the old table */
+	rtt_tbl_spare = old;
+}
+
+/* ---- watch lists ---- */
+
+struct rtt_watch {
+	atomic_t nr;
+	struct rtt_slot *s[RTT_WATCH];
+};
+
+static DEFINE_PER_CPU(struct rtt_watch, rtt_watch);
+static atomic_long_t rtt_watch_overflow = ATOMIC_LONG_INIT(0);
+
+/* s->lock held: put s on the watch list of the CPU it is queued on */
+static void rtt_sync_watch(struct rtt_slot *s)
+{
+	struct rtt_core *c = &s->core;
+	struct rtt_watch *w;
+	int want = -1, i;
+
+	if (s->life == RTT_LIFE_ACTIVE && rtt_core_watched(c) &&
+	    c->cpu >= 0 && c->cpu < nr_cpu_ids)
+		want = c->cpu;
+	if (want == s->w_cpu)
+		return;
+	if (s->w_cpu >= 0) {
+		w = per_cpu_ptr(&rtt_watch, s->w_cpu);
+		WRITE_ONCE(w->s[s->w_idx], NULL);
+		atomic_dec(&w->nr);
+		s->w_cpu = -1;
+		s->w_idx = -1;
+	}
+	if (want < 0)
+		return;
+	w = per_cpu_ptr(&rtt_watch, want);
+	for (i = 0; i < RTT_WATCH; i++) {
+		if (!READ_ONCE(w->s[i]) && !cmpxchg(&w->s[i], NULL, s)) {
+			s->w_cpu = want;
+			s->w_idx = i;
+			atomic_inc(&w->nr);
+			return;
+		}
+	}
+	/* too many tracked tasks queued on one CPU: lose this interval */
+	atomic_long_inc(&rtt_watch_overflow);
+	c->rs = RTT_RS_UNKNOWN;
+	c->iv_open = false;
+	c->wake_open = false;
+}
+
+/* ---- notices to the reader ---- */
+
+static DEFINE_RAW_SPINLOCK(rtt_ring_lock);
+static struct rtt_notice *rtt_ring;
+static u32 rtt_ring_head, rtt_ring_tail;	/* head: next to read */
+static u64 rtt_drop_viol, rtt_drop_worst, rtt_drop_exit;
+atomic_t rtt_reader_open = ATOMIC_INIT(0);
+DECLARE_WAIT_QUEUE_HEAD(rtt_read_wq);
+static struct irq_work rtt_wake_work;
+
+static void rtt_wake_fn(struct irq_work *w)
+{
+	wake_up_interruptible(&rtt_read_wq);
+}
+
+/* any context: false when the queue is full */
+static bool rtt_ring_push(const struct rtt_notice *n)
+{
+	unsigned long flags;
+	bool ok = false;
+
+	raw_spin_lock_irqsave(&rtt_ring_lock, flags);
+	if (rtt_ring_tail - rtt_ring_head < RTT_RING) {
+		rtt_ring[rtt_ring_tail % RTT_RING] = *n;
+		rtt_ring_tail++;
+		ok = true;
+	} else if (n->type == RTT_REC_VIOLATION) {
+		rtt_drop_viol++;
+	} else if (n->type == RTT_REC_WORST) {
+		rtt_drop_worst++;
+	} else {
+		rtt_drop_exit++;
+	}
+	raw_spin_unlock_irqrestore(&rtt_ring_lock, flags);
+	if (ok)
+		irq_work_queue(&rtt_wake_work);
+	return ok;
+}
+
+bool rtt_ring_pop(struct rtt_notice *n)
+{
+	unsigned long flags;
+	bool ok = false;
+
+	raw_spin_lock_irqsave(&rtt_ring_lock, flags);
+	if (rtt_ring_head != rtt_ring_tail) {
+		*n = rtt_ring[rtt_ring_head % RTT_RING];
+		rtt_ring_head++;
+		ok = true;
+	}
+	raw_spin_unlock_irqrestore(&rtt_ring_lock, flags);
+	return ok;
+}
+
+bool rtt_ring_empty(void)
+{
+	return READ_ONCE(rtt_ring_head) == READ_ONCE(rtt_ring_tail) &&
+	       !READ_ONCE(rtt_drop_viol) && !READ_ONCE(rtt_drop_worst) &&
+	       !READ_ONCE(rtt_drop_exit);
+}
+
+void rtt_ring_take_dropped(u64 *viol, u64 *worst, u64 *exits)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&rtt_ring_lock, flags);
+	*viol = rtt_drop_viol;
+	*worst = rtt_drop_worst;
+	*exits = rtt_drop_exit;
+	rtt_drop_viol = 0;
+	rtt_drop_worst = 0;
+	rtt_drop_exit = 0;
+	raw_spin_unlock_irqrestore(&rtt_ring_lock, flags);
+}
+
+/* Forget queued violation/worst notices (a new reader starts fresh). */
+void rtt_ring_flush(void)
+{
+	unsigned long flags;
+	u32 i, keep = 0;
+
+	raw_spin_lock_irqsave(&rtt_ring_lock, flags);
+	for (i = rtt_ring_head; i != rtt_ring_tail; i++) {
+		struct rtt_notice *n = &rtt_ring[i % RTT_RING];
+
+		if (n->type == RTT_REC_TASK)
+			rtt_ring[(rtt_ring_head + keep++) % RTT_RING] = *n;
+	}
+	rtt_ring_tail = rtt_ring_head + keep;
+	rtt_drop_viol = 0;
+	rtt_drop_worst = 0;
+	raw_spin_unlock_irqrestore(&rtt_ring_lock, flags);
+}
+
+/* s->lock held: report what the last core call asked for */
+static void rtt_notify(struct rtt_slot *s)
+{
+	struct rtt_core *c = &s->core;
+	struct rtt_notice n;
+	u32 m;
+
+	if (!c->notify)
+		return;
+	memset(&n, 0, sizeof(n));
+	n.slot = s - rtt_slots;
+	n.gen = s->gen;
+	n.t_ns = ktime_get_mono_fast_ns();
+	for (m = 0; m < RTT_NR_METRICS; m++) {
+		if (c->notify & RTT_N_VIOLATION(m)) {
+			trace_rtt_violation(c->info.pid, c->info.comm, m,
+					    c->n_value[m], c->m[m].bound_ns,
+					    c->m[m].violations);
+			if (atomic_read(&rtt_reader_open)) {
+				n.type = RTT_REC_VIOLATION;
+				n.metric = m;
+				n.value = c->n_value[m];
+				n.bound = c->m[m].bound_ns;
+				n.violations = c->m[m].violations;
+				n.bd = c->n_bd[m];
+				rtt_ring_push(&n);
+			}
+		}
+		if (c->notify & RTT_N_WORST(m)) {
+			trace_rtt_worst(c->info.pid, c->info.comm, m,
+					c->n_value[m], c->worst[m].nr_events);
+			if (atomic_read(&rtt_reader_open) &&
+			    !(s->worst_queued & (1U << m))) {
+				n.type = RTT_REC_WORST;
+				n.metric = m;
+				n.value = c->n_value[m];
+				if (rtt_ring_push(&n))
+					s->worst_queued |= 1U << m;
+			}
+		}
+	}
+	if (c->notify & RTT_N_EXIT) {
+		n.type = RTT_REC_TASK;
+		n.metric = 0;
+		rtt_ring_push(&n);
+	}
+	c->notify = 0;
+}
+
+/* ---- probes ---- */
+
+static inline u64 rtt_now(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
+static void rtt_who(struct task_struct *p, struct rtt_who *w)
+{
+	w->pid = p->pid;
+	w->prio = p->prio;
+	w->policy = p->policy;
+	/* racy against a concurrent rename, good enough for a report */
+	memcpy(w->comm, p->comm, RTT_COMM_LEN);
+	w->comm[RTT_COMM_LEN - 1] = '\0';
+}
+
+static void rtt_refresh(struct rtt_slot *s, struct task_struct *p)
+{
+	s->core.info.prio = p->prio;
+	s->core.info.policy = p->policy;
+	memcpy(s->core.info.comm, p->comm, RTT_COMM_LEN);
+	s->core.info.comm[RTT_COMM_LEN - 1] = '\0';
+}
+
+/*
+ * Why prev leaves the CPU. prev is current. Voluntary only when the
+ * scheduler really blocks it: not a preemption, a non-running state, and
+ * not turned back to running by a pending signal. The cause is the
+ * syscall prev is in (no per-syscall hook). On PREEMPT_RT a sleeping
+ * spinlock/rwlock waits in TASK_RTLOCK_WAIT; mutexes and rt_mutexes inside
+ * a syscall count for that syscall (e.g. io for a read).
+ */
+static u8 rtt_classify(struct task_struct *prev, bool preempt,
+		       unsigned int prev_state)
+{
+	long nr;
+
+	if (preempt || !prev_state || READ_ONCE(prev->__state) == TASK_RUNNING)
+		return RTT_STATE_PREEMPTED;
+	if (prev_state & TASK_DEAD)
+		return RTT_STATE_DEAD;
+	if (prev_state & TASK_RTLOCK_WAIT)
+		return RTT_STATE_SLEEP_LOCK;
+	if (prev->flags & PF_KTHREAD)
+		return RTT_STATE_SLEEP_OTHER;
+	if (in_compat_syscall())	/* different numbers; not classified */
+		return RTT_STATE_SLEEP_OTHER;
+	nr = syscall_get_nr(prev, task_pt_regs(prev));
+	switch (nr) {
+#ifdef __NR_nanosleep
+	case __NR_nanosleep:
+#endif
+	case __NR_clock_nanosleep:
+		return RTT_STATE_SLEEP_TIMER;
+	case __NR_futex:
+#ifdef __NR_futex_waitv
+	case __NR_futex_waitv:
+#endif
+#ifdef __NR_futex_wait
+	case __NR_futex_wait:
+#endif
+		return RTT_STATE_SLEEP_LOCK;
+	case __NR_read:
+	case __NR_write:
+	case __NR_pread64:
+	case __NR_pwrite64:
+	case __NR_readv:
+	case __NR_writev:
+	case __NR_preadv:
+	case __NR_pwritev:
+	case __NR_preadv2:
+	case __NR_pwritev2:
+	case __NR_ioctl:
+	case __NR_fsync:
+	case __NR_fdatasync:
+#ifdef __NR_poll
+	case __NR_poll:
+#endif
+	case __NR_ppoll:
+#ifdef __NR_select
+	case __NR_select:
+#endif
+	case __NR_pselect6:
+#ifdef __NR_epoll_wait
+	case __NR_epoll_wait:
+#endif
+	case __NR_epoll_pwait:
+	case __NR_epoll_pwait2:
+	case __NR_recvfrom:
+	case __NR_recvmsg:
+	case __NR_sendto:
+	case __NR_sendmsg:
+		return RTT_STATE_SLEEP_IO;
+	default:
+		return RTT_STATE_SLEEP_OTHER;
+	}
+}
+
+static noinline void rtt_switch_slow(struct rtt_watch *w, bool preempt,
+				     struct task_struct *prev,
+				     struct task_struct *next,
+				     unsigned int prev_state)
+{
+	struct rtt_who wprev, wnext;
+	int cpu = smp_processor_id();
+	u64 now = rtt_now();
+	u8 why;
+	int i;
+
+	why = rtt_classify(prev, preempt, prev_state);
+	rtt_who(prev, &wprev);
+	rtt_who(next, &wnext);
+	for (i = 0; i < RTT_WATCH; i++) {
+		struct rtt_slot *s = READ_ONCE(w->s[i]);
+		struct task_struct *t;
+
+		if (!s)
+			continue;
+		raw_spin_lock(&s->lock);
+		if (s->life != RTT_LIFE_ACTIVE || s->w_cpu != cpu) {
+			raw_spin_unlock(&s->lock);
+			continue;
+		}
+		t = s->task;
+		if (t == next) {
+			rtt_refresh(s, next);
+			rtt_core_switch_in(&s->core, now, cpu, &wprev, why);
+		} else if (t == prev) {
+			rtt_core_switch_out(&s->core, now, cpu, why, &wnext);
+		} else {
+			rtt_core_other_switch(&s->core, now, cpu, &wprev, why,
+					      &wnext);
+		}
+		rtt_sync_watch(s);
+		rtt_notify(s);
+		raw_spin_unlock(&s->lock);
+	}
+}
+
+static void rtt_probe_switch(void *data, bool preempt,
+			     struct task_struct *prev,
+			     struct task_struct *next,
+			     unsigned int prev_state)
+{
+	struct rtt_watch *w = this_cpu_ptr(&rtt_watch);
+
+	if (likely(!atomic_read(&w->nr)))
+		return;
+	rtt_switch_slow(w, preempt, prev, next, prev_state);
+}
+
+static void rtt_probe_wakeup(void *data, struct task_struct *p)
+{
+	struct rtt_slot *s;
+	struct rtt_who waker;
+	unsigned long flags;
+	bool on_cpu = false;
+
+	if (likely(!atomic_read(&rtt_nr_live)))
+		return;
+	s = rtt_lookup(p);
+	if (!s)
+		return;
+	rtt_who(current, &waker);
+#ifdef CONFIG_SMP
+	on_cpu = READ_ONCE(p->on_cpu);
+#else
+	on_cpu = p == current;
+#endif
+	raw_spin_lock_irqsave(&s->lock, flags);
+	if (s->life == RTT_LIFE_ACTIVE && s->task == p) {
+		rtt_refresh(s, p);
+		rtt_core_wakeup(&s->core, rtt_now(), task_cpu(p), &waker,
+				on_cpu);
+		rtt_sync_watch(s);
+		rtt_notify(s);
+	}
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+static void rtt_probe_migrate(void *data, struct task_struct *p, int dest)
+{
+	struct rtt_slot *s;
+	unsigned long flags;
+
+	if (likely(!atomic_read(&rtt_nr_live)))
+		return;
+	s = rtt_lookup(p);
+	if (!s)
+		return;
+	raw_spin_lock_irqsave(&s->lock, flags);
+	if (s->life == RTT_LIFE_ACTIVE && s->task == p) {
+		rtt_core_migrate(&s->core, rtt_now(), task_cpu(p), dest);
+		rtt_sync_watch(s);
+	}
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+/* One line per task for the kernel log. */
+static void rtt_log_summary(const struct rtt_core *c, const char *why)
+{
+	const struct rtt_metric_stats *m = c->m;
+
+	pr_info("%s pid=%d tgid=%d comm=%s lat_count=%llu lat_max_ns=%llu lat_viol=%llu resp_count=%llu resp_max_ns=%llu resp_viol=%llu relief_count=%llu relief_max_ns=%llu relief_viol=%llu events_dropped=%llu\n",
+		why, c->info.pid, c->info.tgid, c->info.comm,
+		m[0].count, m[0].max_ns, m[0].violations,
+		m[1].count, m[1].max_ns, m[1].violations,
+		m[2].count, m[2].max_ns, m[2].violations, c->events_dropped);
+}
+
+static void rtt_probe_exit(void *data, struct task_struct *p)
+{
+	struct rtt_metric_stats st[3];
+	struct rtt_task_info info;
+	struct rtt_slot *s;
+	unsigned long flags;
+	u64 dropped;
+
+	if (likely(!atomic_read(&rtt_nr_live)))
+		return;
+	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	s = rtt_lookup(p);
+	if (!s) {
+		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		return;
+	}
+	rtt_tbl_remove(s);
+	atomic_dec(&rtt_nr_live);
+	raw_spin_lock(&s->lock);
+	if (s->core.info.flags & RTT_F_IRQ_THREAD)
+		atomic_dec(&rtt_nr_irq);
+	rtt_refresh(s, p);
+	rtt_core_exit(&s->core, rtt_now());
+	s->life = RTT_LIFE_EXITED;
+	s->task = NULL;
+	rtt_sync_watch(s);
+	rtt_notify(s);
+	info = s->core.info;
+	memcpy(st, s->core.m, sizeof(st));
+	dropped = s->core.events_dropped;
+	raw_spin_unlock(&s->lock);
+	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+	pr_info("exit pid=%d tgid=%d comm=%s lat_count=%llu lat_max_ns=%llu lat_viol=%llu resp_count=%llu resp_max_ns=%llu resp_viol=%llu relief_count=%llu relief_max_ns=%llu relief_viol=%llu events_dropped=%llu\n",
+		info.pid, info.tgid, info.comm,
+		st[0].count, st[0].max_ns, st[0].violations,
+		st[1].count, st[1].max_ns, st[1].violations,
+		st[2].count, st[2].max_ns, st[2].violations, dropped);
+}
+
+/* rtt_tbl_lock held: a free slot, or NULL */
+static struct rtt_slot *rtt_slot_get(void)
+{
+	struct rtt_slot *s = rtt_free_list;
+
+	if (s)
+		rtt_free_list = s->next_free;
+	return s;
+}
+
+/*
+ * rtt_tbl_lock held, s taken from the free list (initialized): make p
+ * tracked. Fails with -ESRCH when p is already exiting (its exit probe may
+ * have run before it was in the table).
+ */
+static int rtt_slot_track(struct rtt_slot *s, struct task_struct *p, u32 kind,
+			  u32 flags, s32 irq,
+			  const struct rtt_settings *inherit)
+{
+	struct rtt_task_info *t = &s->core.info;
+	u32 m;
+
+	if (p->flags & PF_EXITING)
+		return -ESRCH;
+	raw_spin_lock(&s->lock);
+	s->task = p;
+	s->gen++;
+	s->worst_queued = 0;
+	t->pid = p->pid;
+	t->tgid = p->tgid;
+	t->kind = kind;
+	t->irq = irq;
+	t->flags = flags;
+	t->start_ns = p->start_time;
+	rtt_refresh(s, p);
+	if (inherit) {
+		for (m = 0; m < RTT_NR_METRICS; m++) {
+			s->core.m[m].bound_ns = inherit[m].bound_ns;
+			s->core.m[m].lin_lo_ns = inherit[m].lin_lo_ns;
+			s->core.m[m].lin_step_ns = inherit[m].lin_step_ns;
+		}
+	}
+	s->life = RTT_LIFE_ACTIVE;
+	raw_spin_unlock(&s->lock);
+	rtt_tbl_insert(rtt_tbl, s);
+	atomic_inc(&rtt_nr_live);
+	if (flags & RTT_F_IRQ_THREAD)
+		atomic_inc(&rtt_nr_irq);
+	return 0;
+}
+
+static void rtt_probe_fork(void *data, struct task_struct *parent,
+			   struct task_struct *child)
+{
+	struct rtt_settings set[RTT_NR_METRICS];
+	struct rtt_slot *ps, *s;
+	unsigned long flags;
+	u32 m, tflags;
+
+	if (likely(!atomic_read(&rtt_nr_live)))
+		return;
+	if (child->tgid != parent->tgid)
+		return;		/* a new process, not a thread */
+	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	ps = rtt_lookup(parent);
+	if (!ps || ps->core.info.kind != RTT_TRACK_TGID ||
+	    rtt_lookup(child)) {
+		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		return;
+	}
+	s = rtt_slot_get();
+	if (!s) {
+		rtt_fork_overflow++;
+		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		pr_warn_ratelimited("capacity %u reached: new thread %d of tgid %d not tracked\n",
+				    rtt_capacity, child->pid, child->tgid);
+		return;
+	}
+	/* settings of the parent (one slot lock at a time) */
+	raw_spin_lock(&ps->lock);
+	for (m = 0; m < RTT_NR_METRICS; m++) {
+		set[m].bound_ns = ps->core.m[m].bound_ns;
+		set[m].lin_lo_ns = ps->core.m[m].lin_lo_ns;
+		set[m].lin_step_ns = ps->core.m[m].lin_step_ns;
+	}
+	tflags = ps->core.info.flags & RTT_F_TRACE;
+	raw_spin_unlock(&ps->lock);
+	if (rtt_slot_track(s, child, RTT_TRACK_TGID, tflags, -1, set)) {
+		s->next_free = rtt_free_list;
+		rtt_free_list = s;
+	}
+	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+}
+
+static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
+{
+	struct rtt_slot *s;
+	struct task_struct *t;
+	unsigned long flags;
+
+	if (likely(!atomic_read(&rtt_nr_irq)) || !action)
+		return;
+	t = READ_ONCE(action->thread);
+	if (!t)
+		return;
+	s = rtt_lookup(t);
+	if (!s)
+		return;
+	raw_spin_lock_irqsave(&s->lock, flags);
+	if (s->life == RTT_LIFE_ACTIVE && s->task == t &&
+	    s->core.info.irq == irq) {
+		if (entry)
+			rtt_core_irq_entry(&s->core, rtt_now(),
+					   smp_processor_id(), irq);
+		else
+			rtt_core_irq_exit(&s->core, rtt_now(),
+					  smp_processor_id(), irq);
+	}
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+}
+
+/*
+ * IRQ metrics, on PREEMPT_RT where every device IRQ is threaded:
+ *  irq_delay = irq_handler_entry(N) -> switch-in of N's thread. Exact
+ *    between those two tracepoints; the hardware-to-entry time is not
+ *    seen. If the IRQ fires again while its thread runs, the thread handles
+ *    it in the same run and that entry is not measured.
+ *  irq = thread switch-in (after an entry) -> its next voluntary
+ *    switch-out. Includes the thread's own overhead and every handler run
+ *    in that activation (approximate "handler execution").
+ */
+static void rtt_probe_irq_entry(void *data, int irq, struct irqaction *action)
+{
+	rtt_irq_event(irq, action, true);
+}
+
+static void rtt_probe_irq_exit(void *data, int irq, struct irqaction *action,
+			       int ret)
+{
+	rtt_irq_event(irq, action, false);
+}
+
+struct rtt_tp {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+	bool optional;
+	bool registered;
+};
+
+static struct rtt_tp rtt_tps[] = {
+	{ "sched_wakeup", rtt_probe_wakeup },
+	{ "sched_wakeup_new", rtt_probe_wakeup },
+	{ "sched_switch", rtt_probe_switch },
+	{ "sched_migrate_task", rtt_probe_migrate },
+	{ "sched_process_exit", rtt_probe_exit },
+	{ "sched_process_fork", rtt_probe_fork },
+	{ "irq_handler_entry", rtt_probe_irq_entry, NULL, true },
+	{ "irq_handler_exit", rtt_probe_irq_exit, NULL, true },
+};
+
+static void rtt_find_tp(struct tracepoint *tp, void *priv)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rtt_tps); i++)
+		if (!rtt_tps[i].tp && !strcmp(tp->name, rtt_tps[i].name))
+			rtt_tps[i].tp = tp;
+}
+
+static void rtt_unregister_probes(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rtt_tps); i++) {
+		if (rtt_tps[i].registered)
+			tracepoint_probe_unregister(rtt_tps[i].tp,
+						    rtt_tps[i].probe, NULL);
+		rtt_tps[i].registered = false;
+	}
+	tracepoint_synchronize_unregister();
+}
+
+static int rtt_register_probes(void)
+{
+	unsigned int i;
+	int ret;
+
+	for_each_kernel_tracepoint(rtt_find_tp, NULL);
+	for (i = 0; i < ARRAY_SIZE(rtt_tps); i++) {
+		if (!rtt_tps[i].tp) {
+			if (rtt_tps[i].optional) {
+				pr_warn("tracepoint %s not found, IRQ metrics off\n",
+					rtt_tps[i].name);
+				continue;
+			}
+			pr_err("tracepoint %s not found\n", rtt_tps[i].name);
+			ret = -ENOENT;
+			goto fail;
+		}
+		ret = tracepoint_probe_register(rtt_tps[i].tp,
+						rtt_tps[i].probe, NULL);
+		if (ret) {
+			pr_err("cannot register on %s: %d\n",
+			       rtt_tps[i].name, ret);
+			goto fail;
+		}
+		rtt_tps[i].registered = true;
+	}
+	rtt_have_irq_tp = rtt_tps[ARRAY_SIZE(rtt_tps) - 1].registered &&
+			  rtt_tps[ARRAY_SIZE(rtt_tps) - 2].registered;
+	return 0;
+fail:
+	rtt_unregister_probes();
+	return ret;
+}
+
+/* ---- control plane ---- */
+
+/* rtt_ctl_mutex held; reinitializes s and puts it on the free list */
+void rtt_slot_release(struct rtt_slot *s)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	if (s->life == RTT_LIFE_FREE) {
+		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		return;
+	}
+	if (s->life == RTT_LIFE_ACTIVE) {
+		rtt_tbl_remove(s);
+		atomic_dec(&rtt_nr_live);
+		if (s->core.info.flags & RTT_F_IRQ_THREAD)
+			atomic_dec(&rtt_nr_irq);
+	}
+	raw_spin_lock(&s->lock);
+	s->life = RTT_LIFE_FREE;
+	s->task = NULL;
+	rtt_sync_watch(s);
+	rtt_core_init(&s->core);
+	s->worst_queued = 0;
+	raw_spin_unlock(&s->lock);
+	s->next_free = rtt_free_list;
+	rtt_free_list = s;
+	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+	rtt_iface_forget(s);
+}
+
+bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
+		   u8 *life)
+{
+	unsigned long flags;
+	bool ok;
+
+	raw_spin_lock_irqsave(&s->lock, flags);
+	ok = s->life != RTT_LIFE_FREE;
+	if (ok)
+		*out = s->core;
+	if (gen)
+		*gen = s->gen;
+	if (life)
+		*life = s->life;
+	raw_spin_unlock_irqrestore(&s->lock, flags);
+	return ok;
+}
+
+/* rtt_ctl_mutex held: the oldest exited record, to make room */
+static struct rtt_slot *rtt_oldest_exited(void)
+{
+	struct rtt_slot *best = NULL;
+	unsigned int i;
+
+	for (i = 0; i < rtt_capacity; i++) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		if (s->life == RTT_LIFE_EXITED &&
+		    (!best || s->core.exit_ns < best->core.exit_ns))
+			best = s;
+	}
+	return best;
+}
+
+/* rtt_ctl_mutex held */
+static int rtt_track_one(struct task_struct *p, u32 kind, u32 flags, s32 irq)
+{
+	struct rtt_slot *s;
+	unsigned long irqf;
+	int ret;
+
+	for (;;) {
+		raw_spin_lock_irqsave(&rtt_tbl_lock, irqf);
+		if (rtt_lookup(p)) {
+			raw_spin_unlock_irqrestore(&rtt_tbl_lock, irqf);
+			return -EEXIST;
+		}
+		s = rtt_slot_get();
+		if (s)
+			break;
+		raw_spin_unlock_irqrestore(&rtt_tbl_lock, irqf);
+		s = rtt_oldest_exited();
+		if (!s)
+			return -ENOSPC;
+		rtt_slot_release(s);
+	}
+	ret = rtt_slot_track(s, p, kind, flags, irq, NULL);
+	if (ret) {
+		s->next_free = rtt_free_list;
+		rtt_free_list = s;
+	}
+	raw_spin_unlock_irqrestore(&rtt_tbl_lock, irqf);
+	return ret;
+}
+
+static struct task_struct *rtt_irq_thread(int irq)
+{
+	struct task_struct *t = NULL;
+	struct irqaction *a;
+	struct irq_data *d;
+	struct irq_desc *desc;
+	unsigned long flags;
+
+	d = irq_get_irq_data(irq);
+	if (!d)
+		return ERR_PTR(-EINVAL);
+	desc = irq_data_to_desc(d);
+	raw_spin_lock_irqsave(&desc->lock, flags);
+	for (a = desc->action; a; a = a->next) {
+		if (a->thread) {
+			t = a->thread;
+			get_task_struct(t);
+			break;
+		}
+	}
+	raw_spin_unlock_irqrestore(&desc->lock, flags);
+	return t ? t : ERR_PTR(-ENXIO);
+}
+
+static struct task_struct *rtt_get_task(s32 pid)
+{
+	struct task_struct *p;
+
+	rcu_read_lock();
+	p = pid_task(find_vpid(pid), PIDTYPE_PID);
+	if (p)
+		get_task_struct(p);
+	rcu_read_unlock();
+	return p;
+}
+
+int rtt_ctl_add(u32 kind, s32 id, u32 flags)
+{
+	struct task_struct *p, *t;
+	int ret = 0, n = 0;
+
+	if (id < 0 || (flags & ~RTT_F_TRACE))
+		return -EINVAL;
+	mutex_lock(&rtt_ctl_mutex);
+	rtt_tbl_rebuild();
+	switch (kind) {
+	case RTT_TRACK_PID:
+		p = rtt_get_task(id);
+		if (!p) {
+			ret = -ESRCH;
+			break;
+		}
+		ret = rtt_track_one(p, kind, flags, -1);
+		put_task_struct(p);
+		break;
+	case RTT_TRACK_TGID:
+		p = rtt_get_task(id);
+		if (!p || p->tgid != id) {
+			ret = -ESRCH;
+			if (p)
+				put_task_struct(p);
+			break;
+		}
+		rcu_read_lock();
+		for_each_thread(p, t) {
+			ret = rtt_track_one(t, kind, flags, -1);
+			if (ret == -EEXIST || ret == -ESRCH)
+				ret = 0;	/* already tracked / exiting */
+			if (ret)
+				break;
+			n++;
+		}
+		rcu_read_unlock();
+		put_task_struct(p);
+		if (!ret && !n)
+			ret = -EEXIST;
+		break;
+	case RTT_TRACK_IRQ:
+		p = rtt_irq_thread(id);
+		if (IS_ERR(p)) {
+			ret = PTR_ERR(p);
+			break;
+		}
+		ret = rtt_track_one(p, kind, flags | RTT_F_IRQ_THREAD, id);
+		put_task_struct(p);
+		break;
+	default:
+		ret = -EINVAL;
+	}
+	mutex_unlock(&rtt_ctl_mutex);
+	return ret;
+}
+
+/* rtt_ctl_mutex held: the slot of pid, an ACTIVE one first */
+static struct rtt_slot *rtt_find_pid(s32 pid)
+{
+	struct rtt_slot *found = NULL;
+	unsigned int i;
+
+	for (i = 0; i < rtt_capacity; i++) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		if (s->life == RTT_LIFE_FREE || s->core.info.pid != pid)
+			continue;
+		if (s->life == RTT_LIFE_ACTIVE)
+			return s;
+		found = s;
+	}
+	return found;
+}
+
+/* Stop tracking: kind PID: that pid; TGID: every thread; IRQ: its thread. */
+int rtt_ctl_del(u32 kind, s32 id)
+{
+	struct rtt_core *c;
+	struct rtt_slot *s;
+	unsigned int i;
+	int n = 0;
+
+	c = kmalloc(sizeof(*c), GFP_KERNEL);
+	mutex_lock(&rtt_ctl_mutex);
+	for (i = 0; i < rtt_capacity; i++) {
+		s = &rtt_slots[i];
+		if (kind == RTT_TRACK_PID)
+			s = rtt_find_pid(id);
+		else if (s->life == RTT_LIFE_FREE ||
+			 (kind == RTT_TRACK_TGID && s->core.info.tgid != id) ||
+			 (kind == RTT_TRACK_IRQ && s->core.info.irq != id))
+			continue;
+		if (!s)
+			break;
+		if (c && rtt_slot_copy(s, c, NULL, NULL))
+			rtt_log_summary(c, "del");
+		rtt_slot_release(s);
+		n++;
+		if (kind == RTT_TRACK_PID)
+			break;
+	}
+	mutex_unlock(&rtt_ctl_mutex);
+	kfree(c);
+	return n ? 0 : -ENOENT;
+}
+
+int rtt_ctl_bound(s32 pid, u32 metric, u64 bound_ns)
+{
+	struct rtt_slot *s;
+	unsigned long flags;
+
+	if (metric >= RTT_NR_METRICS)
+		return -EINVAL;
+	mutex_lock(&rtt_ctl_mutex);
+	s = rtt_find_pid(pid);
+	if (s) {
+		raw_spin_lock_irqsave(&s->lock, flags);
+		rtt_core_set_bound(&s->core, metric, bound_ns);
+		raw_spin_unlock_irqrestore(&s->lock, flags);
+	}
+	mutex_unlock(&rtt_ctl_mutex);
+	return s ? 0 : -ENOENT;
+}
+
+int rtt_ctl_lin(s32 pid, u32 metric, u64 lo_ns, u64 step_ns)
+{
+	struct rtt_slot *s;
+	unsigned long flags;
+	int ret = -ENOENT;
+
+	if (metric >= RTT_NR_METRICS)
+		return -EINVAL;
+	mutex_lock(&rtt_ctl_mutex);
+	s = rtt_find_pid(pid);
+	if (s) {
+		raw_spin_lock_irqsave(&s->lock, flags);
+		ret = rtt_core_set_lin(&s->core, metric, lo_ns, step_ns) ?
+		      -ERANGE : 0;
+		raw_spin_unlock_irqrestore(&s->lock, flags);
+	}
+	mutex_unlock(&rtt_ctl_mutex);
+	return ret;
+}
+
+void rtt_ctl_reset(void)
+{
+	unsigned int i;
+
+	mutex_lock(&rtt_ctl_mutex);
+	for (i = 0; i < rtt_capacity; i++)
+		rtt_slot_release(&rtt_slots[i]);
+	rtt_tbl_rebuild();
+	mutex_unlock(&rtt_ctl_mutex);
+}
+
+/* ---- module ---- */
+
+static void rtt_free_all(void)
+{
+	vfree(rtt_slots);
+	vfree(rtt_tbl);
+	vfree(rtt_tbl_spare);
+	vfree(rtt_ring);
+	rtt_slots = NULL;
+	rtt_tbl = NULL;
+	rtt_tbl_spare = NULL;
+	rtt_ring = NULL;
+}
+
+static int __init rtt_init(void)
+{
+	size_t tbl_bytes;
+	unsigned int i;
+	int ret;
+
+	if (rtt_capacity < 1 || rtt_capacity > 4096) {
+		pr_err("capacity must be 1..4096, not %u\n", rtt_capacity);
+		return -EINVAL;
+	}
+	rtt_tbl_bits = max(4, ilog2(roundup_pow_of_two(rtt_capacity * 4)));
+	tbl_bytes = sizeof(*rtt_tbl) << rtt_tbl_bits;
+	rtt_slots = vzalloc(array_size(rtt_capacity, sizeof(*rtt_slots)));
+	rtt_tbl = vzalloc(tbl_bytes);
+	rtt_tbl_spare = vzalloc(tbl_bytes);
+	rtt_ring = vzalloc(array_size(RTT_RING, sizeof(*rtt_ring)));
+	if (!rtt_slots || !rtt_tbl || !rtt_tbl_spare || !rtt_ring) {
+		rtt_free_all();
+		return -ENOMEM;
+	}
+	for (i = rtt_capacity; i-- > 0;) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		raw_spin_lock_init(&s->lock);
+		rtt_core_init(&s->core);
+		s->w_cpu = -1;
+		s->w_idx = -1;
+		s->hidx = -1;
+		s->next_free = rtt_free_list;
+		rtt_free_list = s;
+	}
+	init_irq_work(&rtt_wake_work, rtt_wake_fn);
+	rtt_memory_bytes = array_size(rtt_capacity, sizeof(*rtt_slots)) +
+			   2 * tbl_bytes +
+			   array_size(RTT_RING, sizeof(*rtt_ring)) +
+			   num_possible_cpus() * sizeof(struct rtt_watch);
+	ret = rtt_iface_init();
+	if (ret)
+		goto fail_free;
+	rtt_memory_bytes += rtt_iface_memory();
+	ret = rtt_register_probes();
+	if (ret)
+		goto fail_iface;
+	pr_info("loaded: capacity=%u memory_bytes=%zu (slot %zu bytes) irq_tracepoints=%s\n",
+		rtt_capacity, rtt_memory_bytes, sizeof(struct rtt_slot),
+		rtt_have_irq_tp ? "yes" : "no");
+	return 0;
+fail_iface:
+	rtt_iface_exit();
+fail_free:
+	rtt_free_all();
+	return ret;
+}
+
+static void __exit rtt_exit(void)
+{
+	struct rtt_core *c;
+	unsigned int i;
+	u32 gen;
+	u8 life;
+
+	rtt_iface_exit();		/* no more control or readers */
+	rtt_unregister_probes();	/* + tracepoint_synchronize_unregister */
+	irq_work_sync(&rtt_wake_work);
+	c = kmalloc(sizeof(*c), GFP_KERNEL);
+	for (i = 0; c && i < rtt_capacity; i++)
+		if (rtt_slot_copy(&rtt_slots[i], c, &gen, &life))
+			rtt_log_summary(c, life == RTT_LIFE_EXITED ?
+					"unload exited" : "unload");
+	kfree(c);
+	if (rtt_fork_overflow || atomic_long_read(&rtt_watch_overflow))
+		pr_info("threads not tracked for capacity: %lu, intervals lost to full watch lists: %ld\n",
+			rtt_fork_overflow,
+			atomic_long_read(&rtt_watch_overflow));
+	rtt_free_all();
+	pr_info("unloaded\n");
+}
+
+module_init(rtt_init);
+module_exit(rtt_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Per-task real-time latency, response and control-loop time tracer");

@@ -341,6 +341,8 @@ static u64 rtt_account(struct rtt_core *c, u64 now)
 		RTT_ADD(c->bd_iv);
 	if (c->wake_open)
 		RTT_ADD(c->bd_wake);
+	if (c->irq_running)
+		RTT_ADD(c->bd_irq);
 #undef RTT_ADD
 	return now;
 }
@@ -487,8 +489,6 @@ void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
 		return;
-	if (c->irq_running && now > c->t_state)
-		c->bd_irq.running_ns += now - c->t_state;
 	now = rtt_account(c, now);
 	rtt_self(c, &self);
 	c->cpu = cpu;

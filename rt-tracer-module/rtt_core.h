@@ -154,6 +154,6 @@ size_t rtt_core_format(const struct rtt_core *c, char *buf, size_t size);
 u64 rtt_breakdown_sum(const struct rtt_breakdown *bd);
 
 /* Upper bound of rtt_core_format()'s output. */
-#define RTT_FORMAT_MAX	12288
+#define RTT_FORMAT_MAX	24576
 
 #endif /* _RTT_CORE_H */

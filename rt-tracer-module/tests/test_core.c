@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of rtt_core.c: replay synthetic scheduler event
+ * sequences and check exact numbers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "../rtt_core.h"
+
+static int passed, failed, cur_failed;
+static struct rtt_core core;	/* big: not on the stack */
+static struct rtt_core core2;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		printf("    %s:%d: CHECK(%s) failed\n", __FILE__,	\
+		       __LINE__, #cond);				\
+		cur_failed = 1;						\
+	}								\
+} while (0)
+
+#define CHECK_EQ(a, b) do {						\
+	unsigned long long _a = (a), _b = (b);				\
+	if (_a != _b) {							\
+		printf("    %s:%d: %s == %llu, expected %s == %llu\n",	\
+		       __FILE__, __LINE__, #a, _a, #b, _b);		\
+		cur_failed = 1;						\
+	}								\
+} while (0)
+
+static void run(const char *name, void (*fn)(void))
+{
+	cur_failed = 0;
+	fn();
+	printf("%s %s\n", cur_failed ? "FAIL" : "ok  ", name);
+	if (cur_failed)
+		failed++;
+	else
+		passed++;
+}
+
+static struct rtt_who W(int pid, const char *comm, int prio)
+{
+	struct rtt_who w;
+
+	memset(&w, 0, sizeof(w));
+	w.pid = pid;
+	w.prio = prio;
+	w.policy = prio < 100 ? 1 : 0;
+	strncpy(w.comm, comm, RTT_COMM_LEN - 1);
+	return w;
+}
+
+static struct rtt_core *fresh(struct rtt_core *c, int pid, unsigned int flags)
+{
+	rtt_core_init(c);
+	c->info.pid = pid;
+	c->info.tgid = pid;
+	c->info.kind = RTT_TRACK_PID;
+	c->info.flags = flags;
+	c->info.prio = 49;
+	c->info.policy = 1;
+	strcpy(c->info.comm, "ctrl_loop");
+	return c;
+}
+
+static struct rtt_who waker, hog, other, idle;
+
+static void setup_whos(void)
+{
+	waker = W(10, "waker", 120);
+	hog = W(456, "hog", 109);
+	other = W(457, "other", 120);
+	idle = W(0, "swapper/0", 120);
+}
+
+/* ---- tests ---- */
+
+static void t_latency_culprits(void)
+{
+	struct rtt_core *c = fresh(&core, 123, 0);
+	struct rtt_worst *w = &c->worst[RTT_METRIC_LATENCY];
+
+	rtt_core_wakeup(c, 1000, 0, &waker, false);
+	CHECK(rtt_core_watched(c));
+	CHECK_EQ(c->cpu, 0);
+	rtt_core_other_switch(c, 1500, 0, &hog, RTT_STATE_PREEMPTED, &other);
+	rtt_core_switch_in(c, 5000, 0, &other, RTT_STATE_SLEEP_OTHER);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].max_ns, 4000);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].min_ns, 4000);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].last_ns, 4000);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].worst.waiting_ns, 4000);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].worst.running_ns, 0);
+	CHECK(c->notify & RTT_N_WORST(RTT_METRIC_LATENCY));
+	CHECK_EQ(w->nr_culprits, 2);
+	CHECK_EQ(w->culprits[0].pid, 457);
+	CHECK_EQ(w->culprits[0].ns, 3500);
+	CHECK(!strcmp(w->culprits[0].comm, "other"));
+	CHECK_EQ(w->culprits[1].pid, 456);
+	CHECK_EQ(w->culprits[1].ns, 500);
+	CHECK_EQ(w->culprits[1].prio, 109);
+	CHECK_EQ(w->nr_events, 0);	/* no trace flag: no events */
+}
+
+static void t_response_relief_breakdown(void)
+{
+	struct rtt_core *c = fresh(&core, 123, 0);
+	struct rtt_breakdown *bd;
+
+	rtt_core_wakeup(c, 1000, 0, &waker, false);
+	rtt_core_switch_in(c, 5000, 0, &idle, RTT_STATE_PREEMPTED);
+	rtt_core_switch_out(c, 6000, 0, RTT_STATE_PREEMPTED, &hog);
+	CHECK(rtt_core_watched(c));
+	rtt_core_switch_in(c, 8000, 0, &hog, RTT_STATE_PREEMPTED);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].count, 1);	/* not again */
+	rtt_core_switch_out(c, 9000, 0, RTT_STATE_SLEEP_IO, &idle);
+	CHECK(!rtt_core_watched(c));
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].max_ns, 8000);
+	bd = &c->m[RTT_METRIC_RESPONSE].worst;
+	CHECK_EQ(bd->running_ns, 2000);
+	CHECK_EQ(bd->waiting_ns, 6000);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 0);	/* IO: still open */
+	/* idle ran from the wakeup to the switch-in, then hog */
+	CHECK_EQ(c->worst[RTT_METRIC_RESPONSE].culprits[0].pid, 0);
+	CHECK_EQ(c->worst[RTT_METRIC_RESPONSE].culprits[0].ns, 4000);
+	CHECK_EQ(c->worst[RTT_METRIC_RESPONSE].culprits[1].pid, 456);
+	CHECK_EQ(c->worst[RTT_METRIC_RESPONSE].culprits[1].ns, 2000);
+
+	rtt_core_wakeup(c, 12000, 1, &waker, false);
+	rtt_core_switch_in(c, 12500, 1, &idle, RTT_STATE_PREEMPTED);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].count, 2);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].last_ns, 500);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].min_ns, 500);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].max_ns, 4000);
+	rtt_core_switch_out(c, 13000, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 2);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 1000);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].max_ns, 12000);
+	bd = &c->m[RTT_METRIC_RELIEF].worst;
+	CHECK_EQ(bd->running_ns, 2500);
+	CHECK_EQ(bd->waiting_ns, 6500);
+	CHECK_EQ(bd->sleep_ns[RTT_STATE_SLEEP_IO - 1], 3000);
+	CHECK_EQ(rtt_breakdown_sum(bd), 12000);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].sum_ns, 4500);
+	/* next cycle opens a new relief interval */
+	rtt_core_wakeup(c, 20000, 1, &waker, false);
+	rtt_core_switch_in(c, 20100, 1, &idle, RTT_STATE_PREEMPTED);
+	rtt_core_switch_out(c, 20300, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 300);
+}
+
+static void t_lock_sleep_in_relief(void)
+{
+	struct rtt_core *c = fresh(&core, 5, 0);
+	struct rtt_breakdown *bd;
+
+	rtt_core_wakeup(c, 0, 0, &waker, false);
+	rtt_core_switch_in(c, 100, 0, &idle, 0);
+	rtt_core_switch_out(c, 300, 0, RTT_STATE_SLEEP_LOCK, &idle);
+	rtt_core_wakeup(c, 1300, 0, &waker, false);
+	rtt_core_switch_in(c, 1350, 0, &idle, 0);
+	rtt_core_switch_out(c, 1400, 0, RTT_STATE_SLEEP_OTHER, &idle);
+	rtt_core_wakeup(c, 1500, 0, &waker, false);
+	rtt_core_switch_in(c, 1510, 0, &idle, 0);
+	rtt_core_switch_out(c, 2000, 0, RTT_STATE_SLEEP_TIMER, &idle);
+	bd = &c->m[RTT_METRIC_RELIEF].worst;
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].max_ns, 2000);
+	CHECK_EQ(bd->sleep_ns[RTT_STATE_SLEEP_LOCK - 1], 1000);
+	CHECK_EQ(bd->sleep_ns[RTT_STATE_SLEEP_OTHER - 1], 100);
+	CHECK_EQ(bd->waiting_ns, 100 + 50 + 10);
+	CHECK_EQ(bd->running_ns, 200 + 50 + 490);
+	CHECK_EQ(rtt_breakdown_sum(bd), 2000);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].count, 3);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 3);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].max_ns, 500);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].min_ns, 100);
+}
+
+static void t_histograms(void)
+{
+	struct rtt_core *c = fresh(&core, 7, 0);
+	struct rtt_metric_stats *st = &c->m[RTT_METRIC_LATENCY];
+	static const u64 v[] = { 0, 1, 2, 3, 1000, 1999, 2000, 40000, 150,
+				 (1ull << 40) };
+	u64 t = 1000000;
+	u32 i;
+
+	CHECK(rtt_core_set_lin(c, RTT_METRIC_LATENCY, 200, 1000) == 0);
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		rtt_core_wakeup(c, t, 0, &waker, false);
+		rtt_core_switch_in(c, t + v[i], 0, &idle, 0);
+		t += v[i] + 10;
+		rtt_core_switch_out(c, t, 0, RTT_STATE_SLEEP_TIMER, &idle);
+		t += 100;
+	}
+	CHECK_EQ(st->count, ARRAY_SIZE(v));
+	CHECK_EQ(st->log2_hist[0], 1);		/* 0 */
+	CHECK_EQ(st->log2_hist[1], 1);		/* 1 */
+	CHECK_EQ(st->log2_hist[2], 2);		/* 2, 3 */
+	CHECK_EQ(st->log2_hist[8], 1);		/* 150: [128, 256) */
+	CHECK_EQ(st->log2_hist[10], 1);		/* 1000: [512, 1024) */
+	CHECK_EQ(st->log2_hist[11], 2);		/* 1999, 2000 */
+	CHECK_EQ(st->log2_hist[16], 1);		/* 40000 */
+	CHECK_EQ(st->log2_hist[31], 1);		/* 2^40: open bucket */
+	CHECK_EQ(st->lin_under, 5);		/* 0 1 2 3 150 */
+	CHECK_EQ(st->lin_hist[0], 1);		/* 1000 in [200, 1200) */
+	CHECK_EQ(st->lin_hist[1], 2);		/* 1999, 2000 */
+	CHECK_EQ(st->lin_hist[31], 0);
+	CHECK_EQ(st->lin_over, 2);		/* 40000 (idx 39), 2^40 */
+	CHECK_EQ(st->min_ns, 0);
+	CHECK_EQ(st->max_ns, 1ull << 40);
+	CHECK(rtt_core_set_lin(c, 9, 0, 1) == -1);
+	CHECK(rtt_core_set_lin(c, 0, ~0ull - 10, 1) == -1);
+	CHECK(rtt_core_set_lin(c, 0, 0, ~0ull / 2) == -1);
+	CHECK(rtt_core_set_lin(c, 0, 0, 0) == 0);	/* disable */
+	CHECK_EQ(st->lin_under, 0);
+	CHECK_EQ(rtt_log2_bucket(~0ull), 31);
+}
+
+static void t_bounds(void)
+{
+	struct rtt_core *c = fresh(&core, 8, 0);
+	static const u64 v[] = { 2000, 4000, 3000, 5000, 1000 };
+	u32 i, nviol = 0, nworst = 0;
+	u64 t = 0;
+
+	rtt_core_set_bound(c, RTT_METRIC_LATENCY, 3000);
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		rtt_core_wakeup(c, t, 0, &waker, false);
+		rtt_core_switch_in(c, t + v[i], 0, &idle, 0);
+		if (c->notify & RTT_N_VIOLATION(RTT_METRIC_LATENCY)) {
+			nviol++;
+			CHECK(c->n_value[0] > 3000);
+			CHECK_EQ(rtt_breakdown_sum(&c->n_bd[0]), c->n_value[0]);
+		}
+		if (c->notify & RTT_N_WORST(RTT_METRIC_LATENCY))
+			nworst++;
+		t += v[i] + 1;
+		rtt_core_switch_out(c, t, 0, RTT_STATE_SLEEP_TIMER, &idle);
+		t += 10;
+	}
+	CHECK_EQ(c->m[0].violations, 2);
+	CHECK_EQ(nviol, 2);
+	CHECK_EQ(nworst, 3);		/* 2000, 4000, 5000 */
+	CHECK_EQ(c->m[0].bound_ns, 3000);
+	CHECK_EQ(c->m[0].sum_ns, 15000);
+}
+
+static void t_worst_events_dropped(void)
+{
+	struct rtt_core *c = fresh(&core, 9, RTT_F_TRACE);
+	struct rtt_worst *w = &c->worst[RTT_METRIC_LATENCY];
+	struct rtt_who a = W(500, "a", 10), b = W(501, "b", 20);
+	u32 i;
+
+	/* first interval: small */
+	rtt_core_wakeup(c, 100, 0, &waker, false);
+	rtt_core_switch_in(c, 200, 0, &idle, 0);
+	rtt_core_switch_out(c, 300, 0, RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(w->nr_events, 2);
+	CHECK_EQ(w->events[0].type, RTT_EV_WAKEUP);
+	CHECK_EQ(w->events[0].other_pid, 10);
+	CHECK_EQ(w->events[1].type, RTT_EV_SWITCH);
+	CHECK_EQ(w->events[1].t_ns, 100);
+	CHECK_EQ(w->events[1].pid, 9);
+	/* second: 30 switches between a and b while it waits */
+	rtt_core_wakeup(c, 1000, 0, &waker, false);
+	for (i = 0; i < 30; i++)
+		rtt_core_other_switch(c, 1000 + 100 * (i + 1), 0,
+				      i & 1 ? &b : &a, RTT_STATE_PREEMPTED,
+				      i & 1 ? &a : &b);
+	rtt_core_migrate(c, 4050, 0, 1);
+	rtt_core_other_switch(c, 4060, 0, &a, 0, &b);	/* other CPU now */
+	rtt_core_switch_in(c, 4100, 1, &idle, 0);
+	CHECK_EQ(c->m[0].max_ns, 3100);
+	CHECK_EQ(w->value_ns, 3100);
+	CHECK_EQ(w->nr_events, RTT_TRACE_EVENTS);
+	/* wakeup + 30 switches + migrate + switch-in = 33 */
+	CHECK_EQ(w->events_dropped, 33 - RTT_TRACE_EVENTS);
+	CHECK_EQ(c->events_dropped, 33 - RTT_TRACE_EVENTS);
+	CHECK_EQ(w->events[0].type, RTT_EV_WAKEUP);
+	CHECK_EQ(w->events[1].other_pid, 500);
+	CHECK_EQ(w->events[1].pid, 501);
+	CHECK_EQ(w->events[1].other_prio, 10);
+	CHECK_EQ(w->events[1].t_ns, 100);
+	/* culprits: a ran 15 x 100 + 50 (until migrate) ... */
+	CHECK_EQ(w->nr_culprits, 3);
+	CHECK_EQ(w->culprits[0].pid, 500);
+	CHECK_EQ(w->culprits[0].ns, 1500);
+	CHECK_EQ(w->culprits[1].pid, 501);
+	CHECK_EQ(w->culprits[1].ns, 1500);
+	CHECK_EQ(w->culprits[2].pid, 0);	/* idle on CPU 1 */
+	CHECK_EQ(w->culprits[2].ns, 50);
+	CHECK_EQ(w->bd.waiting_ns, 3100);
+}
+
+static void t_culprit_overflow(void)
+{
+	struct rtt_core *c = fresh(&core, 11, 0);
+	struct rtt_worst *w = &c->worst[RTT_METRIC_LATENCY];
+	struct rtt_who x;
+	u64 t = 0, lens[12] = { 5, 1, 7, 2, 90, 3, 4, 80, 6, 70, 60, 8 };
+	u32 i;
+
+	rtt_core_wakeup(c, t, 0, &waker, false);
+	for (i = 0; i < 12; i++) {
+		t += lens[i];
+		x = W(600 + i, "x", 120);
+		rtt_core_other_switch(c, t, 0, &x, 0, &idle);
+	}
+	rtt_core_switch_in(c, t + 1, 0, &idle, 0);
+	CHECK_EQ(w->nr_culprits, RTT_CULPRITS);
+	CHECK_EQ(w->culprits[0].ns, 90);
+	CHECK_EQ(w->culprits[1].ns, 80);
+	CHECK_EQ(w->culprits[2].ns, 70);
+	CHECK_EQ(w->culprits[3].ns, 60);
+	CHECK_EQ(w->culprits[3].pid, 610);
+}
+
+/* Wakeup on CPU A observed after the switch-out on CPU B, with an earlier
+ * timestamp (the two CPUs' clocks): clamped, no negative interval.
+ */
+static void t_race_wakeup_after_switch_out_skew(void)
+{
+	struct rtt_core *c = fresh(&core, 12, 0);
+
+	rtt_core_wakeup(c, 0, 1, &waker, false);
+	rtt_core_switch_in(c, 10, 1, &idle, 0);
+	rtt_core_switch_out(c, 10000, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	rtt_core_wakeup(c, 9990, 1, &waker, false);	/* skewed */
+	CHECK_EQ(c->t_wake, 10000);
+	rtt_core_switch_in(c, 10500, 1, &idle, 0);
+	CHECK_EQ(c->m[0].last_ns, 500);
+	rtt_core_switch_out(c, 10400, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 500);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 500);
+	CHECK_EQ(rtt_breakdown_sum(&c->n_bd[RTT_METRIC_RELIEF]), 500);
+}
+
+/* Wakeup (CPU A) observed before the switch-out (CPU B) it ends. */
+static void t_race_wakeup_before_switch_out(void)
+{
+	struct rtt_core *c = fresh(&core, 13, 0);
+
+	rtt_core_wakeup(c, 0, 1, &waker, false);
+	rtt_core_switch_in(c, 10, 1, &idle, 0);
+	rtt_core_switch_out(c, 100, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	rtt_core_wakeup(c, 200, 1, &waker, false);
+	rtt_core_switch_in(c, 300, 1, &idle, 0);
+	CHECK_EQ(c->rs, RTT_RS_RUNNING);
+	/* wakeup seen first, task not on a CPU any more */
+	rtt_core_wakeup(c, 1000, 1, &waker, false);
+	CHECK_EQ(c->m[0].count, 2);
+	CHECK(c->wake_pending);
+	rtt_core_switch_out(c, 990, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 790);
+	CHECK_EQ(c->rs, RTT_RS_WAITING);		/* the pending wakeup */
+	CHECK_EQ(c->t_wake, 1000);
+	rtt_core_switch_in(c, 1200, 1, &idle, 0);
+	CHECK_EQ(c->m[0].count, 3);
+	CHECK_EQ(c->m[0].last_ns, 200);
+	/* genuine "wakeup while still running": no new activation */
+	rtt_core_wakeup(c, 1300, 1, &waker, true);
+	CHECK(!c->wake_pending);
+	rtt_core_switch_out(c, 1400, 1, RTT_STATE_PREEMPTED, &hog);
+	rtt_core_switch_in(c, 1500, 1, &hog, 0);
+	CHECK_EQ(c->m[0].count, 3);
+	/* pending wakeup then preemption: dropped */
+	rtt_core_wakeup(c, 1600, 1, &waker, false);
+	rtt_core_switch_out(c, 1700, 1, RTT_STATE_PREEMPTED, &hog);
+	CHECK(!c->wake_pending);
+	rtt_core_switch_in(c, 1800, 1, &hog, 0);
+	CHECK_EQ(c->m[0].count, 3);
+}
+
+static void t_unknown_start(void)
+{
+	struct rtt_core *c = fresh(&core, 14, 0);
+
+	/* added while running: switches are not seen until a wakeup */
+	rtt_core_wakeup(c, 50, 0, &waker, true);
+	CHECK_EQ(c->rs, RTT_RS_RUNNING);
+	rtt_core_switch_out(c, 100, 0, RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 0);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 0);
+	rtt_core_wakeup(c, 200, 0, &waker, false);
+	rtt_core_switch_in(c, 250, 0, &idle, 0);
+	CHECK_EQ(c->m[0].count, 1);
+	CHECK_EQ(c->m[0].last_ns, 50);
+}
+
+static void t_exit_record(void)
+{
+	struct rtt_core *c = fresh(&core, 15, 0);
+
+	rtt_core_wakeup(c, 0, 0, &waker, false);
+	rtt_core_switch_in(c, 10, 0, &idle, 0);
+	rtt_core_exit(c, 50);
+	CHECK(c->notify & RTT_N_EXIT);
+	CHECK(c->info.flags & RTT_F_EXITED);
+	CHECK_EQ(c->exit_ns, 50);
+	CHECK(!rtt_core_watched(c));
+	rtt_core_wakeup(c, 60, 0, &waker, false);
+	rtt_core_switch_in(c, 70, 0, &idle, 0);
+	CHECK_EQ(c->m[0].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 0);
+	rtt_core_exit(c, 80);
+	CHECK_EQ(c->notify, 0);		/* only once */
+}
+
+/* Same pid, another process (start time differs): separate records. */
+static void t_pid_reuse(void)
+{
+	struct rtt_core *a = fresh(&core, 16, 0), *b = fresh(&core2, 16, 0);
+	char buf[RTT_FORMAT_MAX];
+
+	a->info.start_ns = 111;
+	b->info.start_ns = 222;
+	rtt_core_wakeup(a, 0, 0, &waker, false);
+	rtt_core_switch_in(a, 700, 0, &idle, 0);
+	rtt_core_exit(a, 800);
+	rtt_core_wakeup(b, 1000, 0, &waker, false);
+	rtt_core_switch_in(b, 1030, 0, &idle, 0);
+	CHECK_EQ(a->m[0].max_ns, 700);
+	CHECK_EQ(b->m[0].max_ns, 30);
+	CHECK_EQ(b->m[0].count, 1);
+	CHECK(!(b->info.flags & RTT_F_EXITED));
+	rtt_core_format(a, buf, sizeof(buf));
+	CHECK(strstr(buf, "flags=exited\n") != NULL);
+	rtt_core_format(b, buf, sizeof(buf));
+	CHECK(strstr(buf, "flags=-\n") != NULL);
+}
+
+static void t_irq(void)
+{
+	struct rtt_core *c = fresh(&core, 20, 0);
+	struct rtt_breakdown *bd;
+	char buf[RTT_FORMAT_MAX];
+
+	c->info.flags |= RTT_F_IRQ_THREAD;
+	c->info.kind = RTT_TRACK_IRQ;
+	c->info.irq = 33;
+	rtt_core_irq_entry(c, 100, 0, 33);
+	rtt_core_wakeup(c, 110, 0, &hog, false);
+	rtt_core_irq_exit(c, 120, 0, 33);
+	rtt_core_switch_in(c, 200, 0, &hog, 0);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].max_ns, 100);
+	bd = &c->m[RTT_METRIC_IRQ_DELAY].worst;
+	CHECK_EQ(bd->waiting_ns, 100);
+	CHECK_EQ(c->m[RTT_METRIC_LATENCY].max_ns, 90);
+	rtt_core_switch_out(c, 300, 0, RTT_STATE_PREEMPTED, &hog);
+	rtt_core_switch_in(c, 350, 0, &hog, 0);
+	rtt_core_switch_out(c, 500, 0, RTT_STATE_SLEEP_OTHER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ].max_ns, 300);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ].worst.running_ns, 250);
+	/* an IRQ while the thread runs is handled in that run */
+	rtt_core_irq_entry(c, 1000, 0, 33);
+	rtt_core_wakeup(c, 1001, 0, &hog, false);
+	rtt_core_switch_in(c, 1050, 0, &hog, 0);
+	rtt_core_irq_entry(c, 1060, 0, 33);
+	rtt_core_switch_out(c, 1100, 0, RTT_STATE_SLEEP_OTHER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 2);
+	CHECK(!c->irq_pending);
+	rtt_core_format(c, buf, sizeof(buf));
+	CHECK(strstr(buf, "  irq_delay count=2 ") != NULL);
+	CHECK(strstr(buf, "  irq count=2 ") != NULL);
+	CHECK(strstr(buf, "flags=irq_thread") != NULL);
+}
+
+static void t_format_exact(void)
+{
+	struct rtt_core *c = fresh(&core, 123, RTT_F_TRACE);
+	char buf[RTT_FORMAT_MAX];
+	size_t n;
+	static const char *expect =
+"task pid=123 tgid=123 comm=ctrl_loop kind=pid irq=-1 prio=49 policy=fifo flags=trace\n"
+"  latency count=2 min_ns=3000 mean_ns=3500 max_ns=4000 bound_ns=3500 violations=1 last_ns=3000\n"
+"    worst running_ns=0 waiting_ns=4000 sleep_timer_ns=0 sleep_lock_ns=0 sleep_io_ns=0 sleep_other_ns=0\n"
+"    culprits 456:hog:109:4000\n"
+"    log2 2048-4096:2\n"
+"    linear lo_ns=0 step_ns=1000 under=0 over=0 3000-4000:1 4000-5000:1\n"
+"  response count=2 min_ns=3500 mean_ns=4250 max_ns=5000 bound_ns=0 violations=0 last_ns=3500\n"
+"    worst running_ns=1000 waiting_ns=4000 sleep_timer_ns=0 sleep_lock_ns=0 sleep_io_ns=0 sleep_other_ns=0\n"
+"    culprits 456:hog:109:4000\n"
+"    log2 2048-4096:1 4096-8192:1\n"
+"  relief count=1 min_ns=9500 mean_ns=9500 max_ns=9500 bound_ns=0 violations=0 last_ns=9500\n"
+"    worst running_ns=1500 waiting_ns=7000 sleep_timer_ns=0 sleep_lock_ns=0 sleep_io_ns=1000 sleep_other_ns=0\n"
+"    culprits 456:hog:109:4000 457:other:120:2000 0:swapper/0:120:1000\n"
+"    log2 8192-16384:1\n";
+
+	rtt_core_set_bound(c, 0, 3500);
+	rtt_core_set_lin(c, 0, 0, 1000);
+	rtt_core_wakeup(c, 0, 0, &waker, false);
+	rtt_core_switch_in(c, 4000, 0, &hog, 0);
+	rtt_core_switch_out(c, 5000, 0, RTT_STATE_SLEEP_IO, &idle);
+	rtt_core_wakeup(c, 6000, 0, &waker, false);
+	rtt_core_other_switch(c, 7000, 0, &idle, 0, &other);
+	rtt_core_switch_in(c, 9000, 0, &other, 0);
+	rtt_core_switch_out(c, 9500, 0, RTT_STATE_SLEEP_TIMER, &idle);
+	n = rtt_core_format(c, buf, sizeof(buf));
+	CHECK_EQ(n, strlen(buf));
+	CHECK(!strcmp(buf, expect));
+	if (cur_failed)
+		printf("%s", buf);
+}
+
+static void t_format_empty_and_truncated(void)
+{
+	struct rtt_core *c = fresh(&core, 1, 0);
+	char buf[RTT_FORMAT_MAX], small[64];
+	u32 m;
+
+	rtt_core_format(c, buf, sizeof(buf));
+	CHECK(strstr(buf, "  latency count=0 min_ns=0 mean_ns=0 max_ns=0 ") != NULL);
+	CHECK(strstr(buf, "    culprits -\n    log2 -\n") != NULL);
+	CHECK(strstr(buf, "linear") == NULL);
+	CHECK(strstr(buf, "irq_delay") == NULL);
+	/* worst case text size fits RTT_FORMAT_MAX */
+	c->info.flags = RTT_F_IRQ_THREAD | RTT_F_TRACE | RTT_F_EXITED;
+	for (m = 0; m < RTT_NR_METRICS; m++) {
+		u32 i;
+
+		c->m[m].count = ~0ull;
+		c->m[m].sum_ns = ~0ull;
+		c->m[m].min_ns = ~0ull;
+		c->m[m].max_ns = ~0ull;
+		c->m[m].lin_lo_ns = ~0ull / 2;
+		c->m[m].lin_step_ns = ~0ull / 128;
+		for (i = 0; i < RTT_LOG2_BUCKETS; i++)
+			c->m[m].log2_hist[i] = ~0ull;
+		for (i = 0; i < RTT_LIN_BUCKETS; i++)
+			c->m[m].lin_hist[i] = ~0ull;
+		c->worst[m].nr_culprits = RTT_CULPRITS;
+		for (i = 0; i < RTT_CULPRITS; i++) {
+			c->worst[m].culprits[i].pid = -2000000000;
+			c->worst[m].culprits[i].ns = ~0ull;
+			memset(c->worst[m].culprits[i].comm, 'x', 15);
+		}
+	}
+	CHECK(rtt_core_format(c, buf, sizeof(buf)) < RTT_FORMAT_MAX - 4);
+	CHECK(strstr(buf, "...") == NULL);
+	CHECK_EQ(rtt_core_format(c, small, sizeof(small)), strlen(small));
+	CHECK(strlen(small) < sizeof(small));
+}
+
+/* Deterministic random event soup: breakdowns always sum to the value. */
+static void t_random_invariants(void)
+{
+	struct rtt_core *c = fresh(&core, 30, RTT_F_TRACE);
+	struct rtt_who x = W(31, "x", 100);
+	u64 t = 0, seed = 12345, nrec = 0;
+	u32 i, m;
+
+	for (i = 0; i < 200000; i++) {
+		u32 r;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		r = (u32)(seed >> 33);
+		/* mostly forward, sometimes a little backwards */
+		t += (r % 7 == 0) ? 0 : (r % 1000);
+		if (r % 13 == 0 && t > 50)
+			t -= 50;
+		switch (r % 8) {
+		case 0:
+			rtt_core_wakeup(c, t, r % 2, &waker, (r >> 8) & 1);
+			break;
+		case 1:
+		case 2:
+			rtt_core_switch_in(c, t, c->cpu < 0 ? 0 : c->cpu, &x,
+					   0);
+			break;
+		case 3:
+			rtt_core_switch_out(c, t, c->cpu < 0 ? 0 : c->cpu,
+					    (r >> 4) % 5, &x);
+			break;
+		case 4:
+			rtt_core_other_switch(c, t, r % 2, &x, 0, &hog);
+			break;
+		case 5:
+			rtt_core_migrate(c, t, c->cpu, r % 2);
+			break;
+		case 6:
+			rtt_core_irq_entry(c, t, 0, 3);
+			break;
+		default:
+			rtt_core_switch_in(c, t, r % 2, &hog, 1);
+			break;
+		}
+		for (m = 0; m < RTT_NR_METRICS; m++) {
+			if (!(c->notify & (RTT_N_WORST(m) |
+					   RTT_N_VIOLATION(m))))
+				continue;
+			nrec++;
+			if (rtt_breakdown_sum(&c->n_bd[m]) != c->n_value[m]) {
+				printf("    step %u metric %u: sum %llu != %llu\n",
+				       i, m,
+				       (unsigned long long)
+				       rtt_breakdown_sum(&c->n_bd[m]),
+				       (unsigned long long)c->n_value[m]);
+				cur_failed = 1;
+				return;
+			}
+		}
+		for (m = 0; m < RTT_NR_METRICS; m++)
+			CHECK(c->worst[m].nr_events <= RTT_TRACE_EVENTS);
+	}
+	for (m = 0; m < RTT_NR_METRICS; m++) {
+		struct rtt_metric_stats *st = &c->m[m];
+		u64 sum = 0;
+		u32 b;
+
+		for (b = 0; b < RTT_LOG2_BUCKETS; b++)
+			sum += st->log2_hist[b];
+		CHECK_EQ(sum, st->count);
+		if (st->count)
+			CHECK(st->min_ns <= st->max_ns);
+		CHECK_EQ(rtt_breakdown_sum(&st->worst), st->max_ns);
+	}
+	CHECK(c->m[0].count > 1000);
+	CHECK(c->m[RTT_METRIC_RELIEF].count > 100);
+	CHECK(nrec > 0);
+}
+
+static void t_names(void)
+{
+	CHECK_EQ(rtt_metric_parse("relief"), RTT_METRIC_RELIEF);
+	CHECK_EQ(rtt_metric_parse("irq"), RTT_METRIC_IRQ);
+	CHECK(rtt_metric_parse("bogus") < 0);
+	CHECK(!strcmp(rtt_policy_name(6), "deadline"));
+	CHECK(!strcmp(rtt_kind_name(RTT_TRACK_TGID), "tgid"));
+	/* UAPI layouts: no implicit padding */
+	CHECK_EQ(sizeof(struct rtt_event), 64);
+	CHECK_EQ(sizeof(struct rtt_culprit), 32);
+	CHECK_EQ(sizeof(struct rtt_task_info), 48);
+	CHECK_EQ(sizeof(struct rtt_rec_hdr), 16);
+	CHECK_EQ(sizeof(struct rtt_rec_worst),
+		 16 + 48 + 8 + 24 + 48 + 4 * 32 + RTT_TRACE_EVENTS * 64);
+	CHECK_EQ(sizeof(struct rtt_metric_stats),
+		 8 * (11 + RTT_LOG2_BUCKETS + RTT_LIN_BUCKETS + 6 + 1));
+	CHECK(RTT_REC_MAX_SIZE < 65536);
+}
+
+int main(void)
+{
+	setup_whos();
+	run("latency_culprits", t_latency_culprits);
+	run("response_relief_breakdown", t_response_relief_breakdown);
+	run("lock_sleep_in_relief", t_lock_sleep_in_relief);
+	run("histograms", t_histograms);
+	run("bounds", t_bounds);
+	run("worst_events_dropped", t_worst_events_dropped);
+	run("culprit_overflow", t_culprit_overflow);
+	run("race_wakeup_after_switch_out_skew",
+	    t_race_wakeup_after_switch_out_skew);
+	run("race_wakeup_before_switch_out", t_race_wakeup_before_switch_out);
+	run("unknown_start", t_unknown_start);
+	run("exit_record", t_exit_record);
+	run("pid_reuse", t_pid_reuse);
+	run("irq", t_irq);
+	run("format_exact", t_format_exact);
+	run("format_empty_and_truncated", t_format_empty_and_truncated);
+	run("random_invariants", t_random_invariants);
+	run("names", t_names);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,1 +1,417 @@
-fn main() {}
+//! rpi-agent: reads the rt_tracer module's records and streams them as
+//! rt-protocol frames over a serial line (see docs/protocol.md).
+
+mod config;
+mod convert;
+mod link;
+mod outbox;
+mod source;
+#[allow(dead_code)] // placeholder interface, no implementation yet
+mod stimulus;
+mod sysinfo;
+mod tracker;
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser as _;
+use rt_protocol as p;
+use rt_uapi::Record;
+
+use config::{Cli, Config};
+use link::{Budget, Link};
+use outbox::Outbox;
+use source::{Ctl, Device, OpenError, Replay, SourceStats};
+use tracker::Tracker;
+
+pub fn log(args: std::fmt::Arguments<'_>) {
+    eprintln!("rpi-agent: {args}");
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn install_signals() -> Result<(), String> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    // No SA_RESTART: poll() returns EINTR and the loop sees STOP at once.
+    let act = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
+    for s in [Signal::SIGTERM, Signal::SIGINT] {
+        // SAFETY: the handler only stores to an atomic (async-signal-safe).
+        unsafe { sigaction(s, &act) }.map_err(|e| format!("cannot install {s} handler: {e}"))?;
+    }
+    // A vanished reader of --output - must not kill us.
+    // SAFETY: ignoring a signal installs no code.
+    unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) }.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn set_affinity(cpu: usize) -> Result<(), String> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu).map_err(|e| format!("--cpu {cpu}: {e}"))?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+        .map_err(|e| format!("cannot pin to CPU {cpu}: {e} (is it online?)"))
+}
+
+enum Input {
+    Device(Box<Device>),
+    Replay(Box<Replay>),
+}
+
+struct Agent {
+    cfg: Config,
+    link: Link,
+    budget: Budget,
+    outbox: Outbox,
+    tracker: Tracker,
+    input: Input,
+    seq: u32,
+    started: Instant,
+    body: Box<[u8]>,
+    payload: Box<[u8]>,
+    wire: Box<[u8]>,
+    module_present: bool,
+    waiting_logged: bool,
+    next_open: Instant,
+    next_snapshot: Instant,
+    next_heartbeat: Instant,
+    next_hello: Instant,
+    next_scan: Instant,
+    hello: p::Hello,
+}
+
+impl Agent {
+    fn new(cfg: Config) -> Result<Self, String> {
+        let now = Instant::now();
+        let input = match &cfg.replay {
+            Some(path) => Input::Replay(Box::new(Replay::open(path)?)),
+            None => Input::Device(Box::new(Device::new(&cfg.device))),
+        };
+        let hello = p::Hello {
+            proto_major: p::PROTOCOL_MAJOR,
+            proto_minor: p::PROTOCOL_MINOR,
+            agent_version: p::bounded_str(env!("CARGO_PKG_VERSION")),
+            kernel_release: p::bounded_str(&sysinfo::kernel_release()),
+            uapi_major: 0,
+            uapi_minor: 0,
+            board: p::bounded_str(cfg.board.as_deref().unwrap_or(&sysinfo::board())),
+            baud: cfg.sink.baud(),
+            module_flags: 0,
+        };
+        Ok(Agent {
+            link: Link::new(cfg.sink.clone()),
+            budget: Budget::new(cfg.sink.budget_bps(), p::MAX_WIRE, now),
+            outbox: Outbox::new(),
+            tracker: Tracker::new(cfg.targets.clone()),
+            input,
+            seq: 0,
+            started: now,
+            body: vec![0u8; p::frame::MAX_BODY].into_boxed_slice(),
+            payload: vec![0u8; p::MAX_PAYLOAD].into_boxed_slice(),
+            wire: vec![0u8; p::MAX_WIRE].into_boxed_slice(),
+            module_present: false,
+            waiting_logged: false,
+            next_open: now,
+            next_snapshot: now + cfg.snapshot_interval,
+            next_heartbeat: now + cfg.heartbeat_interval,
+            next_hello: now + cfg.hello_interval,
+            next_scan: now + cfg.proc_scan_interval,
+            hello,
+            cfg,
+        })
+    }
+
+    fn source_stats(&self) -> SourceStats {
+        match &self.input {
+            Input::Device(d) => d.parser.stats,
+            Input::Replay(r) => r.parser.stats,
+        }
+    }
+
+    fn notice(&mut self, level: u8, text: &str) {
+        log(format_args!("{text}"));
+        self.outbox.push_urgent(&p::Message::Notice(p::Notice {
+            level,
+            text: p::bounded_str(text),
+        }));
+    }
+
+    fn heartbeat(&self) -> p::Message {
+        let src = self.source_stats();
+        let ob = self.outbox.stats;
+        let ls = self.link.stats;
+        p::Message::Heartbeat(p::Heartbeat {
+            t_ns: sysinfo::monotonic_ns(),
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+            frames_sent: ls.frames_sent,
+            bytes_sent: ls.bytes_sent,
+            snapshots_skipped: ob.snapshots_skipped,
+            violations_skipped: ob.violations_skipped,
+            worst_skipped: ob.worst_skipped,
+            write_errors: ls.write_errors,
+            reopens: ls.reopens,
+            records_read: src.records_read,
+            records_unknown: src.records_unknown,
+            records_bad: src.records_bad,
+            module_state: match (&self.input, self.module_present) {
+                (Input::Replay(_), _) => p::module_state::REPLAY,
+                (_, true) => p::module_state::PRESENT,
+                _ => p::module_state::ABSENT,
+            },
+            tracked: match &self.input {
+                Input::Device(d) if self.module_present => d.ctl.info.nr_tracked,
+                _ => 0,
+            },
+            budget_bps: self.cfg.sink.budget_bps().unwrap_or(0),
+        })
+    }
+
+    fn handle(outbox: &mut Outbox, tracker: &mut Tracker, dev: Option<&Ctl>, rec: &Record) {
+        match rec {
+            Record::Task(r) => {
+                if let Some(d) = dev {
+                    tracker.on_snapshot(d, r);
+                }
+                outbox.push_snapshot(&convert::snapshot(r));
+            }
+            Record::Violation(r) => {
+                outbox.push_urgent(&convert::violation(r));
+            }
+            Record::Worst(r) => {
+                outbox.push_urgent(&convert::worst(r));
+            }
+            Record::Dropped(r) => {
+                outbox.push_urgent(&convert::dropped(r));
+            }
+            Record::Unknown(_) => {}
+        }
+    }
+
+    /// Read what the device has (non-blocking).
+    fn read_device(&mut self) {
+        let Input::Device(dev) = &mut self.input else { return };
+        let (outbox, tracker) = (&mut self.outbox, &mut self.tracker);
+        let r = dev.read_available(&mut |ctl, rec| Self::handle(outbox, tracker, Some(ctl), rec));
+        if let Err(e) = r {
+            self.module_present = false;
+            dev.ctl.close();
+            let msg = format!("{} went away ({e}); waiting for it again", self.cfg.device.display());
+            self.waiting_logged = false;
+            self.notice(1, &msg);
+        }
+    }
+
+    fn try_open(&mut self, now: Instant) {
+        let Input::Device(dev) = &mut self.input else { return };
+        if dev.ctl.is_open() || now < self.next_open {
+            return;
+        }
+        match dev.open() {
+            Ok(info) => {
+                self.module_present = true;
+                self.waiting_logged = false;
+                self.hello.uapi_major = info.uapi_major;
+                self.hello.uapi_minor = info.uapi_minor;
+                self.hello.module_flags = info.flags;
+                self.tracker.on_open(&dev.ctl);
+                let _ = dev.ctl.snapshot();
+                self.outbox.push_urgent(&p::Message::Hello(self.hello.clone()));
+                let msg = format!(
+                    "{} open: UAPI {}.{}, {} tracked of {}",
+                    self.cfg.device.display(),
+                    info.uapi_major,
+                    info.uapi_minor,
+                    info.nr_tracked,
+                    info.capacity
+                );
+                self.notice(0, &msg);
+                self.next_snapshot = now + self.cfg.snapshot_interval;
+            }
+            Err(OpenError::Absent) => {
+                self.next_open = now + Duration::from_secs(1);
+                if !self.waiting_logged {
+                    self.waiting_logged = true;
+                    let msg = format!("waiting for {} (modprobe rt_tracer)", self.cfg.device.display());
+                    self.notice(1, &msg);
+                }
+            }
+            Err(OpenError::Unusable(e)) => {
+                self.next_open = now + Duration::from_secs(5);
+                if !self.waiting_logged {
+                    self.waiting_logged = true;
+                    self.notice(2, &e);
+                }
+            }
+        }
+    }
+
+    /// Send what the budget allows. Returns when the next frame may go.
+    fn pump(&mut self, now: Instant) -> Option<Instant> {
+        loop {
+            let n = self.outbox.peek_len()?;
+            if !self.link.ready(now) {
+                return self.link.next_open();
+            }
+            // Frame size bound: payload + envelope + CRC + COBS overhead.
+            let est = n + n / 254 + 20;
+            if let Some(wait) = self.budget.wait_for(est, now) {
+                return Some(now + wait);
+            }
+            let (kind, len) = self.outbox.pop(&mut self.payload)?;
+            let frame = match p::encode_raw(&mut self.body, self.seq, kind, &self.payload[..len], &mut self.wire) {
+                Ok(n) => n,
+                Err(_) => continue,
+            };
+            self.seq = self.seq.wrapping_add(1);
+            self.budget.spend(frame);
+            self.link.write_frame(&self.wire[..frame], now);
+        }
+    }
+
+    fn timers(&mut self, now: Instant) {
+        if now >= self.next_heartbeat {
+            let hb = self.heartbeat();
+            self.outbox.push_urgent(&hb);
+            self.next_heartbeat = now + self.cfg.heartbeat_interval;
+        }
+        if now >= self.next_hello {
+            self.outbox.push_urgent(&p::Message::Hello(self.hello.clone()));
+            self.next_hello = now + self.cfg.hello_interval;
+        }
+        if let Input::Device(dev) = &self.input {
+            let dev = &dev.ctl;
+            if dev.is_open() && now >= self.next_snapshot {
+                if let Err(e) = dev.snapshot() {
+                    log(format_args!("RTT_IOC_SNAPSHOT failed: {e}"));
+                }
+                self.outbox.new_round();
+                self.next_snapshot = now + self.cfg.snapshot_interval;
+            }
+            if dev.is_open() && now >= self.next_scan {
+                self.tracker.scan(dev);
+                self.next_scan = now + self.cfg.proc_scan_interval;
+            }
+        }
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let deadline = self.cfg.duration.map(|d| self.started + d);
+        self.outbox.push_urgent(&p::Message::Hello(self.hello.clone()));
+        loop {
+            let now = Instant::now();
+            if STOP.load(Ordering::SeqCst) || deadline.is_some_and(|d| now >= d) {
+                return self.shutdown();
+            }
+            self.try_open(now);
+            self.timers(now);
+            if let Input::Replay(r) = &mut self.input {
+                // Read on while the urgent queue has room (back-pressure).
+                if !r.eof && self.outbox.urgent_free() > 4 * p::MAX_PAYLOAD {
+                    let (outbox, tracker) = (&mut self.outbox, &mut self.tracker);
+                    r.read_some(&mut |rec| Self::handle(outbox, tracker, None, rec))
+                        .map_err(|e| format!("reading the replay file: {e}"))?;
+                }
+                if r.eof && self.outbox.is_empty() {
+                    return self.shutdown();
+                }
+            }
+            let next_send = self.pump(now);
+
+            let mut wake = self.next_heartbeat.min(self.next_hello);
+            if let Input::Device(d) = &self.input {
+                wake = wake.min(if d.ctl.is_open() {
+                    self.next_snapshot.min(self.next_scan)
+                } else {
+                    self.next_open
+                });
+            }
+            if let Some(t) = next_send {
+                wake = wake.min(t);
+            }
+            if let Some(d) = deadline {
+                wake = wake.min(d);
+            }
+            let replay_busy =
+                matches!(&self.input, Input::Replay(r) if !r.eof && self.outbox.urgent_free() > 4 * p::MAX_PAYLOAD);
+            let timeout = if replay_busy {
+                Duration::ZERO
+            } else {
+                wake.saturating_duration_since(Instant::now())
+                    .min(Duration::from_secs(1))
+            };
+            let fd = match &self.input {
+                Input::Device(d) => d.ctl.fd(),
+                Input::Replay(_) => None,
+            };
+            // A negative fd is ignored by poll(): then it is just a sleep.
+            let mut fds = [nix::poll::PollFd::new(fd.unwrap_or(-1), nix::poll::PollFlags::POLLIN)];
+            let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+            let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
+            match nix::poll::poll(&mut fds, ms) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(format!("poll: {e}")),
+            }
+            let readable = fd.is_some() && fds[0].revents().is_some_and(|r| !r.is_empty());
+            if readable {
+                self.read_device();
+            }
+        }
+    }
+
+    /// SIGTERM/SIGINT/--duration/end of replay: final snapshot, drain, exit 0.
+    fn shutdown(&mut self) -> Result<(), String> {
+        if let Input::Device(dev) = &self.input {
+            if dev.ctl.is_open() && dev.ctl.snapshot().is_ok() {
+                // The records are queued synchronously by the ioctl.
+                self.read_device();
+            }
+        }
+        let hb = self.heartbeat();
+        self.outbox.push_urgent(&hb);
+        let limit = Instant::now() + Duration::from_secs(5);
+        while !self.outbox.is_empty() {
+            let now = Instant::now();
+            if now >= limit {
+                log(format_args!("could not flush everything within 5s"));
+                break;
+            }
+            match self.pump(now) {
+                Some(t) => std::thread::sleep(t.saturating_duration_since(now).min(Duration::from_millis(100))),
+                None => break,
+            }
+        }
+        self.link.flush();
+        log(format_args!(
+            "stopped: {} frames, {} bytes sent",
+            self.link.stats.frames_sent, self.link.stats.bytes_sent
+        ));
+        Ok(())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = (|| {
+        let cfg = Config::load(&cli)?;
+        install_signals()?;
+        if let Some(cpu) = cfg.cpu {
+            set_affinity(cpu)?;
+        }
+        if cfg.targets.is_empty() && cfg.replay.is_none() {
+            log(format_args!(
+                "no targets configured; streaming whatever the module already tracks"
+            ));
+        }
+        Agent::new(cfg)?.run()
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log(format_args!("error: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,493 @@
+//! Configuration: `/etc/rpi-agent.toml` merged with command-line flags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use rt_protocol::metric;
+use serde::Deserialize;
+
+pub const DEFAULT_CONFIG: &str = "/etc/rpi-agent.toml";
+pub const DEFAULT_DEVICE: &str = "/dev/rt_tracer";
+pub const DEFAULT_PORT: &str = "/dev/ttyAMA0";
+pub const DEFAULT_BAUD: u32 = 115_200;
+
+/// Streams rt_tracer measurements from /dev/rt_tracer over a serial line as
+/// rt-protocol frames (decode them on the host with `rtdecode`).
+#[derive(Parser, Debug, Default)]
+#[command(version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Configuration file (missing default file: built-in defaults).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore the configuration file.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Module device.
+    #[arg(long, value_name = "PATH")]
+    pub device: Option<PathBuf>,
+    /// Read module records from a file of raw concatenated records instead of
+    /// the device (host tests); exits 0 when everything was sent.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// Serial device the frames are written to (115200 8N1 by default).
+    #[arg(long, value_name = "DEV")]
+    pub port: Option<String>,
+    /// Write frames to a file (or `-` for stdout) instead of a serial device.
+    #[arg(long, value_name = "FILE", conflicts_with = "port")]
+    pub output: Option<PathBuf>,
+    /// Link speed in bit/s; sets the bandwidth budget (default 115200 for a
+    /// serial port, unlimited for --output unless given).
+    #[arg(long)]
+    pub baud: Option<u32>,
+    /// Track a task by PID.
+    #[arg(long, value_name = "PID")]
+    pub pid: Vec<i32>,
+    /// Track every thread of a process by TGID.
+    #[arg(long, value_name = "TGID")]
+    pub tgid: Vec<i32>,
+    /// Track processes by name (comm, or basename of argv[0]); attaches when
+    /// one starts and again after restarts.
+    #[arg(long, value_name = "NAME")]
+    pub name: Vec<String>,
+    /// Track the thread of an IRQ, by number or by name in /proc/interrupts.
+    #[arg(long, value_name = "N|NAME")]
+    pub irq: Vec<String>,
+    /// Keep worst-case event traces for the targets given on the command line.
+    #[arg(long)]
+    pub trace: bool,
+    /// SLO bound for the targets given on the command line: METRIC=DURATION,
+    /// e.g. latency=100us (metrics: latency response relief irq_delay irq).
+    #[arg(long, value_name = "METRIC=DUR")]
+    pub bound: Vec<String>,
+    /// A target with its own options, e.g.
+    /// `name=cyclictest,trace,latency=100us,response=1ms` or `irq=eth0,irq_delay=50us`.
+    #[arg(long, value_name = "SPEC")]
+    pub track: Vec<String>,
+    /// Period of RTT_IOC_SNAPSHOT (e.g. 1s, 500ms).
+    #[arg(long, value_name = "DUR")]
+    pub snapshot_interval: Option<String>,
+    /// Period of the link heartbeat.
+    #[arg(long, value_name = "DUR")]
+    pub heartbeat_interval: Option<String>,
+    /// Pin the agent to this CPU (keep it off the CPUs under test).
+    #[arg(long, value_name = "N")]
+    pub cpu: Option<usize>,
+    /// Stop after this long (flushes and exits 0 as on SIGTERM).
+    #[arg(long, value_name = "DUR")]
+    pub duration: Option<String>,
+}
+
+const AFTER_HELP: &str = "\
+Durations: 250ns, 100us, 1.5ms, 2s (a bare number is ns).
+Example: rpi-agent --name cyclictest --trace --bound latency=100us --cpu 0
+Config file format: see docs/protocol.md (\"Agent configuration\").";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Pid(i32),
+    Tgid(i32),
+    Name(String),
+    IrqNum(u32),
+    IrqName(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub sel: Selector,
+    pub trace: bool,
+    /// Bound per metric (ns); None: leave as is.
+    pub bounds: [Option<u64>; metric::COUNT as usize],
+    /// Linear histogram (lo_ns, step_ns) per metric.
+    pub lin: [Option<(u64, u64)>; metric::COUNT as usize],
+}
+
+impl Target {
+    pub fn new(sel: Selector) -> Self {
+        Target {
+            sel,
+            trace: false,
+            bounds: [None; metric::COUNT as usize],
+            lin: [None; metric::COUNT as usize],
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Sink {
+    Serial { port: String, baud: u32 },
+    File { path: PathBuf, baud: Option<u32> },
+}
+
+impl Sink {
+    /// Bytes per second the link carries (8N1: 10 bits per byte); None: unlimited.
+    pub fn budget_bps(&self) -> Option<u32> {
+        match self {
+            Sink::Serial { baud, .. } => Some(baud / 10),
+            Sink::File { baud, .. } => baud.map(|b| b / 10),
+        }
+    }
+    pub fn baud(&self) -> u32 {
+        match self {
+            Sink::Serial { baud, .. } => *baud,
+            Sink::File { baud, .. } => baud.unwrap_or(0),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub device: PathBuf,
+    pub replay: Option<PathBuf>,
+    pub sink: Sink,
+    pub targets: Vec<Target>,
+    pub snapshot_interval: Duration,
+    pub heartbeat_interval: Duration,
+    pub hello_interval: Duration,
+    pub proc_scan_interval: Duration,
+    pub cpu: Option<usize>,
+    pub duration: Option<Duration>,
+    pub board: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    device: Option<PathBuf>,
+    port: Option<String>,
+    output: Option<PathBuf>,
+    baud: Option<u32>,
+    snapshot_interval: Option<DurationVal>,
+    heartbeat_interval: Option<DurationVal>,
+    hello_interval: Option<DurationVal>,
+    proc_scan_interval: Option<DurationVal>,
+    cpu: Option<usize>,
+    /// Overrides the board name sent in Hello.
+    board: Option<String>,
+    #[serde(default)]
+    track: Vec<TrackToml>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+enum DurationVal {
+    Ns(u64),
+    Text(String),
+}
+
+impl DurationVal {
+    fn ns(&self) -> Result<u64, String> {
+        match self {
+            DurationVal::Ns(n) => Ok(*n),
+            DurationVal::Text(s) => parse_duration_ns(s),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+enum IrqVal {
+    Num(u32),
+    Name(String),
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct LinToml {
+    lo: DurationVal,
+    step: DurationVal,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct TrackToml {
+    pid: Option<i32>,
+    tgid: Option<i32>,
+    name: Option<String>,
+    irq: Option<IrqVal>,
+    #[serde(default)]
+    trace: bool,
+    #[serde(default)]
+    bounds: BTreeMap<String, DurationVal>,
+    #[serde(default)]
+    lin_hist: BTreeMap<String, LinToml>,
+}
+
+/// "100us" -> 100_000. Units: ns us ms s; a bare number is ns.
+pub fn parse_duration_ns(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult: f64 = match unit.trim() {
+        "" | "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        u => return Err(format!("unknown unit `{u}` in duration `{s}` (use ns, us, ms or s)")),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 250ns, 100us, 1.5ms, 2s)"))?;
+    Ok((v * mult).round() as u64)
+}
+
+fn metric_id(name: &str) -> Result<u8, String> {
+    metric::from_name(name.trim())
+        .ok_or_else(|| format!("unknown metric `{name}` (use latency, response, relief, irq_delay or irq)"))
+}
+
+fn irq_selector(s: &str) -> Selector {
+    match s.trim().parse::<u32>() {
+        Ok(n) => Selector::IrqNum(n),
+        Err(_) => Selector::IrqName(s.trim().to_string()),
+    }
+}
+
+fn num<T: std::str::FromStr>(what: &str, v: &str) -> Result<T, String> {
+    v.trim()
+        .parse()
+        .map_err(|_| format!("{what} must be a number, got `{v}`"))
+}
+
+/// `name=cyclictest,trace,latency=100us` -> Target.
+pub fn parse_track_spec(spec: &str) -> Result<Target, String> {
+    let mut sel = None;
+    let mut trace = false;
+    let mut bounds = [None; metric::COUNT as usize];
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let s = match k {
+            "pid" => Some(Selector::Pid(num("pid", v)?)),
+            "tgid" => Some(Selector::Tgid(num("tgid", v)?)),
+            "name" => Some(Selector::Name(v.to_string())),
+            "irq" if sel.is_none() => Some(irq_selector(v)),
+            "trace" => {
+                trace = true;
+                None
+            }
+            m => {
+                let id = metric_id(m).map_err(|e| format!("in --track `{spec}`: {e}"))?;
+                bounds[id as usize] = Some(parse_duration_ns(v)?);
+                None
+            }
+        };
+        if let Some(s) = s {
+            if sel.replace(s).is_some() {
+                return Err(format!("--track `{spec}` names more than one of pid/tgid/name/irq"));
+            }
+        }
+    }
+    let sel = sel.ok_or_else(|| format!("--track `{spec}` needs one of pid=, tgid=, name=, irq="))?;
+    let mut t = Target::new(sel);
+    t.trace = trace;
+    t.bounds = bounds;
+    Ok(t)
+}
+
+fn file_target(t: &TrackToml) -> Result<Target, String> {
+    let mut sels = Vec::new();
+    if let Some(p) = t.pid {
+        sels.push(Selector::Pid(p));
+    }
+    if let Some(p) = t.tgid {
+        sels.push(Selector::Tgid(p));
+    }
+    if let Some(n) = &t.name {
+        sels.push(Selector::Name(n.clone()));
+    }
+    match &t.irq {
+        Some(IrqVal::Num(n)) => sels.push(Selector::IrqNum(*n)),
+        Some(IrqVal::Name(n)) => sels.push(irq_selector(n)),
+        None => {}
+    }
+    if sels.len() != 1 {
+        return Err("each [[track]] needs exactly one of pid, tgid, name, irq".into());
+    }
+    let mut target = Target::new(sels.remove(0));
+    target.trace = t.trace;
+    for (m, d) in &t.bounds {
+        target.bounds[metric_id(m)? as usize] = Some(d.ns()?);
+    }
+    for (m, l) in &t.lin_hist {
+        target.lin[metric_id(m)? as usize] = Some((l.lo.ns()?, l.step.ns()?));
+    }
+    Ok(target)
+}
+
+fn dur(v: &Option<DurationVal>, cli: &Option<String>, default: Duration) -> Result<Duration, String> {
+    let ns = match (cli, v) {
+        (Some(s), _) => parse_duration_ns(s)?,
+        (None, Some(v)) => v.ns()?,
+        (None, None) => return Ok(default),
+    };
+    Ok(Duration::from_nanos(ns.max(1_000_000)))
+}
+
+impl Config {
+    pub fn load(cli: &Cli) -> Result<Config, String> {
+        let file = if cli.no_config {
+            FileConfig::default()
+        } else {
+            let (path, explicit) = match &cli.config {
+                Some(p) => (p.clone(), true),
+                None => (PathBuf::from(DEFAULT_CONFIG), false),
+            };
+            read_file_config(&path, explicit)?
+        };
+        Self::merge(cli, file)
+    }
+
+    /// Parse a config file's text.
+    #[cfg(test)]
+    pub fn from_toml(cli: &Cli, text: &str) -> Result<Config, String> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| format!("config: {e}"))?;
+        Self::merge(cli, file)
+    }
+
+    fn merge(cli: &Cli, file: FileConfig) -> Result<Config, String> {
+        let mut targets = Vec::new();
+        for t in &file.track {
+            targets.push(file_target(t).map_err(|e| format!("config [[track]]: {e}"))?);
+        }
+        let mut cli_bounds = [None; metric::COUNT as usize];
+        for b in &cli.bound {
+            let (m, d) = b
+                .split_once('=')
+                .ok_or_else(|| format!("--bound `{b}`: expected METRIC=DURATION, e.g. latency=100us"))?;
+            cli_bounds[metric_id(m)? as usize] = Some(parse_duration_ns(d)?);
+        }
+        let cli_sels = cli
+            .pid
+            .iter()
+            .map(|p| Selector::Pid(*p))
+            .chain(cli.tgid.iter().map(|p| Selector::Tgid(*p)))
+            .chain(cli.name.iter().map(|n| Selector::Name(n.clone())))
+            .chain(cli.irq.iter().map(|i| irq_selector(i)));
+        for sel in cli_sels {
+            let mut t = Target::new(sel);
+            t.trace = cli.trace;
+            t.bounds = cli_bounds;
+            targets.push(t);
+        }
+        for spec in &cli.track {
+            targets.push(parse_track_spec(spec)?);
+        }
+
+        let baud = cli.baud.or(file.baud);
+        let sink = if let Some(path) = &cli.output {
+            Sink::File {
+                path: path.clone(),
+                baud: cli.baud,
+            }
+        } else if let Some(port) = &cli.port {
+            Sink::Serial {
+                port: port.clone(),
+                baud: baud.unwrap_or(DEFAULT_BAUD),
+            }
+        } else if let Some(path) = &file.output {
+            Sink::File {
+                path: path.clone(),
+                baud,
+            }
+        } else {
+            Sink::Serial {
+                port: file.port.clone().unwrap_or_else(|| DEFAULT_PORT.into()),
+                baud: baud.unwrap_or(DEFAULT_BAUD),
+            }
+        };
+        if sink.baud() == 0 && matches!(sink, Sink::Serial { .. }) {
+            return Err("baud must be > 0".into());
+        }
+        let duration = match &cli.duration {
+            Some(d) => Some(Duration::from_nanos(parse_duration_ns(d)?)),
+            None => None,
+        };
+        Ok(Config {
+            device: cli
+                .device
+                .clone()
+                .or(file.device)
+                .unwrap_or_else(|| DEFAULT_DEVICE.into()),
+            replay: cli.replay.clone(),
+            sink,
+            targets,
+            snapshot_interval: dur(&file.snapshot_interval, &cli.snapshot_interval, Duration::from_secs(1))?,
+            heartbeat_interval: dur(
+                &file.heartbeat_interval,
+                &cli.heartbeat_interval,
+                Duration::from_secs(5),
+            )?,
+            hello_interval: dur(&file.hello_interval, &None, Duration::from_secs(60))?,
+            proc_scan_interval: dur(&file.proc_scan_interval, &None, Duration::from_secs(1))?,
+            cpu: cli.cpu.or(file.cpu),
+            duration,
+            board: file.board,
+        })
+    }
+}
+
+fn read_file_config(path: &Path, explicit: bool) -> Result<FileConfig, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(FileConfig::default()),
+        Err(e) => Err(format!("cannot read config {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ns("100us"), Ok(100_000));
+        assert_eq!(parse_duration_ns("1.5ms"), Ok(1_500_000));
+        assert_eq!(parse_duration_ns("2s"), Ok(2_000_000_000));
+        assert_eq!(parse_duration_ns("250"), Ok(250));
+        assert!(parse_duration_ns("fast").is_err());
+        assert!(parse_duration_ns("3h").is_err());
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../rpi-agent.example.toml");
+        let c = Config::from_toml(&Cli::default(), text).unwrap();
+        assert_eq!(c.targets.len(), 4);
+        assert_eq!(c.targets[0].sel, Selector::Name("cyclictest".into()));
+        assert!(c.targets[0].trace);
+        assert_eq!(c.targets[0].bounds[metric::LATENCY as usize], Some(100_000));
+        assert_eq!(c.targets[0].lin[metric::LATENCY as usize], Some((0, 5_000)));
+        assert_eq!(c.targets[3].sel, Selector::IrqName("eth0".into()));
+        assert!(matches!(c.sink, Sink::Serial { ref port, baud: 115200 } if port == "/dev/ttyAMA0"));
+        assert_eq!(c.cpu, Some(0));
+    }
+
+    #[test]
+    fn cli_targets_and_specs() {
+        let cli = Cli::parse_from([
+            "rpi-agent",
+            "--name",
+            "hog",
+            "--pid",
+            "12",
+            "--trace",
+            "--bound",
+            "response=1ms",
+            "--track",
+            "irq=33,irq_delay=50us",
+            "--output",
+            "/tmp/x",
+        ]);
+        let c = Config::from_toml(&cli, "").unwrap();
+        assert_eq!(c.targets.len(), 3);
+        assert_eq!(c.targets[0].sel, Selector::Pid(12));
+        assert_eq!(c.targets[1].bounds[metric::RESPONSE as usize], Some(1_000_000));
+        assert_eq!(c.targets[2].sel, Selector::IrqNum(33));
+        assert_eq!(c.targets[2].bounds[metric::IRQ_DELAY as usize], Some(50_000));
+        assert!(matches!(c.sink, Sink::File { baud: None, .. }));
+        assert!(parse_track_spec("latency=1ms").is_err());
+        assert!(Config::from_toml(&cli, "[[track]]\nname = \"a\"\npid = 3\n").is_err());
+        assert!(Config::from_toml(&cli, "bogus = 1\n").is_err());
+    }
+}

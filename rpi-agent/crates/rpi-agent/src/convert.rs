@@ -1,0 +1,161 @@
+//! Module records (rt-uapi) -> protocol messages (rt-protocol).
+
+use rt_protocol as p;
+use rt_uapi as u;
+
+pub fn task_info(t: &u::RttTaskInfo) -> p::TaskInfo {
+    p::TaskInfo {
+        pid: t.pid,
+        tgid: t.tgid,
+        track_kind: t.kind.min(255) as u8,
+        irq: t.irq,
+        flags: t.flags,
+        prio: t.prio,
+        policy: t.policy,
+        comm: p::comm_from_bytes(&t.comm),
+        start_ns: t.start_ns,
+    }
+}
+
+pub fn breakdown(b: &u::RttBreakdown) -> p::Breakdown {
+    p::Breakdown {
+        running_ns: b.running_ns,
+        waiting_ns: b.waiting_ns,
+        sleep_timer_ns: b.sleep_ns[0],
+        sleep_lock_ns: b.sleep_ns[1],
+        sleep_io_ns: b.sleep_ns[2],
+        sleep_other_ns: b.sleep_ns[3],
+    }
+}
+
+fn sparse<const N: usize>(h: &[u64]) -> heapless::Vec<p::Bucket, N> {
+    let mut out = heapless::Vec::new();
+    for (i, &c) in h.iter().enumerate().filter(|(_, c)| **c != 0) {
+        // Capacity equals the bucket count: cannot overflow.
+        let _ = out.push(p::Bucket { idx: i as u8, count: c });
+    }
+    out
+}
+
+fn metric_stats(id: u8, m: &u::RttMetricStats) -> p::MetricStats {
+    p::MetricStats {
+        metric: id,
+        count: m.count,
+        min_ns: m.min_ns,
+        max_ns: m.max_ns,
+        sum_ns: m.sum_ns,
+        bound_ns: m.bound_ns,
+        violations: m.violations,
+        last_ns: m.last_ns,
+        log2: sparse(&m.log2_hist),
+        lin: (m.lin_step_ns != 0).then(|| p::LinHist {
+            lo_ns: m.lin_lo_ns,
+            step_ns: m.lin_step_ns,
+            under: m.lin_under,
+            over: m.lin_over,
+            buckets: sparse(&m.lin_hist),
+        }),
+        worst: breakdown(&m.worst),
+        worst_at_ns: m.worst_at_ns,
+    }
+}
+
+/// Message kind for a task record: EXIT for a final record, IRQ for IRQ threads.
+pub fn snapshot_kind(t: &u::RttTaskInfo) -> u16 {
+    if t.flags & u::RTT_F_EXITED != 0 {
+        p::kind::EXIT
+    } else if t.irq != -1 || t.flags & u::RTT_F_IRQ_THREAD != 0 {
+        p::kind::IRQ
+    } else {
+        p::kind::TASK
+    }
+}
+
+/// Metrics with a sample, a bound, a violation or a histogram are sent;
+/// the others are all-zero by definition.
+pub fn snapshot(r: &u::RttRecTask) -> p::Message {
+    let mut metrics = heapless::Vec::new();
+    for (i, m) in r.m.iter().enumerate() {
+        if m.count != 0 || m.bound_ns != 0 || m.violations != 0 || m.lin_step_ns != 0 {
+            let _ = metrics.push(metric_stats(i as u8, m));
+        }
+    }
+    let s = p::TaskSnapshot {
+        t_ns: r.hdr.t_ns,
+        task: task_info(&r.task),
+        events_dropped: r.events_dropped,
+        metrics,
+    };
+    match snapshot_kind(&r.task) {
+        p::kind::EXIT => p::Message::Exit(s),
+        p::kind::IRQ => p::Message::Irq(s),
+        _ => p::Message::Task(s),
+    }
+}
+
+pub fn violation(r: &u::RttRecViolation) -> p::Message {
+    p::Message::Violation(p::Violation {
+        t_ns: r.hdr.t_ns,
+        task: task_info(&r.task),
+        metric: r.metric.min(255) as u8,
+        value_ns: r.value_ns,
+        bound_ns: r.bound_ns,
+        violations: r.violations,
+        breakdown: breakdown(&r.breakdown),
+    })
+}
+
+pub fn worst(r: &u::RttRecWorst) -> p::Message {
+    let mut culprits = heapless::Vec::new();
+    for c in r.culprits.iter().filter(|c| c.pid != 0 || c.ns != 0) {
+        let _ = culprits.push(p::Culprit {
+            pid: c.pid,
+            prio: c.prio,
+            policy: c.policy,
+            ns: c.ns,
+            comm: p::comm_from_bytes(&c.comm),
+        });
+    }
+    let n = (r.nr_events as usize).min(r.events.len());
+    let mut events = heapless::Vec::new();
+    let mut dropped = r.events_dropped;
+    for e in &r.events[..n] {
+        let ev = p::Event {
+            t_ns: e.t_ns,
+            kind: e.type_.min(255) as u8,
+            cpu: e.cpu,
+            pid: e.pid,
+            other_pid: e.other_pid,
+            prio: e.prio,
+            other_prio: e.other_prio,
+            policy: e.policy,
+            other_policy: e.other_policy,
+            prev_state: e.prev_state,
+            comm: p::comm_from_bytes(&e.comm),
+            other_comm: p::comm_from_bytes(&e.other_comm),
+        };
+        if events.push(ev).is_err() {
+            dropped += 1;
+        }
+    }
+    p::Message::Worst(p::Worst {
+        t_ns: r.hdr.t_ns,
+        task: task_info(&r.task),
+        metric: r.metric.min(255) as u8,
+        value_ns: r.value_ns,
+        bound_ns: r.bound_ns,
+        events_dropped: dropped,
+        breakdown: breakdown(&r.breakdown),
+        culprits,
+        events,
+    })
+}
+
+pub fn dropped(r: &u::RttRecDropped) -> p::Message {
+    p::Message::Dropped(p::Dropped {
+        t_ns: r.hdr.t_ns,
+        violations: r.violations,
+        worst: r.worst,
+        exits: r.exits,
+    })
+}

@@ -1,0 +1,331 @@
+//! Where module records come from: `/dev/rt_tracer` (read() + ioctls) or a
+//! replay file of raw concatenated records.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use rt_uapi::{ioctl, parse_record, Record, RecordError, RttBound, RttInfo, RttLinHist, RttTrack, RTT_REC_MAX_SIZE};
+
+/// read() buffer: many records per call.
+pub const READ_BUF: usize = 64 * 1024;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SourceStats {
+    pub records_read: u64,
+    pub records_unknown: u64,
+    pub records_bad: u64,
+}
+
+/// Record parser over a byte buffer that keeps partial records for the next read.
+pub struct Parser {
+    buf: Box<[u8]>,
+    fill: usize,
+    pub stats: SourceStats,
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Parser {
+    pub fn new() -> Self {
+        Parser {
+            buf: vec![0u8; READ_BUF + RTT_REC_MAX_SIZE].into_boxed_slice(),
+            fill: 0,
+            stats: SourceStats::default(),
+        }
+    }
+
+    /// Space to read into.
+    pub fn spare(&mut self) -> &mut [u8] {
+        &mut self.buf[self.fill..]
+    }
+
+    /// `n` bytes were read into `spare()`; hand out every complete record.
+    pub fn commit(&mut self, n: usize, f: &mut dyn FnMut(&Record)) {
+        self.fill += n;
+        let mut at = 0;
+        while at < self.fill {
+            match parse_record(&self.buf[at..self.fill]) {
+                Ok((rec, size)) => {
+                    self.stats.records_read += 1;
+                    if let Record::Unknown(_) = rec {
+                        self.stats.records_unknown += 1;
+                    } else {
+                        f(&rec);
+                    }
+                    at += size;
+                }
+                Err(RecordError::Incomplete) => break,
+                Err(RecordError::BadSize { .. }) => {
+                    // Cannot find the next record boundary: drop what is buffered.
+                    self.stats.records_bad += 1;
+                    at = self.fill;
+                }
+            }
+        }
+        self.buf.copy_within(at..self.fill, 0);
+        self.fill -= at;
+        if self.fill == self.buf.len() {
+            // A "record" larger than the buffer: impossible for a sane stream.
+            self.stats.records_bad += 1;
+            self.fill = 0;
+        }
+    }
+
+    /// Bytes left over that do not form a complete record.
+    pub fn leftover(&self) -> usize {
+        self.fill
+    }
+}
+
+pub enum OpenError {
+    /// Not there (module not loaded): wait and retry.
+    Absent,
+    /// There but unusable (permissions, incompatible UAPI): retry slowly.
+    Unusable(String),
+}
+
+/// /dev/rt_tracer: the open file and its ioctls.
+pub struct Ctl {
+    pub path: PathBuf,
+    file: Option<File>,
+    pub info: RttInfo,
+}
+
+/// The device plus the parser of what read() returns (separate fields so
+/// records can be handled, with ioctls, while the parser is borrowed).
+pub struct Device {
+    pub ctl: Ctl,
+    pub parser: Parser,
+}
+
+fn errno(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(0)
+}
+
+impl Device {
+    pub fn new(path: &Path) -> Self {
+        Device {
+            ctl: Ctl {
+                path: path.to_path_buf(),
+                file: None,
+                info: RttInfo::default(),
+            },
+            parser: Parser::new(),
+        }
+    }
+
+    pub fn open(&mut self) -> Result<RttInfo, OpenError> {
+        let info = self.ctl.open()?;
+        self.parser = Parser::new();
+        Ok(info)
+    }
+
+    /// Read everything available (non-blocking). Err: the device went away.
+    pub fn read_available(&mut self, f: &mut dyn FnMut(&Ctl, &Record)) -> std::io::Result<()> {
+        let Device { ctl, parser } = self;
+        loop {
+            let Some(mut file) = ctl.file.as_ref() else {
+                return Ok(());
+            };
+            match file.read(parser.spare()) {
+                Ok(0) => return Ok(()),
+                Ok(n) => parser.commit(n, &mut |r| f(ctl, r)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Ctl {
+    pub fn is_open(&self) -> bool {
+        self.file.is_some()
+    }
+
+    pub fn fd(&self) -> Option<RawFd> {
+        self.file.as_ref().map(|f| f.as_raw_fd())
+    }
+
+    fn open(&mut self) -> Result<RttInfo, OpenError> {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(&self.path)
+            .map_err(|e| match errno(&e) {
+                libc::ENOENT | libc::ENODEV | libc::ENXIO => OpenError::Absent,
+                _ => OpenError::Unusable(format!("cannot open {}: {e}", self.path.display())),
+            })?;
+        let mut info = RttInfo::default();
+        // SAFETY: RTT_IOC_INFO writes exactly one struct rtt_info (size checked
+        // against the C header by rt-uapi's tests) into `info`, which outlives the call.
+        let r = unsafe { libc::ioctl(f.as_raw_fd(), ioctl::INFO as _, &mut info as *mut RttInfo) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(OpenError::Unusable(format!(
+                "RTT_IOC_INFO on {} failed: {e} (is it the rt_tracer module?)",
+                self.path.display()
+            )));
+        }
+        if info.uapi_major != rt_uapi::RTT_UAPI_MAJOR {
+            return Err(OpenError::Unusable(format!(
+                "module speaks UAPI {}.{}, this agent {}.{}: install matching rt_tracer.ko and rpi-agent",
+                info.uapi_major,
+                info.uapi_minor,
+                rt_uapi::RTT_UAPI_MAJOR,
+                rt_uapi::RTT_UAPI_MINOR
+            )));
+        }
+        self.info = info;
+        self.file = Some(f);
+        Ok(info)
+    }
+
+    pub fn close(&mut self) {
+        self.file = None;
+    }
+
+    fn ioctl_ptr<T>(&self, req: u32, arg: &T) -> std::io::Result<()> {
+        let Some(f) = &self.file else {
+            return Err(std::io::Error::from(ErrorKind::NotConnected));
+        };
+        // SAFETY: `req` is one of the _IOW numbers of rt_tracer.h whose size
+        // equals size_of::<T>() (tested against the C header); the module only
+        // reads *arg, which lives across the call.
+        let r = unsafe { libc::ioctl(f.as_raw_fd(), req as _, arg as *const T) };
+        if r < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn add(&self, t: &RttTrack) -> std::io::Result<()> {
+        self.ioctl_ptr(ioctl::ADD, t)
+    }
+
+    pub fn set_bound(&self, b: &RttBound) -> std::io::Result<()> {
+        self.ioctl_ptr(ioctl::SET_BOUND, b)
+    }
+
+    pub fn set_lin_hist(&self, l: &RttLinHist) -> std::io::Result<()> {
+        self.ioctl_ptr(ioctl::SET_LIN_HIST, l)
+    }
+
+    /// Queue one task record per tracked task into our read() stream.
+    pub fn snapshot(&self) -> std::io::Result<()> {
+        let Some(f) = &self.file else {
+            return Err(std::io::Error::from(ErrorKind::NotConnected));
+        };
+        // SAFETY: RTT_IOC_SNAPSHOT takes no argument.
+        let r = unsafe { libc::ioctl(f.as_raw_fd(), ioctl::SNAPSHOT as _, 0usize) };
+        if r < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A file of raw concatenated records (what read() on the device returns).
+pub struct Replay {
+    file: File,
+    pub parser: Parser,
+    pub eof: bool,
+}
+
+impl Replay {
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let file = File::open(path).map_err(|e| format!("cannot open replay file {}: {e}", path.display()))?;
+        Ok(Replay {
+            file,
+            parser: Parser::new(),
+            eof: false,
+        })
+    }
+
+    /// Read one buffer's worth of records.
+    pub fn read_some(&mut self, f: &mut dyn FnMut(&Record)) -> std::io::Result<()> {
+        if self.eof {
+            return Ok(());
+        }
+        let spare = self.parser.spare();
+        let n = spare.len().min(READ_BUF / 4);
+        match self.file.read(&mut spare[..n]) {
+            Ok(0) => {
+                self.eof = true;
+                if self.parser.leftover() != 0 {
+                    self.parser.stats.records_bad += 1;
+                }
+                Ok(())
+            }
+            Ok(n) => {
+                self.parser.commit(n, f);
+                Ok(())
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rt_uapi::*;
+    use zerocopy::IntoBytes;
+
+    #[test]
+    fn parser_handles_split_unknown_and_bad_records() {
+        let mut d = RttRecDropped::default();
+        d.hdr.type_ = RTT_REC_DROPPED;
+        d.hdr.size = core::mem::size_of::<RttRecDropped>() as u16;
+        d.violations = 3;
+        let mut bytes = d.as_bytes().to_vec();
+        // unknown record type 99 of 24 bytes
+        let mut u = RttRecHdr {
+            type_: 99,
+            size: 24,
+            seq: 1,
+            t_ns: 0,
+        }
+        .as_bytes()
+        .to_vec();
+        u.extend_from_slice(&[0xee; 8]);
+        bytes.extend_from_slice(&u);
+        bytes.extend_from_slice(d.as_bytes());
+        let mut p = Parser::new();
+        let mut got = 0;
+        for chunk in bytes.chunks(7) {
+            p.spare()[..chunk.len()].copy_from_slice(chunk);
+            p.commit(chunk.len(), &mut |r| {
+                if let Record::Dropped(x) = r {
+                    assert_eq!(x.violations, 3);
+                    got += 1;
+                }
+            });
+        }
+        assert_eq!(got, 2);
+        assert_eq!(p.stats.records_read, 3);
+        assert_eq!(p.stats.records_unknown, 1);
+        assert_eq!(p.leftover(), 0);
+        // size smaller than a header
+        let bad = RttRecHdr {
+            type_: 1,
+            size: 4,
+            seq: 0,
+            t_ns: 0,
+        };
+        p.spare()[..16].copy_from_slice(bad.as_bytes());
+        p.commit(16, &mut |_| panic!("no record"));
+        assert_eq!(p.stats.records_bad, 1);
+    }
+}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * rtt_compat.h - the few kernel types and helpers the kernel-independent core
+ * the few kernel types and helpers the kernel-independent core
  * (rtt_core.c) uses, so that it builds both in the module and in the host
  * unit tests (tests/).
  */
@@ -14,6 +14,7 @@
 #include <linux/limits.h>
 #include <linux/math64.h>
 #include <linux/bitops.h>
+#include <linux/bits.h>
 
 static inline u64 rtt_div64(u64 a, u64 b)
 {
@@ -47,8 +48,8 @@ typedef int64_t s64;
 #define U64_MAX UINT64_MAX
 #endif
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#define BIT(n) (1UL << (n))
+#define __printf(a, b) __attribute__((__format__(__printf__, a, b)))
 
 static inline u64 rtt_div64(u64 a, u64 b)
 {

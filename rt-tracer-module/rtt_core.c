@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rtt_core.c - per-task state machine and statistics of rt_tracer.
+ * per-task state machine and statistics of rt_tracer.
  *
  * Model. A tracked task is SLEEPING, WAITING (runnable, not on a CPU) or
  * RUNNING. A wakeup from sleep opens a "wake sub-interval" (latency ends
@@ -307,6 +307,25 @@ static void rtt_record(struct rtt_core *c, u32 m, u64 v, u64 now,
 	}
 }
 
+static void rtt_bd_add(struct rtt_breakdown *bd, const struct rtt_core *c,
+		       u64 dt)
+{
+	switch (c->rs) {
+	case RTT_RS_RUNNING:
+		bd->running_ns += dt;
+		break;
+	case RTT_RS_WAITING:
+		bd->waiting_ns += dt;
+		break;
+	case RTT_RS_SLEEPING:
+		bd->sleep_ns[c->sleep_cause - 1] += dt;
+		break;
+	default:
+		bd->sleep_ns[RTT_STATE_SLEEP_OTHER - 1] += dt;
+		break;
+	}
+}
+
 /*
  * Give the time since the last state change to the current state, in every
  * open interval. Returns now clamped so that time never goes backwards.
@@ -321,29 +340,12 @@ static u64 rtt_account(struct rtt_core *c, u64 now)
 	c->t_state = now;
 	if (!dt)
 		return now;
-#define RTT_ADD(bd) do {						\
-		switch (c->rs) {					\
-		case RTT_RS_RUNNING:					\
-			(bd).running_ns += dt;				\
-			break;						\
-		case RTT_RS_WAITING:					\
-			(bd).waiting_ns += dt;				\
-			break;						\
-		case RTT_RS_SLEEPING:					\
-			(bd).sleep_ns[c->sleep_cause - 1] += dt;	\
-			break;						\
-		default:						\
-			(bd).sleep_ns[RTT_STATE_SLEEP_OTHER - 1] += dt;	\
-			break;						\
-		}							\
-	} while (0)
 	if (c->iv_open)
-		RTT_ADD(c->bd_iv);
+		rtt_bd_add(&c->bd_iv, c, dt);
 	if (c->wake_open)
-		RTT_ADD(c->bd_wake);
+		rtt_bd_add(&c->bd_wake, c, dt);
 	if (c->irq_running)
-		RTT_ADD(c->bd_irq);
-#undef RTT_ADD
+		rtt_bd_add(&c->bd_irq, c, dt);
 	return now;
 }
 
@@ -613,11 +615,7 @@ struct rtt_out {
 	bool full;
 };
 
-#ifdef __KERNEL__
 __printf(2, 3)
-#else
-__attribute__((format(printf, 2, 3)))
-#endif
 static void rtt_out(struct rtt_out *o, const char *fmt, ...)
 {
 	va_list ap;
@@ -650,8 +648,6 @@ static void rtt_comm_clean(const char *in, char *out)
 	}
 }
 
-typedef unsigned long long rtt_ull;
-
 static void rtt_format_metric(struct rtt_out *o, const struct rtt_core *c,
 			      u32 m)
 {
@@ -662,21 +658,23 @@ static void rtt_format_metric(struct rtt_out *o, const struct rtt_core *c,
 	bool any = false;
 	u32 i;
 
-	rtt_out(o, "  %s count=%llu min_ns=%llu mean_ns=%llu max_ns=%llu bound_ns=%llu violations=%llu last_ns=%llu\n",
-		rtt_metric_name(m), (rtt_ull)st->count,
-		(rtt_ull)(st->count ? st->min_ns : 0),
-		(rtt_ull)(st->count ? rtt_div64(st->sum_ns, st->count) : 0),
-		(rtt_ull)st->max_ns, (rtt_ull)st->bound_ns,
-		(rtt_ull)st->violations, (rtt_ull)st->last_ns);
-	rtt_out(o, "    worst running_ns=%llu waiting_ns=%llu sleep_timer_ns=%llu sleep_lock_ns=%llu sleep_io_ns=%llu sleep_other_ns=%llu\n",
-		(rtt_ull)bd->running_ns, (rtt_ull)bd->waiting_ns,
-		(rtt_ull)bd->sleep_ns[0], (rtt_ull)bd->sleep_ns[1],
-		(rtt_ull)bd->sleep_ns[2], (rtt_ull)bd->sleep_ns[3]);
+	rtt_out(o,
+		"  %s count=%llu min_ns=%llu mean_ns=%llu max_ns=%llu bound_ns=%llu violations=%llu last_ns=%llu\n",
+		rtt_metric_name(m), (unsigned long long)st->count,
+		(unsigned long long)(st->count ? st->min_ns : 0),
+		(unsigned long long)(st->count ? rtt_div64(st->sum_ns, st->count) : 0),
+		(unsigned long long)st->max_ns, (unsigned long long)st->bound_ns,
+		(unsigned long long)st->violations, (unsigned long long)st->last_ns);
+	rtt_out(o,
+		"    worst running_ns=%llu waiting_ns=%llu sleep_timer_ns=%llu sleep_lock_ns=%llu sleep_io_ns=%llu sleep_other_ns=%llu\n",
+		(unsigned long long)bd->running_ns, (unsigned long long)bd->waiting_ns,
+		(unsigned long long)bd->sleep_ns[0], (unsigned long long)bd->sleep_ns[1],
+		(unsigned long long)bd->sleep_ns[2], (unsigned long long)bd->sleep_ns[3]);
 	rtt_out(o, "    culprits");
 	for (i = 0; i < w->nr_culprits && i < RTT_CULPRITS; i++) {
 		rtt_comm_clean(w->culprits[i].comm, comm);
 		rtt_out(o, " %d:%s:%d:%llu", w->culprits[i].pid, comm,
-			w->culprits[i].prio, (rtt_ull)w->culprits[i].ns);
+			w->culprits[i].prio, (unsigned long long)w->culprits[i].ns);
 	}
 	rtt_out(o, "%s\n", w->nr_culprits ? "" : " -");
 	rtt_out(o, "    log2");
@@ -685,27 +683,27 @@ static void rtt_format_metric(struct rtt_out *o, const struct rtt_core *c,
 			continue;
 		any = true;
 		if (i == 0)
-			rtt_out(o, " 0-1:%llu", (rtt_ull)st->log2_hist[i]);
+			rtt_out(o, " 0-1:%llu", (unsigned long long)st->log2_hist[i]);
 		else if (i == RTT_LOG2_BUCKETS - 1)
 			rtt_out(o, " %llu-inf:%llu", 1ull << (i - 1),
-				(rtt_ull)st->log2_hist[i]);
+				(unsigned long long)st->log2_hist[i]);
 		else
 			rtt_out(o, " %llu-%llu:%llu", 1ull << (i - 1), 1ull << i,
-				(rtt_ull)st->log2_hist[i]);
+				(unsigned long long)st->log2_hist[i]);
 	}
 	rtt_out(o, "%s\n", any ? "" : " -");
 	if (!st->lin_step_ns)
 		return;
 	rtt_out(o, "    linear lo_ns=%llu step_ns=%llu under=%llu over=%llu",
-		(rtt_ull)st->lin_lo_ns, (rtt_ull)st->lin_step_ns,
-		(rtt_ull)st->lin_under, (rtt_ull)st->lin_over);
+		(unsigned long long)st->lin_lo_ns, (unsigned long long)st->lin_step_ns,
+		(unsigned long long)st->lin_under, (unsigned long long)st->lin_over);
 	for (i = 0; i < RTT_LIN_BUCKETS; i++) {
 		u64 lo = st->lin_lo_ns + st->lin_step_ns * i;
 
 		if (st->lin_hist[i])
-			rtt_out(o, " %llu-%llu:%llu", (rtt_ull)lo,
-				(rtt_ull)(lo + st->lin_step_ns),
-				(rtt_ull)st->lin_hist[i]);
+			rtt_out(o, " %llu-%llu:%llu", (unsigned long long)lo,
+				(unsigned long long)(lo + st->lin_step_ns),
+				(unsigned long long)st->lin_hist[i]);
 	}
 	rtt_out(o, "\n");
 }
@@ -731,7 +729,8 @@ size_t rtt_core_format(const struct rtt_core *c, char *buf, size_t size)
 	if (t->flags & RTT_F_IRQ_THREAD)
 		strcat(flags, ",irq_thread");
 	rtt_comm_clean(t->comm, comm);
-	rtt_out(&o, "task pid=%d tgid=%d comm=%s kind=%s irq=%d prio=%d policy=%s flags=%s\n",
+	rtt_out(&o,
+		"task pid=%d tgid=%d comm=%s kind=%s irq=%d prio=%d policy=%s flags=%s\n",
 		t->pid, t->tgid, comm, rtt_kind_name(t->kind), t->irq,
 		t->prio, rtt_policy_name(t->policy),
 		flags[0] ? flags + 1 : "-");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * rtt_core.h - per-task state machine and statistics of rt_tracer.
+ * per-task state machine and statistics of rt_tracer.
  *
  * Kernel independent: the module feeds it scheduler events (already
  * filtered to tracked tasks and watched CPUs, with timestamps and a
@@ -51,9 +51,9 @@ enum rtt_run_state {
 };
 
 /* What a core call asks its caller to report (rtt_core.notify). */
-#define RTT_N_VIOLATION(m)	(1u << (m))
-#define RTT_N_WORST(m)		(1u << (8 + (m)))
-#define RTT_N_EXIT		(1u << 16)
+#define RTT_N_VIOLATION(m)	BIT(m)
+#define RTT_N_WORST(m)		BIT(8 + (m))
+#define RTT_N_EXIT		BIT(16)
 
 struct rtt_core {
 	struct rtt_task_info info;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * rtt_internal.h - what the module's files share.
+ * what the module's files share.
  */
 #ifndef _RTT_INTERNAL_H
 #define _RTT_INTERNAL_H

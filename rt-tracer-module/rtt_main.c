@@ -56,7 +56,7 @@ module_param_named(capacity, rtt_capacity, uint, 0444);
 MODULE_PARM_DESC(capacity, "tasks tracked at most (1..4096, default 64)");
 
 struct rtt_slot *rtt_slots;
-DEFINE_MUTEX(rtt_ctl_mutex);
+DEFINE_MUTEX(rtt_ctl_mutex);		/* control plane, slot allocation */
 size_t rtt_memory_bytes;
 atomic_t rtt_nr_live = ATOMIC_INIT(0);	/* ACTIVE slots: probes' gate */
 static atomic_t rtt_nr_irq = ATOMIC_INIT(0);	/* ACTIVE IRQ threads */
@@ -109,6 +109,7 @@ static void rtt_tbl_insert(struct rtt_slot **tbl, struct rtt_slot *s)
 			if (tbl[i] == RTT_TOMB && tbl == rtt_tbl)
 				rtt_tbl_tombs--;
 			s->hidx = i;
+			/* publish s->task before lockless readers see s */
 			smp_store_release(&tbl[i], s);
 			return;
 		}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * rtt_trace.h - tracefs events of rt_tracer: rt_tracer:rtt_violation and
+ * tracefs events of rt_tracer: rt_tracer:rtt_violation and
  * rt_tracer:rtt_worst (instantiated in rtt_main.c).
  */
 #undef TRACE_SYSTEM

@@ -47,7 +47,7 @@ static struct rtt_who W(int pid, const char *comm, int prio)
 	w.pid = pid;
 	w.prio = prio;
 	w.policy = prio < 100 ? 1 : 0;
-	strncpy(w.comm, comm, RTT_COMM_LEN - 1);
+	memcpy(w.comm, comm, strnlen(comm, RTT_COMM_LEN - 1));
 	return w;
 }
 
@@ -60,7 +60,7 @@ static struct rtt_core *fresh(struct rtt_core *c, int pid, unsigned int flags)
 	c->info.flags = flags;
 	c->info.prio = 49;
 	c->info.policy = 1;
-	strcpy(c->info.comm, "ctrl_loop");
+	memcpy(c->info.comm, "ctrl_loop", 10);
 	return c;
 }
 
@@ -431,9 +431,9 @@ static void t_pid_reuse(void)
 	CHECK_EQ(b->m[0].count, 1);
 	CHECK(!(b->info.flags & RTT_F_EXITED));
 	rtt_core_format(a, buf, sizeof(buf));
-	CHECK(strstr(buf, "flags=exited\n") != NULL);
+	CHECK(strstr(buf, "flags=exited\n"));
 	rtt_core_format(b, buf, sizeof(buf));
-	CHECK(strstr(buf, "flags=-\n") != NULL);
+	CHECK(strstr(buf, "flags=-\n"));
 }
 
 static void t_irq(void)
@@ -469,9 +469,9 @@ static void t_irq(void)
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 2);
 	CHECK(!c->irq_pending);
 	rtt_core_format(c, buf, sizeof(buf));
-	CHECK(strstr(buf, "  irq_delay count=2 ") != NULL);
-	CHECK(strstr(buf, "  irq count=2 ") != NULL);
-	CHECK(strstr(buf, "flags=irq_thread") != NULL);
+	CHECK(strstr(buf, "  irq_delay count=2 "));
+	CHECK(strstr(buf, "  irq count=2 "));
+	CHECK(strstr(buf, "flags=irq_thread"));
 }
 
 static void t_format_exact(void)
@@ -518,10 +518,10 @@ static void t_format_empty_and_truncated(void)
 	u32 m;
 
 	rtt_core_format(c, buf, sizeof(buf));
-	CHECK(strstr(buf, "  latency count=0 min_ns=0 mean_ns=0 max_ns=0 ") != NULL);
-	CHECK(strstr(buf, "    culprits -\n    log2 -\n") != NULL);
-	CHECK(strstr(buf, "linear") == NULL);
-	CHECK(strstr(buf, "irq_delay") == NULL);
+	CHECK(strstr(buf, "  latency count=0 min_ns=0 mean_ns=0 max_ns=0 "));
+	CHECK(strstr(buf, "    culprits -\n    log2 -\n"));
+	CHECK(!strstr(buf, "linear"));
+	CHECK(!strstr(buf, "irq_delay"));
 	/* worst case text size fits RTT_FORMAT_MAX */
 	c->info.flags = RTT_F_IRQ_THREAD | RTT_F_TRACE | RTT_F_EXITED;
 	for (m = 0; m < RTT_NR_METRICS; m++) {
@@ -545,7 +545,7 @@ static void t_format_empty_and_truncated(void)
 		}
 	}
 	CHECK(rtt_core_format(c, buf, sizeof(buf)) < RTT_FORMAT_MAX - 4);
-	CHECK(strstr(buf, "...") == NULL);
+	CHECK(!strstr(buf, "..."));
 	CHECK_EQ(rtt_core_format(c, small, sizeof(small)), strlen(small));
 	CHECK(strlen(small) < sizeof(small));
 }

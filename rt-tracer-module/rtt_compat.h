@@ -49,7 +49,6 @@ typedef int64_t s64;
 #endif
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BIT(n) (1UL << (n))
-#define __printf(a, b)	/* format checked by the kernel build */
 
 static inline u64 rtt_div64(u64 a, u64 b)
 {

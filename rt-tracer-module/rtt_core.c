@@ -615,7 +615,9 @@ struct rtt_out {
 	bool full;
 };
 
+#ifdef __KERNEL__
 __printf(2, 3)
+#endif
 static void rtt_out(struct rtt_out *o, const char *fmt, ...)
 {
 	va_list ap;

@@ -90,13 +90,19 @@ impl Agent {
             Some(path) => Input::Replay(Box::new(Replay::open(path)?)),
             None => Input::Device(Box::new(Device::new(&cfg.device))),
         };
+        // A replay file holds records of the mirror's UAPI version.
+        let replay_uapi = if cfg.replay.is_some() {
+            (rt_uapi::RTT_UAPI_MAJOR, rt_uapi::RTT_UAPI_MINOR)
+        } else {
+            (0, 0)
+        };
         let hello = p::Hello {
             proto_major: p::PROTOCOL_MAJOR,
             proto_minor: p::PROTOCOL_MINOR,
             agent_version: p::bounded_str(env!("CARGO_PKG_VERSION")),
             kernel_release: p::bounded_str(&sysinfo::kernel_release()),
-            uapi_major: 0,
-            uapi_minor: 0,
+            uapi_major: replay_uapi.0,
+            uapi_minor: replay_uapi.1,
             board: p::bounded_str(cfg.board.as_deref().unwrap_or(&sysinfo::board())),
             baud: cfg.sink.baud(),
             module_flags: 0,

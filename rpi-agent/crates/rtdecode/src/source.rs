@@ -1,0 +1,89 @@
+//! Byte sources: serial device, capture file, stdin, unix socket, TCP.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::TcpStream;
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+pub struct Source {
+    pub reader: Box<dyn Read + Send>,
+    /// A live source runs until interrupted or --duration; a capture ends at EOF.
+    pub live: bool,
+    /// Reads may time out (serial): a timeout is not the end.
+    pub name: String,
+}
+
+/// Reads a serial port, turning read timeouts into "no data yet".
+struct Serial(Box<dyn serialport::SerialPort>);
+
+impl Read for Serial {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.0.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => continue,
+                r => return r,
+            }
+        }
+    }
+}
+
+pub fn open(spec: &str, baud: u32) -> Result<Source, String> {
+    if spec == "-" {
+        return Ok(Source {
+            reader: Box::new(io::stdin()),
+            live: true,
+            name: "stdin".into(),
+        });
+    }
+    if let Some(path) = spec.strip_prefix("unix:") {
+        let s = UnixStream::connect(path).map_err(|e| {
+            format!("cannot connect to unix socket {path}: {e} (is QEMU running with -serial unix:{path},server?)")
+        })?;
+        return Ok(Source {
+            reader: Box::new(s),
+            live: true,
+            name: spec.into(),
+        });
+    }
+    if let Some(addr) = spec.strip_prefix("tcp:") {
+        let s = TcpStream::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        return Ok(Source {
+            reader: Box::new(s),
+            live: true,
+            name: spec.into(),
+        });
+    }
+    let meta = std::fs::metadata(spec).map_err(|e| format!("cannot open {spec}: {e}"))?;
+    let ft = meta.file_type();
+    if ft.is_char_device() {
+        let port = serialport::new(spec, baud)
+            .data_bits(serialport::DataBits::Eight)
+            .parity(serialport::Parity::None)
+            .stop_bits(serialport::StopBits::One)
+            .flow_control(serialport::FlowControl::None)
+            .timeout(Duration::from_millis(200))
+            .open();
+        return match port {
+            Ok(p) => Ok(Source {
+                reader: Box::new(Serial(p)),
+                live: true,
+                name: spec.into(),
+            }),
+            // A character device that is not a tty: read it as it is.
+            Err(_) => Ok(Source {
+                reader: Box::new(File::open(spec).map_err(|e| format!("cannot open {spec}: {e}"))?),
+                live: true,
+                name: spec.into(),
+            }),
+        };
+    }
+    let live = ft.is_fifo() || ft.is_socket();
+    let f = File::open(spec).map_err(|e| format!("cannot open {spec}: {e}"))?;
+    Ok(Source {
+        reader: Box::new(f),
+        live,
+        name: spec.into(),
+    })
+}

@@ -162,6 +162,10 @@ impl Ctl {
             .open(&self.path)
             .map_err(|e| match errno(&e) {
                 libc::ENOENT | libc::ENODEV | libc::ENXIO => OpenError::Absent,
+                libc::EBUSY => OpenError::Unusable(format!(
+                    "{} is busy: another program reads it (only one reader at a time); stop it",
+                    self.path.display()
+                )),
                 _ => OpenError::Unusable(format!("cannot open {}: {e}", self.path.display())),
             })?;
         let mut info = RttInfo::default();

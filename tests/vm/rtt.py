@@ -1,0 +1,449 @@
+"""Shared helpers of the VM scenario tests.
+
+- parse_tasks(): strict parser of /sys/kernel/rt_tracer/tasks
+- invariant_problems(): what must hold for any task record
+- run_guest(): one boot of the emulated appliance (scripts/vm-run) running a
+  guest shell script; returns status, stdout, stderr and the console UART
+- kernel_problems(): BUG/WARNING/lockup/stall/hung-task lines of a kernel log
+- parse_ftrace() and oracle_latencies(): the independent tracefs oracle
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VM_RUN = REPO / "scripts" / "vm-run"
+ARCH = os.environ.get("RTT_ARCH", "aarch64")
+ARTIFACTS = REPO / "build" / ARCH / "vm-tests"
+
+METRICS = ("latency", "response", "relief", "irq_delay", "irq")
+BREAKDOWN = ("running_ns", "waiting_ns", "sleep_timer_ns", "sleep_lock_ns",
+             "sleep_io_ns", "sleep_other_ns")
+
+
+class FormatError(ValueError):
+    pass
+
+
+# --------------------------------------------------------------- tasks file
+
+@dataclass
+class Culprit:
+    pid: int
+    comm: str
+    prio: int
+    ns: int
+
+
+@dataclass
+class Metric:
+    name: str
+    count: int
+    min_ns: int
+    mean_ns: int
+    max_ns: int
+    bound_ns: int
+    violations: int
+    last_ns: int
+    worst: dict = field(default_factory=dict)
+    culprits: list = field(default_factory=list)
+    log2: list = field(default_factory=list)      # (lo, hi or None, n)
+    linear: dict | None = None                    # lo_ns step_ns under over buckets
+
+    @property
+    def worst_sum(self) -> int:
+        return sum(self.worst[k] for k in BREAKDOWN)
+
+    @property
+    def top_culprit(self) -> Culprit | None:
+        return self.culprits[0] if self.culprits else None
+
+    def culprit(self, pid: int) -> Culprit | None:
+        return next((c for c in self.culprits if c.pid == pid), None)
+
+
+@dataclass
+class Task:
+    pid: int
+    tgid: int
+    comm: str
+    kind: str
+    irq: int
+    prio: int
+    policy: str
+    flags: set
+    metrics: dict = field(default_factory=dict)
+    text: str = ""
+
+    def __getattr__(self, name):
+        m = self.__dict__.get("metrics", {})
+        if name in m:
+            return m[name]
+        raise AttributeError(name)
+
+
+_TASK_RE = re.compile(
+    r"^task pid=(-?\d+) tgid=(-?\d+) comm=(\S+) kind=(\w+) irq=(-?\d+) "
+    r"prio=(-?\d+) policy=(\w+) flags=(\S+)$")
+_METRIC_RE = re.compile(
+    r"^  (\w+) count=(\d+) min_ns=(\d+) mean_ns=(\d+) max_ns=(\d+) "
+    r"bound_ns=(\d+) violations=(\d+) last_ns=(\d+)$")
+_WORST_RE = re.compile(r"^    worst " + " ".join(rf"{k}=(\d+)" for k in BREAKDOWN) + "$")
+_LIN_RE = re.compile(r"^    linear lo_ns=(\d+) step_ns=(\d+) under=(\d+) over=(\d+)((?: \d+-\d+:\d+)*)$")
+
+
+def _buckets(items: list[str], what: str) -> list:
+    out = []
+    for it in items:
+        m = re.fullmatch(r"(\d+)-(\d+|inf):(\d+)", it)
+        if not m:
+            raise FormatError(f"bad {what} bucket {it!r}")
+        out.append((int(m[1]), None if m[2] == "inf" else int(m[2]), int(m[3])))
+    return out
+
+
+def _culprits(items: list[str]) -> list:
+    if items == ["-"]:
+        return []
+    out = []
+    for it in items:
+        m = re.fullmatch(r"(-?\d+):(.+):(-?\d+):(\d+)", it)
+        if not m:
+            raise FormatError(f"bad culprit {it!r}")
+        out.append(Culprit(int(m[1]), m[2], int(m[3]), int(m[4])))
+    return out
+
+
+def parse_tasks(text: str) -> list[Task]:
+    """Parse the `tasks` file. Raises FormatError on any line it does not know."""
+    tasks: list[Task] = []
+    task = metric = None
+    for ln, line in enumerate(text.splitlines(), 1):
+        try:
+            if not line.strip():
+                task = metric = None
+                continue
+            if m := _TASK_RE.match(line):
+                task = Task(int(m[1]), int(m[2]), m[3], m[4], int(m[5]), int(m[6]), m[7],
+                            set() if m[8] == "-" else set(m[8].split(",")), text=line + "\n")
+                tasks.append(task)
+                metric = None
+                continue
+            if task is None:
+                raise FormatError("line outside a task block")
+            task.text += line + "\n"
+            if m := _METRIC_RE.match(line):
+                if m[1] not in METRICS or m[1] in task.metrics:
+                    raise FormatError(f"unknown or repeated metric {m[1]!r}")
+                metric = Metric(m[1], *(int(x) for x in m.groups()[1:]))
+                task.metrics[m[1]] = metric
+                continue
+            if metric is None:
+                raise FormatError("sub-line before a metric line")
+            if m := _WORST_RE.match(line):
+                metric.worst = dict(zip(BREAKDOWN, (int(x) for x in m.groups())))
+            elif line.startswith("    culprits "):
+                metric.culprits = _culprits(line.split()[1:])
+            elif line.startswith("    log2 "):
+                items = line.split()[1:]
+                metric.log2 = [] if items == ["-"] else _buckets(items, "log2")
+            elif m := _LIN_RE.match(line):
+                metric.linear = dict(lo_ns=int(m[1]), step_ns=int(m[2]), under=int(m[3]),
+                                     over=int(m[4]), buckets=_buckets(m[5].split(), "linear"))
+            else:
+                raise FormatError("unknown line")
+        except FormatError as e:
+            raise FormatError(f"tasks line {ln}: {e}: {line!r}") from None
+    for t in tasks:
+        want = METRICS if "irq_thread" in t.flags else METRICS[:3]
+        if tuple(t.metrics) != want:
+            raise FormatError(f"task {t.pid}: metrics {tuple(t.metrics)}, expected {want}")
+        for m in t.metrics.values():
+            if not m.worst:
+                raise FormatError(f"task {t.pid} {m.name}: no worst line")
+    return tasks
+
+
+def find_task(tasks: list[Task], pid: int) -> Task:
+    hits = [t for t in tasks if t.pid == pid]
+    assert len(hits) == 1, f"expected one task record for pid {pid}, found {len(hits)}"
+    return hits[0]
+
+
+def breakdown_tolerance(ns: int) -> int:
+    """The module promises that a breakdown sums exactly to its interval
+    (every nanosecond is given to one state). 1 us + 0.1% allows only for a
+    clamped out-of-order timestamp, not for lost or double-counted time."""
+    return 1000 + ns // 1000
+
+
+def invariant_problems(t: Task) -> list[str]:
+    """Properties every task record must have, whatever the scenario."""
+    p = []
+    for m in t.metrics.values():
+        w = f"pid {t.pid} {m.name}"
+        if m.count == 0:
+            if m.max_ns or m.min_ns or m.mean_ns or m.log2:
+                p.append(f"{w}: count=0 but min/mean/max/log2 not empty")
+            continue
+        if not m.min_ns <= m.mean_ns <= m.max_ns:
+            p.append(f"{w}: not min <= mean <= max ({m.min_ns} {m.mean_ns} {m.max_ns})")
+        n = sum(b[2] for b in m.log2)
+        if n != m.count:
+            p.append(f"{w}: log2 histogram holds {n} samples, count={m.count}")
+        if m.log2:
+            lo, hi = m.log2[0], m.log2[-1]
+            if not (lo[0] <= m.min_ns and (lo[1] is None or m.min_ns < lo[1])):
+                p.append(f"{w}: min_ns {m.min_ns} not in first bucket {lo}")
+            if not (hi[0] <= m.max_ns and (hi[1] is None or m.max_ns < hi[1])):
+                p.append(f"{w}: max_ns {m.max_ns} not in last bucket {hi}")
+        if m.linear:
+            n = m.linear["under"] + m.linear["over"] + sum(b[2] for b in m.linear["buckets"])
+            if n != m.count:
+                p.append(f"{w}: linear histogram holds {n} samples, count={m.count}")
+        if m.violations > m.count:
+            p.append(f"{w}: violations {m.violations} > count {m.count}")
+        if m.bound_ns and m.max_ns > m.bound_ns and not m.violations:
+            p.append(f"{w}: max {m.max_ns} > bound {m.bound_ns} but no violation")
+        if m.bound_ns and m.violations and m.max_ns < m.bound_ns:
+            p.append(f"{w}: violations but max {m.max_ns} < bound {m.bound_ns}")
+        if not m.bound_ns and m.violations:
+            p.append(f"{w}: violations without a bound")
+        if abs(m.worst_sum - m.max_ns) > breakdown_tolerance(m.max_ns):
+            p.append(f"{w}: worst breakdown sums to {m.worst_sum}, max_ns={m.max_ns}")
+        off_cpu = m.max_ns - m.worst["running_ns"]
+        cul = sum(c.ns for c in m.culprits)
+        if cul > off_cpu + breakdown_tolerance(m.max_ns):
+            p.append(f"{w}: culprits ran {cul} ns, more than the {off_cpu} ns off the CPU")
+        if [c.ns for c in m.culprits] != sorted((c.ns for c in m.culprits), reverse=True):
+            p.append(f"{w}: culprits not longest first")
+        if t.pid in (c.pid for c in m.culprits):
+            p.append(f"{w}: the task is its own culprit")
+    # What each metric may contain, by definition.
+    lat, resp, rel = (t.metrics.get(k) for k in METRICS[:3])
+    if lat and lat.count and lat.worst["waiting_ns"] != lat.worst_sum:
+        p.append(f"pid {t.pid} latency: worst is not all waiting: {lat.worst}")
+    if resp and resp.count and any(resp.worst[k] for k in BREAKDOWN[2:]):
+        p.append(f"pid {t.pid} response: worst contains sleep (ends at the first sleep): {resp.worst}")
+    if rel and rel.count and rel.worst["sleep_timer_ns"]:
+        p.append(f"pid {t.pid} relief: worst contains timer sleep (ends at it): {rel.worst}")
+    return p
+
+
+# --------------------------------------------------------------- guest runs
+
+# Shell functions every scenario script can use (BusyBox sh).
+PRELUDE = r"""
+S=/sys/kernel/rt_tracer
+T=/sys/kernel/tracing
+begin() { echo "@@@ begin $1"; }
+end() { echo "@@@ end $1"; }
+section() { _n=$1; shift; begin "$_n"; "$@"; end "$_n"; }
+# ctl FILE TEXT: write a control file; a failure is reported for the host.
+ctl() { echo "$2" > "$S/$1" || echo "@@@ ctl-error $1 $2"; }
+# ctl_fails FILE TEXT: the write must be refused.
+ctl_fails() { if echo "$2" > "$S/$1" 2>/dev/null; then echo "@@@ ctl-accepted $1 $2"; fi; }
+# bg_load MS: SCHED_OTHER load on CPU 0 while the scenario runs on CPU 1.
+bg_load() { prio_hog -N bgload -p 0 -c 0 -B "${2:-2000}" -S "${3:-6000}" -d "$1" >/dev/null & BG=$!; }
+# tid_of FILE NAME: the tid a workload announced for task NAME (waits for it).
+tid_of() {
+	_i=0
+	while [ $_i -lt 250 ]; do
+		_t=$(sed -n "s/.* task name=$2 pid=[0-9]* tid=\([0-9]*\).*/\1/p" "$1")
+		[ -n "$_t" ] && { echo "$_t"; return 0; }
+		usleep 20000
+		_i=$((_i + 1))
+	done
+	echo "@@@ error no task $2 in $1" >&2
+	return 1
+}
+# trace_pids PID...: sched_wakeup(_new)/sched_switch of these pids, mono clock.
+trace_pids() {
+	echo 0 > $T/tracing_on
+	echo mono > $T/trace_clock
+	echo 2048 > $T/buffer_size_kb
+	_w=""; _s=""
+	for _p in "$@"; do
+		_w="${_w:+$_w || }pid == $_p"
+		_s="${_s:+$_s || }prev_pid == $_p || next_pid == $_p"
+	done
+	echo "$_w" > $T/events/sched/sched_wakeup/filter
+	echo "$_w" > $T/events/sched/sched_wakeup_new/filter
+	echo "$_s" > $T/events/sched/sched_switch/filter
+	for _e in sched_wakeup sched_wakeup_new sched_switch; do
+		echo 1 > $T/events/sched/$_e/enable
+	done
+	echo > $T/trace
+	echo 1 > $T/tracing_on
+}
+finish() {
+	section tasks cat $S/tasks
+	section dmesg dmesg
+}
+"""
+
+
+@dataclass
+class GuestRun:
+    name: str
+    cmd: list
+    status: int
+    stdout: str
+    stderr: str
+    uart: str
+    seconds: float
+
+    def section(self, name: str) -> str:
+        m = re.search(rf"^@@@ begin {re.escape(name)}\n(.*?)^@@@ end {re.escape(name)}$",
+                      self.stdout, re.S | re.M)
+        assert m, f"guest output has no section {name!r}\n{self.describe()}"
+        return m[1]
+
+    def tasks(self, name: str = "tasks") -> list[Task]:
+        return parse_tasks(self.section(name))
+
+    def describe(self, lines: int = 40) -> str:
+        def tail(s):
+            return "\n".join(s.splitlines()[-lines:])
+        return (f"--- vm-run {self.name}: status {self.status}, {self.seconds:.0f} s, "
+                f"artifacts in {ARTIFACTS / self.name}\n--- stdout (tail)\n{tail(self.stdout)}\n"
+                f"--- stderr (tail)\n{tail(self.stderr)}\n--- console UART (tail)\n{tail(self.uart)}")
+
+    def assert_ok(self):
+        assert self.status == 0, f"guest scenario failed\n{self.describe()}"
+        errs = [ln for ln in self.stdout.splitlines()
+                if ln.startswith(("@@@ ctl-error", "@@@ ctl-accepted", "@@@ error"))]
+        errs += [ln for ln in self.stderr.splitlines() if ln.startswith("@@@ error")]
+        assert not errs, "guest script reported:\n" + "\n".join(errs) + "\n" + self.describe()
+        self.assert_kernel_clean()
+
+    def assert_kernel_clean(self):
+        dmesg = ""
+        if "@@@ begin dmesg" in self.stdout:
+            dmesg = self.section("dmesg")
+        bad = kernel_problems(self.uart) + kernel_problems(dmesg)
+        assert not bad, "kernel log shows problems:\n" + "\n".join(bad) + "\n" + self.describe(80)
+
+
+KERNEL_BAD = re.compile(r"BUG:|WARNING:|soft lockup|hard LOCKUP|rcu.*stall|hung_task|"
+                        r"blocked for more than|Kernel panic|Oops|Unable to handle kernel|"
+                        r"general protection fault")
+
+
+def kernel_problems(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if KERNEL_BAD.search(ln)]
+
+
+def run_guest(name: str, script: str, *, bare: bool = False, icount: bool = False,
+              timeout: int = 240, files: dict | None = None) -> GuestRun:
+    """Boot the appliance once and run `script` (with PRELUDE) in it."""
+    assert VM_RUN.exists(), f"{VM_RUN} is missing: the VM harness is not there"
+    out = ARTIFACTS / name
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rtt-vm-") as tmp:
+        extra = Path(tmp) / "extra"
+        extra.mkdir()
+        (extra / "scenario.sh").write_text(PRELUDE + "\n" + script)
+        for fname, content in (files or {}).items():
+            (extra / fname).write_text(content)
+        uart = Path(tmp) / "uart.log"
+        cmd = [str(VM_RUN), "--no-build", "--arch", ARCH, "--extra", str(extra),
+               "--uart", str(uart), "--timeout", str(timeout)]
+        cmd += ["--bare"] if bare else []
+        cmd += ["--icount"] if icount else []
+        cmd += ["--", "sh /extra/scenario.sh"]
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, capture_output=True, timeout=timeout + 60, cwd=REPO)
+            status, so, se = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            status, so, se = 124, e.stdout or b"", (e.stderr or b"") + b"\n(host timeout)"
+        secs = time.monotonic() - t0
+        uart_text = uart.read_bytes() if uart.exists() else b""
+    dec = lambda b: b.decode(errors="replace").replace("\0", "")  # noqa: E731
+    run = GuestRun(name, cmd, status, dec(so), dec(se), dec(uart_text), secs)
+    (out / "stdout.txt").write_text(run.stdout)
+    (out / "stderr.txt").write_text(run.stderr)
+    (out / "uart.txt").write_text(run.uart)
+    (out / "scenario.sh").write_text(PRELUDE + "\n" + script)
+    return run
+
+
+# --------------------------------------------------------------- workloads
+
+def summaries(stdout: str) -> dict:
+    """`PROG: summary k=v ...` lines -> {PROG: {k: v}} (ints where possible)."""
+    out = {}
+    for m in re.finditer(r"^(\w+): summary (.*)$", stdout, re.M):
+        kv = dict(x.split("=", 1) for x in m[2].split())
+        out.setdefault(m[1], []).append({k: int(v) if v.lstrip("-").isdigit() else v
+                                         for k, v in kv.items()})
+    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+
+
+def announced(stdout: str) -> dict:
+    """`PROG: task name=N pid=P tid=T ...` lines -> {name: tid} (last wins)."""
+    return {m[1]: int(m[2]) for m in
+            re.finditer(r"^\w+: task name=(\S+) pid=\d+ tid=(\d+)", stdout, re.M)}
+
+
+# --------------------------------------------------------------- the oracle
+
+_FT_RE = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+)\.(\d+): (sched_\w+): (.*)$")
+
+
+@dataclass
+class FtEvent:
+    t_ns: int
+    cpu: int
+    name: str
+    f: dict
+
+
+def parse_ftrace(text: str) -> list[FtEvent]:
+    evs = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        m = _FT_RE.match(line)
+        if not m:
+            raise FormatError(f"unparsed trace line {line!r}")
+        body = m[7]
+        if m[6] == "sched_switch":
+            prev, nxt = body.split(" ==> ")
+            f = dict(kv.split("=", 1) for kv in prev.split() + nxt.split() if "=" in kv)
+        else:
+            f = dict(kv.split("=", 1) for kv in body.split() if "=" in kv)
+        frac = m[5].ljust(9, "0")[:9]          # usec resolution with the mono clock
+        evs.append(FtEvent(int(m[4]) * 10**9 + int(frac), int(m[3]), m[6], f))
+    return evs
+
+
+def oracle_latencies(evs: list[FtEvent], pid: int) -> list[int]:
+    """Wakeup -> switch-in intervals of pid, from tracefs alone: a
+    sched_wakeup(_new) of the task while it sleeps (last switched out in a
+    sleeping state, not R/R+) opens an interval, the next switch-in closes
+    it. Wakeups of a task that is running or runnable open nothing."""
+    spid = str(pid)
+    state = "sleeping"          # it is asleep when tracing starts
+    t_wake = None
+    out = []
+    for e in evs:
+        if e.name in ("sched_wakeup", "sched_wakeup_new") and e.f.get("pid") == spid:
+            if state == "sleeping" and t_wake is None:
+                t_wake = e.t_ns
+        elif e.name == "sched_switch":
+            if e.f.get("next_pid") == spid:
+                if t_wake is not None:
+                    out.append(e.t_ns - t_wake)
+                    t_wake = None
+                state = "running"
+            elif e.f.get("prev_pid") == spid:
+                state = "runnable" if e.f.get("prev_state", "").startswith("R") else "sleeping"
+    return out

@@ -1,0 +1,97 @@
+"""Host-only checks of the shared helpers (no VM): the tasks parser, the
+invariants and the tracefs oracle must themselves be able to fail."""
+import pytest
+
+import rtt
+
+SAMPLE = """\
+task pid=170 tgid=170 comm=ctrl_loop kind=pid irq=-1 prio=49 policy=fifo flags=trace,exited
+  latency count=300 min_ns=2976 mean_ns=209546 max_ns=4822224 bound_ns=0 violations=0 last_ns=2976
+    worst running_ns=0 waiting_ns=4822224 sleep_timer_ns=0 sleep_lock_ns=0 sleep_io_ns=0 sleep_other_ns=0
+    culprits 171:prio_hog:39:4819216 0:swapper/1:120:3008
+    log2 2048-4096:247 4096-8192:6 65536-131072:2 262144-524288:4 524288-1048576:17 1048576-2097152:20 2097152-4194304:1 4194304-8388608:3
+  response count=2 min_ns=111568 mean_ns=200000 max_ns=300000 bound_ns=250000 violations=1 last_ns=227248
+    worst running_ns=100000 waiting_ns=200000 sleep_timer_ns=0 sleep_lock_ns=0 sleep_io_ns=0 sleep_other_ns=0
+    culprits -
+    log2 65536-131072:1 262144-524288:1
+    linear lo_ns=0 step_ns=100000 under=0 over=0 100000-200000:1 300000-400000:1
+  relief count=0 min_ns=0 mean_ns=0 max_ns=0 bound_ns=0 violations=0 last_ns=0
+    worst running_ns=0 waiting_ns=0 sleep_timer_ns=0 sleep_lock_ns=0 sleep_io_ns=0 sleep_other_ns=0
+    culprits -
+    log2 -
+
+task pid=72 tgid=72 comm=irq/16-virtio0- kind=irq irq=16 prio=49 policy=fifo flags=irq_thread
+""" + "".join(f"""  {m} count=0 min_ns=0 mean_ns=0 max_ns=0 bound_ns=0 violations=0 last_ns=0
+    worst running_ns=0 waiting_ns=0 sleep_timer_ns=0 sleep_lock_ns=0 sleep_io_ns=0 sleep_other_ns=0
+    culprits -
+    log2 -
+""" for m in rtt.METRICS)
+
+
+def test_parse_sample():
+    ts = rtt.parse_tasks(SAMPLE)
+    assert [t.pid for t in ts] == [170, 72]
+    t = rtt.find_task(ts, 170)
+    assert (t.comm, t.kind, t.prio, t.policy, t.flags) == ("ctrl_loop", "pid", 49, "fifo",
+                                                           {"trace", "exited"})
+    assert t.latency.count == 300 and t.latency.max_ns == 4822224
+    assert t.latency.top_culprit == rtt.Culprit(171, "prio_hog", 39, 4819216)
+    assert t.latency.log2[-1] == (4194304, 8388608, 3)
+    assert t.response.linear["buckets"] == [(100000, 200000, 1), (300000, 400000, 1)]
+    assert t.relief.culprits == [] and t.relief.log2 == []
+    assert rtt.find_task(ts, 72).irq == 16
+    assert rtt.invariant_problems(t) == []
+
+
+@pytest.mark.parametrize("bad", [
+    "task pid=1 tgid=1 comm=x kind=pid irq=-1 prio=49 policy=fifo\n",         # no flags
+    SAMPLE.replace("    culprits -\n", "    culprits 1:x\n", 1),              # bad culprit
+    SAMPLE.replace("log2 -", "log2 5:1", 1),                                   # bad bucket
+    SAMPLE.replace("  relief", "  relief2", 1),                                # unknown metric
+    SAMPLE + "  junk\n",                                                       # stray line
+    SAMPLE.replace("    worst running_ns=0 waiting_ns=4822224", "    worst running_ns=0", 1),
+])
+def test_parser_rejects_malformed(bad):
+    with pytest.raises(rtt.FormatError):
+        rtt.parse_tasks(bad)
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (("count=300", "count=301"), "log2 histogram holds 300"),
+    (("waiting_ns=4822224", "waiting_ns=4000000"), "sums to"),
+    (("mean_ns=209546", "mean_ns=9209546"), "min <= mean <= max"),
+    (("violations=1", "violations=0"), "no violation"),
+    (("171:prio_hog:39:4819216", "171:prio_hog:39:5819216"), "more than"),
+    (("worst running_ns=100000 waiting_ns=200000 sleep_timer_ns=0 sleep_lock_ns=0",
+      "worst running_ns=100000 waiting_ns=100000 sleep_timer_ns=0 sleep_lock_ns=100000"),
+     "contains sleep"),
+])
+def test_invariants_catch(edit, problem):
+    t = rtt.parse_tasks(SAMPLE.replace(*edit, 1))[0]
+    probs = rtt.invariant_problems(t)
+    assert any(problem in p for p in probs), probs
+
+
+TRACE = """\
+# tracer: nop
+     ktimers/1-31      [001] d..2.    10.000000: sched_switch: prev_comm=ktimers/1 prev_pid=31 prev_prio=98 prev_state=S ==> next_comm=ctrl_loop next_pid=7 next_prio=49
+       ctrl_loop-7     [001] d..2.    10.000100: sched_switch: prev_comm=ctrl_loop prev_pid=7 prev_prio=49 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120
+          <idle>-0     [001] d.h3.    10.001000: sched_wakeup: comm=ctrl_loop pid=7 prio=49 target_cpu=001
+          <idle>-0     [001] d..2.    10.001004: sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=ctrl_loop next_pid=7 next_prio=49
+       ctrl_loop-7     [001] d..2.    10.001050: sched_switch: prev_comm=ctrl_loop prev_pid=7 prev_prio=49 prev_state=R+ ==> next_comm=prio_hog next_pid=8 next_prio=39
+       prio_hog-8      [001] d.h3.    10.001060: sched_wakeup: comm=ctrl_loop pid=7 prio=49 target_cpu=001
+        prio_hog-8     [001] d..2.    10.003050: sched_switch: prev_comm=prio_hog prev_pid=8 prev_prio=39 prev_state=S ==> next_comm=ctrl_loop next_pid=7 next_prio=49
+"""
+
+
+def test_oracle():
+    evs = rtt.parse_ftrace(TRACE)
+    assert len(evs) == 7
+    # the wakeup while preempted (runnable) opens nothing; the first one is 4 us
+    assert rtt.oracle_latencies(evs, 7) == [4000]
+
+
+def test_kernel_problems():
+    log = "[1.0] ok\n[2.0] WARNING: CPU: 1 PID: 5 at foo\n[3] rcu: INFO: rcu_preempt detected stalls on CPUs\n"
+    assert len(rtt.kernel_problems(log)) == 2
+    assert rtt.kernel_problems("[0.1] hrtimer: interrupt took 19920720 ns\n") == []

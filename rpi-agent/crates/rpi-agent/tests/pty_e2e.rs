@@ -378,3 +378,59 @@ fn check_decoded(lines: &[Value]) {
     assert_eq!(last["agent"]["records_unknown"], 1);
     assert_eq!(last["agent"]["module_state"], 2);
 }
+
+/// No module: the agent says it waits (once), keeps the link alive with
+/// heartbeats, and on SIGTERM flushes and exits 0.
+#[test]
+fn waits_for_module_and_stops_cleanly_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("rt-wait-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("frames.bin");
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_rpi-agent"))
+        .args(["--no-config", "--device"])
+        .arg(dir.join("rt_tracer"))
+        .args(["--heartbeat-interval", "100ms", "--name", "cyclictest", "--output"])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = agent.wait().unwrap();
+    let mut err = String::new();
+    agent.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "{err}");
+    assert_eq!(err.matches("(modprobe rt_tracer)").count(), 1, "{err}");
+
+    let bytes = std::fs::read(&out).unwrap();
+    let mut dec = Box::new(rt_protocol::StreamDecoder::new());
+    let mut notices = Vec::new();
+    let mut heartbeats = 0;
+    dec.feed(&bytes, &mut |i| match i {
+        rt_protocol::Item::Message {
+            msg: rt_protocol::Message::Notice(n),
+            ..
+        } => notices.push(n.text.to_string()),
+        rt_protocol::Item::Message {
+            msg: rt_protocol::Message::Heartbeat(h),
+            ..
+        } => {
+            assert_eq!(h.module_state, rt_protocol::module_state::ABSENT);
+            heartbeats += 1;
+        }
+        _ => {}
+    });
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("waiting for") && n.contains("modprobe rt_tracer")),
+        "{notices:?}"
+    );
+    assert!(heartbeats >= 5, "{heartbeats}");
+    assert_eq!(dec.stats().resyncs, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

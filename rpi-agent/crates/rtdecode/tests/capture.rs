@@ -1,0 +1,104 @@
+//! rtdecode on a capture mixing boot log, shell text, good and damaged frames.
+use rt_protocol::*;
+
+fn frame(seq: u32, m: &Message) -> Vec<u8> {
+    let mut enc = Box::new(FrameEncoder::new());
+    let mut out = vec![0u8; MAX_WIRE];
+    let n = enc.encode(seq, m, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+fn violation() -> Message {
+    Message::Violation(Violation {
+        task: TaskInfo {
+            pid: 7,
+            tgid: 7,
+            irq: -1,
+            prio: 9,
+            policy: 1,
+            comm: bounded_str("ctl"),
+            ..Default::default()
+        },
+        metric: metric::LATENCY,
+        value_ns: 120_000,
+        bound_ns: 100_000,
+        violations: 5,
+        ..Default::default()
+    })
+}
+
+fn hello(major: u16) -> Message {
+    Message::Hello(Hello {
+        proto_major: major,
+        proto_minor: 0,
+        board: bounded_str("qemu"),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn mixed_console_and_frames() {
+    let mut s = b"[    0.000000] Booting Linux on physical CPU 0x0\r\n".to_vec();
+    s.extend(frame(0, &hello(PROTOCOL_MAJOR)));
+    s.extend_from_slice(b"Welcome to Buildroot\r\nbuildroot login: ");
+    let mut bad = frame(1, &violation());
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x40;
+    s.extend(bad);
+    s.extend(frame(2, &violation()));
+    s.extend_from_slice(b"# ");
+    let out = rtdecode::decode_capture(&s, true, Vec::new()).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let texts: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["type"] == "console")
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        // Frames are invisible in the text: text around them joins up as on a terminal.
+        vec![
+            "[    0.000000] Booting Linux on physical CPU 0x0",
+            "Welcome to Buildroot",
+            "buildroot login: # "
+        ]
+    );
+    let v: Vec<_> = lines.iter().filter(|l| l["type"] == "violation").collect();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["sched"], "FIFO 90");
+    assert_eq!(v[0]["violations"], 5);
+    let link = lines.last().unwrap();
+    assert_eq!(link["type"], "link");
+    assert_eq!(link["resyncs"], 1);
+    assert_eq!(
+        link["crc_errors"].as_u64().unwrap() + link["framing_errors"].as_u64().unwrap(),
+        1
+    );
+    assert_eq!(link["frames"], 2);
+    assert_eq!(link["lost"], 1);
+
+    // The readable view says the same in words.
+    let text = String::from_utf8(rtdecode::decode_capture(&s, false, Vec::new()).unwrap()).unwrap();
+    assert!(text.contains("console| Welcome to Buildroot"), "{text}");
+    assert!(
+        text.contains("!! VIOLATION ctl (pid 7, FIFO 90): latency 120 us > bound 100 us (violation #5)"),
+        "{text}"
+    );
+    assert!(text.contains("1 resyncs"), "{text}");
+}
+
+#[test]
+fn incompatible_major_keeps_console() {
+    let mut s = frame(0, &hello(PROTOCOL_MAJOR + 1));
+    s.extend(frame(1, &violation()));
+    s.extend_from_slice(b"still here\n");
+    let text = String::from_utf8(rtdecode::decode_capture(&s, false, Vec::new()).unwrap()).unwrap();
+    assert!(
+        text.contains(&format!("agent speaks protocol {}.0", PROTOCOL_MAJOR + 1)),
+        "{text}"
+    );
+    assert!(text.contains("console| still here"), "{text}");
+    assert!(!text.contains("VIOLATION"), "{text}");
+}

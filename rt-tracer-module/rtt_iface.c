@@ -34,7 +34,15 @@ static struct kobject *rtt_kobj;
 static struct rtt_core *rtt_text_core;	/* formatting scratch */
 static DEFINE_MUTEX(rtt_text_mutex);
 static char *rtt_text;
-static size_t rtt_text_len;
+static size_t rtt_text_len, rtt_text_cap;
+
+static void rtt_text_drop(void)
+{
+	kvfree(rtt_text);
+	rtt_text = NULL;
+	rtt_text_len = 0;
+	rtt_text_cap = 0;
+}
 
 static int rtt_split(const char *buf, size_t count, char *copy, char **tok)
 {
@@ -247,44 +255,56 @@ static struct kobj_attribute rtt_attr_reset = __ATTR_WO(reset);
 static struct kobj_attribute rtt_attr_capacity = __ATTR_RO(capacity);
 static struct kobj_attribute rtt_attr_memory_bytes = __ATTR_RO(memory_bytes);
 
+/* rtt_text_mutex held: append one task's text to rtt_text */
+static int rtt_text_append(const char *t, size_t n)
+{
+	size_t cap = rtt_text_cap;
+	char *p;
+
+	if (rtt_text_len + n > cap) {
+		while (rtt_text_len + n > cap)
+			cap = cap ? 2 * cap : 16384;
+		p = kvmalloc(cap, GFP_KERNEL);
+		if (!p)
+			return -ENOMEM;
+		if (rtt_text)
+			memcpy(p, rtt_text, rtt_text_len);
+		kvfree(rtt_text);
+		rtt_text = p;
+		rtt_text_cap = cap;
+	}
+	memcpy(rtt_text + rtt_text_len, t, n);
+	rtt_text_len += n;
+	return 0;
+}
+
 /* rtt_text_mutex held: format every record into rtt_text */
 static int rtt_text_build(void)
 {
-	size_t len = 0, cap;
 	unsigned int i, n = 0;
-	char *text;
+	size_t len;
+	char *tmp;
+	int ret = 0;
 
-	kvfree(rtt_text);
-	rtt_text = NULL;
-	rtt_text_len = 0;
-	mutex_lock(&rtt_ctl_mutex);
-	for (i = 0; i < rtt_capacity; i++)
-		if (rtt_slots[i].life != RTT_LIFE_FREE)
-			n++;
-	if (!n) {
-		mutex_unlock(&rtt_ctl_mutex);
-		return 0;
-	}
-	cap = (size_t)n * (RTT_FORMAT_MAX + 1);
-	text = kvmalloc(cap, GFP_KERNEL);
-	if (!text) {
-		mutex_unlock(&rtt_ctl_mutex);
+	rtt_text_drop();
+	tmp = kvmalloc(RTT_FORMAT_MAX, GFP_KERNEL);
+	if (!tmp)
 		return -ENOMEM;
-	}
-	for (i = 0; i < rtt_capacity; i++) {
+	mutex_lock(&rtt_ctl_mutex);
+	for (i = 0; i < rtt_capacity && !ret; i++) {
 		if (!rtt_slot_copy(&rtt_slots[i], rtt_text_core, NULL, NULL))
 			continue;
-		if (len && len < cap)
-			text[len++] = '\n';
-		if (cap - len <= RTT_FORMAT_MAX)
-			break;	/* more tasks than counted: next read */
-		len += rtt_core_format(rtt_text_core, text + len,
-				       RTT_FORMAT_MAX);
+		len = rtt_core_format(rtt_text_core, tmp + 1,
+				      RTT_FORMAT_MAX - 1);
+		tmp[0] = '\n';	/* blank line between tasks */
+		ret = n++ ? rtt_text_append(tmp, len + 1) :
+			    rtt_text_append(tmp + 1, len);
 	}
 	mutex_unlock(&rtt_ctl_mutex);
-	rtt_text = text;
-	rtt_text_len = len;
-	return 0;
+	kvfree(tmp);
+	if (ret)
+		rtt_text_drop();
+	return ret;
 }
 
 /*
@@ -305,9 +325,7 @@ static ssize_t rtt_tasks_read(struct file *f, struct kobject *k,
 			goto out;
 	}
 	if (off >= rtt_text_len) {
-		kvfree(rtt_text);
-		rtt_text = NULL;
-		rtt_text_len = 0;
+		rtt_text_drop();
 		ret = 0;
 		goto out;
 	}
@@ -548,6 +566,19 @@ static __poll_t rtt_dev_poll(struct file *f, poll_table *wait)
 	return rtt_have_data() ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
+/* WORST notices were flushed: let new ones be queued */
+static void rtt_clear_worst_queued(void)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	for (i = 0; i < rtt_capacity; i++) {
+		raw_spin_lock_irqsave(&rtt_slots[i].lock, flags);
+		rtt_slots[i].worst_queued = 0;
+		raw_spin_unlock_irqrestore(&rtt_slots[i].lock, flags);
+	}
+}
+
 static int rtt_dev_open(struct inode *inode, struct file *f)
 {
 	if (!(f->f_mode & FMODE_READ))
@@ -559,6 +590,7 @@ static int rtt_dev_open(struct inode *inode, struct file *f)
 	rtt_rec_size = 0;
 	bitmap_zero(rtt_snap_bits, rtt_capacity);
 	rtt_ring_flush();
+	rtt_clear_worst_queued();
 	WRITE_ONCE(rtt_reader, f);
 	mutex_unlock(&rtt_read_mutex);
 	return 0;
@@ -690,13 +722,12 @@ static void rtt_iface_free(void)
 	kfree(rtt_snap_gen);
 	vfree(rtt_rec_core);
 	vfree(rtt_text_core);
-	kvfree(rtt_text);
+	rtt_text_drop();
 	rtt_rec = NULL;
 	rtt_snap_bits = NULL;
 	rtt_snap_gen = NULL;
 	rtt_rec_core = NULL;
 	rtt_text_core = NULL;
-	rtt_text = NULL;
 }
 
 int rtt_iface_init(void)

@@ -12,7 +12,7 @@
 #include "rtt_core.h"
 
 /* Tracked tasks queued on one CPU the sched_switch probe of that CPU checks */
-#define RTT_WATCH	16
+#define RTT_WATCH	32
 /* Small notices from the probes to the /dev/rt_tracer reader */
 #define RTT_RING	256
 

@@ -34,6 +34,7 @@
 #include <linux/irqdesc.h>
 #include <linux/interrupt.h>
 #include <linux/irq_work.h>
+#include <linux/workqueue.h>
 #include <linux/percpu.h>
 #include <linux/vmalloc.h>
 #include <linux/slab.h>
@@ -128,6 +129,28 @@ static void rtt_tbl_remove(struct rtt_slot *s)
 }
 
 /* rtt_ctl_mutex held: drop tombstones so lookups stay short */
+static void rtt_tbl_rebuild(void);
+
+/*
+ * Exits leave tombstones; a probe cannot rebuild (that waits for an RCU
+ * grace period), so it asks, through irq_work, for a work item that does.
+ */
+static void rtt_rebuild_fn(struct work_struct *w)
+{
+	mutex_lock(&rtt_ctl_mutex);
+	rtt_tbl_rebuild();
+	mutex_unlock(&rtt_ctl_mutex);
+}
+
+static DECLARE_WORK(rtt_rebuild_work, rtt_rebuild_fn);
+
+static void rtt_rebuild_kick(struct irq_work *w)
+{
+	schedule_work(&rtt_rebuild_work);
+}
+
+static struct irq_work rtt_rebuild_iw;
+
 static void rtt_tbl_rebuild(void)
 {
 	struct rtt_slot **old;
@@ -567,6 +590,8 @@ static void rtt_probe_exit(void *data, struct task_struct *p)
 		return;
 	}
 	rtt_tbl_remove(s);
+	if (rtt_tbl_tombs >= (1U << rtt_tbl_bits) / 4)
+		irq_work_queue(&rtt_rebuild_iw);
 	atomic_dec(&rtt_nr_live);
 	raw_spin_lock(&s->lock);
 	if (s->core.info.flags & RTT_F_IRQ_THREAD)
@@ -1140,6 +1165,7 @@ static int __init rtt_init(void)
 		rtt_free_list = s;
 	}
 	init_irq_work(&rtt_wake_work, rtt_wake_fn);
+	init_irq_work(&rtt_rebuild_iw, rtt_rebuild_kick);
 	rtt_memory_bytes = array_size(rtt_capacity, sizeof(*rtt_slots)) +
 			   2 * tbl_bytes +
 			   array_size(RTT_RING, sizeof(*rtt_ring)) +
@@ -1172,6 +1198,8 @@ static void __exit rtt_exit(void)
 	rtt_iface_exit();		/* no more control or readers */
 	rtt_unregister_probes();	/* + tracepoint_synchronize_unregister */
 	irq_work_sync(&rtt_wake_work);
+	irq_work_sync(&rtt_rebuild_iw);
+	cancel_work_sync(&rtt_rebuild_work);
 	c = kmalloc(sizeof(*c), GFP_KERNEL);
 	for (i = 0; c && i < rtt_capacity; i++)
 		if (rtt_slot_copy(&rtt_slots[i], c, &gen, &life))

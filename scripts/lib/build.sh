@@ -51,6 +51,10 @@ build_workloads() {
 		make -C "$RT_ROOT/workloads" ARCH="$arch" OUT="$RT_BUILD/$arch/bin"
 }
 
+# Cargo reads rpi-agent/.cargo/config.toml (cross linker, static CRT) only
+# when run from inside the workspace.
+in_agent_dir() { (cd "$RT_ROOT/rpi-agent" && "$@"); }
+
 build_agent() {
 	local arch=$1 target
 	[ -f "$RT_ROOT/rpi-agent/Cargo.toml" ] || return 0
@@ -59,8 +63,7 @@ build_agent() {
 	# Static binaries run in the BusyBox initramfs as on the Pi.
 	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
 		run_logged "$RT_BUILD/$arch/build.log" \
-		cargo build --quiet --release --manifest-path "$RT_ROOT/rpi-agent/Cargo.toml" \
-		--target "$target" -p rpi-agent
+		in_agent_dir cargo build --quiet --release --target "$target" -p rpi-agent
 	cp -a "$RT_ROOT/rpi-agent/target/$target/release/rpi-agent" "$RT_BUILD/$arch/bin/"
 }
 

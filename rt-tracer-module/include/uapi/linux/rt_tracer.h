@@ -219,7 +219,9 @@ struct rtt_info {
 	__u32 reserved;
 };
 
-#define RTT_INFO_IRQ_TRACEPOINTS (1u << 0)	/* kernel patch present */
+#define RTT_INFO_IRQ_TRACEPOINTS (1u << 0)	/* irq_handler_entry/exit hooked:
+						 * irq_delay and irq measured
+						 */
 
 #define RTT_IOC_MAGIC		0xb7
 #define RTT_IOC_INFO		_IOR(RTT_IOC_MAGIC, 0, struct rtt_info)

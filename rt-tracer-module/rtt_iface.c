@@ -483,20 +483,37 @@ static size_t rtt_stage(void)
 			return rtt_make_task(ktime_get_ns());
 	}
 	while (rtt_ring_pop(&n)) {
-		struct rtt_slot *s = &rtt_slots[n.slot];
+		struct rtt_slot *s;
 		unsigned long flags;
 
-		if (n.slot >= rtt_capacity)
+		if (n.slot >= rtt_capacity || n.metric >= RTT_NR_METRICS)
 			continue;
+		s = &rtt_slots[n.slot];
 		if (n.type == RTT_REC_WORST) {
 			raw_spin_lock_irqsave(&s->lock, flags);
 			if (s->gen == n.gen)
 				s->worst_queued &= ~(1U << n.metric);
 			raw_spin_unlock_irqrestore(&s->lock, flags);
 		}
-		if (!rtt_slot_copy(s, rtt_rec_core, &gen, &life) ||
-		    gen != n.gen)
-			continue;	/* slot reused since */
+		if (n.type == RTT_REC_VIOLATION || n.type == RTT_REC_WORST) {
+			/* only what the record needs: short with irqs off */
+			raw_spin_lock_irqsave(&s->lock, flags);
+			gen = s->gen;
+			life = s->life;
+			rtt_rec_core->info = s->core.info;
+			if (n.type == RTT_REC_WORST) {
+				rtt_rec_core->worst[n.metric] =
+					s->core.worst[n.metric];
+				rtt_rec_core->m[n.metric].bound_ns =
+					s->core.m[n.metric].bound_ns;
+			}
+			raw_spin_unlock_irqrestore(&s->lock, flags);
+			if (life == RTT_LIFE_FREE || gen != n.gen)
+				continue;	/* slot reused since */
+		} else if (!rtt_slot_copy(s, rtt_rec_core, &gen, &life) ||
+			   gen != n.gen) {
+			continue;
+		}
 		switch (n.type) {
 		case RTT_REC_VIOLATION:
 			return rtt_make_violation(&n);

@@ -31,16 +31,19 @@ static int fails;
 	}								\
 } while (0)
 
+unsigned long rtt_sink;	/* keeps the busy loop */
+
 static void periodic(int period_us, int loops)
 {
 	struct timespec t;
-	volatile unsigned long x = 0;
+	unsigned long x = 0;
 	int i, j;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	for (i = 0; loops < 0 || i < loops; i++) {
 		for (j = 0; j < 2000; j++)
-			x += j;
+			x += j ^ (x >> 3);
+		rtt_sink = x;
 		t.tv_nsec += period_us * 1000L;
 		while (t.tv_nsec >= 1000000000L) {
 			t.tv_nsec -= 1000000000L;

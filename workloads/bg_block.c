@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		"  -c CPU      pin both processes to this CPU (default: no pinning)\n"
 		"  -s MS       delay before the first RT deadline (default 200)\n"
 		"  -h, --help  this text\n"
-		"Summary: bg_block: summary cycles=N lock_wait_max_ns=.. late_max_ns=..\n");
+		"Summary: bg_block: summary cycles=N sleeps=N lock_wait_max_ns=.. lock_wait_mean_ns=..\n"
+		"         late_max_ns=..  (sleeps: voluntary context switches of bb_rt)\n");
 }
 
 int main(int argc, char **argv)
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
 	struct timespec next;
 	struct shared *sh;
 	pid_t child;
+	long sw0;
 	int c;
 
 	rt_init("bg_block", 1);
@@ -99,6 +101,7 @@ int main(int argc, char **argv)
 	set_name("bb_rt");
 	set_fifo((int)rtprio);
 	announce("bb_rt", (int)rtprio, (int)cpu);
+	sw0 = vol_switches();
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	ts_add_ns(&next, (uint64_t)start_ms * 1000000);
 	for (long i = 0; i < cycles; i++) {
@@ -116,10 +119,11 @@ int main(int argc, char **argv)
 		while (ts_ns(&next) <= now)
 			ts_add_ns(&next, (uint64_t)period_us * NSEC_PER_USEC);
 	}
+	sw0 = vol_switches() - sw0;
 	sh->stop = 1;
 	waitpid(child, NULL, 0);
-	printf("bg_block: summary cycles=%ld lock_wait_max_ns=%" PRIu64
+	printf("bg_block: summary cycles=%ld sleeps=%ld lock_wait_max_ns=%" PRIu64
 	       " lock_wait_mean_ns=%" PRIu64 " late_max_ns=%" PRIu64 "\n",
-	       cycles, wait.max, stat_mean(&wait), late.max);
+	       cycles, sw0, wait.max, stat_mean(&wait), late.max);
 	return 0;
 }

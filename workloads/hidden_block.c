@@ -44,7 +44,8 @@ static void usage(FILE *f)
 		"  -c CPU      pin the process to this CPU (default: no pinning)\n"
 		"  -s MS       delay before the first deadline (default: one period)\n"
 		"  -h, --help  this text\n"
-		"Summary: hidden_block: summary cycles=N blocks=N block_max_ns=.. late_max_ns=..\n");
+		"Summary: hidden_block: summary cycles=N sleeps=N timer_sleeps=N overruns=N blocks=N\n"
+		"         block_max_ns=.. late_max_ns=..  (sleeps: voluntary context switches)\n");
 }
 
 int main(int argc, char **argv)
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
 	long rtprio = 50, cpu = -1, start_ms = -1, overruns = 0;
 	struct stat_ns late = { 0 }, blk = { 0 };
 	struct timespec next;
+	long sw0, timer_sleeps = 0;
 	pthread_attr_t attr;
 	pthread_t th;
 	int c, err;
@@ -89,13 +91,16 @@ int main(int argc, char **argv)
 	set_fifo((int)rtprio);
 	announce("hidden_block", (int)rtprio, (int)cpu);
 
+	sw0 = vol_switches();
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	ts_add_ns(&next, start_ms >= 0 ? (uint64_t)start_ms * 1000000 :
 					 (uint64_t)period_us * NSEC_PER_USEC);
 	for (long i = 0; i < cycles; i++) {
+		long sw = vol_switches();
 		uint64_t now;
 
 		sleep_until(&next);
+		timer_sleeps += vol_switches() != sw;
 		stat_add(&late, now_ns() - ts_ns(&next));
 		busy_us((uint64_t)compute_us / 2);
 		if (i % every == every - 1) {
@@ -115,10 +120,11 @@ int main(int argc, char **argv)
 			overruns++;
 		}
 	}
+	sw0 = vol_switches() - sw0;
 	close(req_pipe[1]);	/* EOF ends the helper */
 	pthread_join(th, NULL);
-	printf("hidden_block: summary cycles=%ld overruns=%ld blocks=%" PRIu64
-	       " block_max_ns=%" PRIu64 " late_max_ns=%" PRIu64 "\n",
-	       cycles, overruns, blk.n, blk.max, late.max);
+	printf("hidden_block: summary cycles=%ld sleeps=%ld timer_sleeps=%ld overruns=%ld blocks=%"
+	       PRIu64 " block_max_ns=%" PRIu64 " late_max_ns=%" PRIu64 "\n",
+	       cycles, sw0, timer_sleeps, overruns, blk.n, blk.max, late.max);
 	return 0;
 }

@@ -19,6 +19,7 @@ static long iters = 50, period_us = 20000, low_us = 2000, med_us = 5000;
 static int prio[3] = { 10, 20, 30 };	/* low, medium, high */
 static long cpu = -1;
 static struct stat_ns high_wait;
+static long high_sleeps;
 
 static void at(long k, uint64_t offset_us)
 {
@@ -59,6 +60,7 @@ static void *high(void *arg)
 	(void)arg;
 	set_name("pi_high");
 	announce("pi_high", prio[2], (int)cpu);
+	high_sleeps = vol_switches();
 	for (long k = 0; k < iters; k++) {
 		uint64_t t;
 
@@ -68,6 +70,7 @@ static void *high(void *arg)
 		stat_add(&high_wait, now_ns() - t);
 		pthread_mutex_unlock(&lock);
 	}
+	high_sleeps = vol_switches() - high_sleeps;
 	return NULL;
 }
 
@@ -85,7 +88,8 @@ static void usage(FILE *f)
 		"  -c CPU        pin all threads to this CPU (default: no pinning)\n"
 		"  -s MS         delay before the first iteration (default 200)\n"
 		"  -h, --help    this text\n"
-		"Summary: prio_inv: summary pi=0|1 iterations=N high_wait_max_ns=.. high_wait_mean_ns=..\n");
+		"Summary: prio_inv: summary pi=0|1 iterations=N high_sleeps=N high_wait_min_ns=..\n"
+		"         high_wait_max_ns=.. high_wait_mean_ns=..  (sleeps: voluntary switches of pi_high)\n");
 }
 
 int main(int argc, char **argv)
@@ -145,8 +149,8 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
-	printf("prio_inv: summary pi=%d iterations=%ld high_wait_min_ns=%" PRIu64
+	printf("prio_inv: summary pi=%d iterations=%ld high_sleeps=%ld high_wait_min_ns=%" PRIu64
 	       " high_wait_max_ns=%" PRIu64 " high_wait_mean_ns=%" PRIu64 "\n",
-	       use_pi, iters, high_wait.min, high_wait.max, stat_mean(&high_wait));
+	       use_pi, iters, high_sleeps, high_wait.min, high_wait.max, stat_mean(&high_wait));
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -187,6 +188,20 @@ static inline const char *arg_name(const char *s)
 	if (!*s || strlen(s) > 15)
 		die("bad name '%s' (1..15 characters)", s);
 	return s;
+}
+
+/*
+ * Voluntary context switches of the calling thread so far: each one is a
+ * sleep, hence one wakeup for the tracer to count. A sleep whose deadline
+ * passes while it is being set up returns without switching, so the number
+ * of cycles alone does not give the number of wakeups.
+ */
+static inline long vol_switches(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_nvcsw;
 }
 
 /* Running min/max/mean of nanosecond samples. */

@@ -21,7 +21,7 @@
 
 #define MAX_FILES 64
 #define NR_CLASSES 4
-static const char *class_name[NR_CLASSES] = { "sysfs_write", "sysfs_read", "ioctl", "dev_read" };
+static const char *class_name[NR_CLASSES] = { "sysfs_write", "sysfs_read", "ioctl_open", "dev_read" };
 static unsigned long ok_count[NR_CLASSES], err_count[NR_CLASSES][256], anomalies;
 
 static const char *sysdir = "/sys/kernel/rt_tracer", *devpath = "/dev/rt_tracer";
@@ -376,6 +376,15 @@ static void verify(int fd)
 	      "nr_tracked %u at the end", info.nr_tracked);
 }
 
+static int open_dev(int i)
+{
+	int fd = open(devpath, (i ? O_WRONLY : O_RDONLY) | O_NONBLOCK);
+
+	if (fd < 0)
+		die("open %s for %s: %s", devpath, i ? "ioctls" : "reading", strerror(errno));
+	return fd;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -434,11 +443,9 @@ int main(int argc, char **argv)
 	mprotect(page + psz, (size_t)psz, PROT_NONE);
 	mprotect(page + 2 * psz, (size_t)psz, PROT_READ);
 	list_files();
-	for (int i = 0; i < 4; i++) {
-		fds[i] = open(devpath, O_RDWR | O_NONBLOCK);
-		if (fds[i] < 0)
-			die("%s: %s", devpath, strerror(errno));
-	}
+	/* fds[0] reads (the module allows one reader at a time), the rest only ioctl. */
+	for (int i = 0; i < 4; i++)
+		fds[i] = open_dev(i);
 	printf("rtt_fuzz: seed=%llu iterations=%ld files=%d child=%d\n", seed, iters, nfiles,
 	       (int)child);
 
@@ -448,14 +455,22 @@ int main(int argc, char **argv)
 		switch (below(10)) {
 		case 0: case 1: case 2: case 3: fuzz_sysfs(); break;
 		case 4: case 5: case 6: fuzz_ioctl(fd); break;
-		case 7: case 8: fuzz_read(fd); break;
+		case 7: case 8: fuzz_read(fds[0]); break;
 		default: {	/* reopen: exercises open/release with state queued */
 			int k = (int)below(4);
 
 			close(fds[k]);
-			fds[k] = open(devpath, O_RDWR | O_NONBLOCK);
-			if (fds[k] < 0)
-				die("reopen %s: %s", devpath, strerror(errno));
+			/* a second reader must be refused while fds[0] is open */
+			if (k) {
+				int r = open(devpath, O_RDONLY | O_NONBLOCK);
+
+				count(2, r, errno);
+				if (r >= 0) {
+					anomalies++;
+					close(r);
+				}
+			}
+			fds[k] = open_dev(k);
 		}
 		}
 		if ((i + 1) % 5000 == 0)

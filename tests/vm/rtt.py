@@ -20,7 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 VM_RUN = REPO / "scripts" / "vm-run"
 ARCH = os.environ.get("RTT_ARCH", "aarch64")
-ARTIFACTS = REPO / "build" / ARCH / "vm-tests"
+# One folder per pytest session (others may run the suite at the same time).
+ARTIFACTS = REPO / "build" / ARCH / "vm-tests" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")
 
 METRICS = ("latency", "response", "relief", "irq_delay", "irq")
 BREAKDOWN = ("running_ns", "waiting_ns", "sleep_timer_ns", "sleep_lock_ns",
@@ -242,6 +243,11 @@ def invariant_problems(t: Task) -> list[str]:
 PRELUDE = r"""
 S=/sys/kernel/rt_tracer
 T=/sys/kernel/tracing
+# load_module [ARGS]: the scenarios boot --bare (no agent: it would attach to
+# the workloads by name) and load the module themselves.
+load_module() {
+	[ -d $S ] || modprobe rt_tracer ${1:-capacity=64} || echo "@@@ error modprobe rt_tracer"
+}
 begin() { echo "@@@ begin $1"; }
 end() { echo "@@@ end $1"; }
 section() { _n=$1; shift; begin "$_n"; "$@"; end "$_n"; }
@@ -311,9 +317,11 @@ class GuestRun:
     def describe(self, lines: int = 40) -> str:
         def tail(s):
             return "\n".join(s.splitlines()[-lines:])
+        klog = "\n".join(re.findall(r"\[\s*\d+\.\d+\] [ -~]*", self.uart))
         return (f"--- vm-run {self.name}: status {self.status}, {self.seconds:.0f} s, "
                 f"artifacts in {ARTIFACTS / self.name}\n--- stdout (tail)\n{tail(self.stdout)}\n"
-                f"--- stderr (tail)\n{tail(self.stderr)}\n--- console UART (tail)\n{tail(self.uart)}")
+                f"--- stderr (tail)\n{tail(self.stderr)}\n--- kernel lines of the console UART (tail)\n"
+                f"{tail(klog)}")
 
     def assert_ok(self):
         assert self.status == 0, f"guest scenario failed\n{self.describe()}"
@@ -340,7 +348,7 @@ def kernel_problems(text: str) -> list[str]:
     return [ln for ln in text.splitlines() if KERNEL_BAD.search(ln)]
 
 
-def run_guest(name: str, script: str, *, bare: bool = False, icount: bool = False,
+def run_guest(name: str, script: str, *, bare: bool = True, icount: bool = False,
               timeout: int = 240, files: dict | None = None) -> GuestRun:
     """Boot the appliance once and run `script` (with PRELUDE) in it."""
     assert VM_RUN.exists(), f"{VM_RUN} is missing: the VM harness is not there"
@@ -366,7 +374,9 @@ def run_guest(name: str, script: str, *, bare: bool = False, icount: bool = Fals
             status, so, se = 124, e.stdout or b"", (e.stderr or b"") + b"\n(host timeout)"
         secs = time.monotonic() - t0
         uart_text = uart.read_bytes() if uart.exists() else b""
-    dec = lambda b: b.decode(errors="replace").replace("\0", "")  # noqa: E731
+    # The virtio consoles are ttys (\n -> \r\n); the UART also carries the
+    # agent's binary frames when it runs.
+    dec = lambda b: b.decode(errors="replace").replace("\0", "").replace("\r\n", "\n")  # noqa: E731
     run = GuestRun(name, cmd, status, dec(so), dec(se), dec(uart_text), secs)
     (out / "stdout.txt").write_text(run.stdout)
     (out / "stderr.txt").write_text(run.stderr)

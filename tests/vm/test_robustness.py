@@ -23,6 +23,7 @@ load_module
 bg_load 120000
 ctrl_loop -n 1000000 -P 1000 -C 50 -c 1 > /dev/null & A=$!
 pingpong -n 100000000 -c 1 > /dev/null & B=$!
+echo "ctrl_pid=$A"
 ctl add_pid "$A trace"
 for seed in 1 2 3; do
 	rtt_fuzz -n 10000 -S $seed > /tmp/fz.out 2>&1
@@ -51,7 +52,7 @@ rmmod rt_tracer || echo "@@@ error rmmod after fuzzing"
             assert len(res[cls].split()) > 1, f"{cls}: nothing refused\n{out}"
         for err in ("EINVAL", "EFAULT", "ENOTTY"):
             assert err in res["sysfs_write"] + res["ioctl_open"], f"no {err} seen\n{out}"
-    a = rtt.announced(run.stdout)["ctrl_loop"]
+    a = int(re.search(r"^ctrl_pid=(\d+)$", run.stdout, re.M)[1])
     t = rtt.find_task(parse_ok(run, "tasks_after"), a)
     assert t.latency.count >= 50, t.text
 
@@ -84,6 +85,7 @@ while [ $i -lt 150 ]; do
 	i=$((i + 1))
 done
 echo "loops=$i"
+echo "ctrl_pid=$A"
 section tasks_loop cat /tmp/t
 ctl add_pid "$A trace"
 ctl set_linear_hist "$A latency 0 10000"
@@ -94,9 +96,9 @@ finish
 """, timeout=300)
     run.assert_ok()
     assert "loops=150" in run.stdout
-    ids = rtt.announced(run.stdout)
+    a = int(re.search(r"^ctrl_pid=(\d+)$", run.stdout, re.M)[1])
     parse_ok(run, "tasks_loop")
-    t = rtt.find_task(parse_ok(run, "tasks_final"), ids["ctrl_loop"])
+    t = rtt.find_task(parse_ok(run, "tasks_final"), a)
     assert t.latency.count >= 50 and t.latency.linear, t.text
     assert t.latency.linear["step_ns"] == 10000, t.text
 
@@ -163,7 +165,7 @@ def test_rmmod_under_load_repeated():
 bg_load 120000
 ctrl_loop -n 10000000 -P 1000 -C 50 -c 1 > /dev/null & A=$!
 pingpong -n 1000000000 > /dev/null & B=$!
-thread_churn -n 100000000 -j 4 -k 1 -u 1000 > /dev/null & C=$!
+thread_churn -n 10000000 -j 4 -k 1 -u 1000 > /dev/null & C=$!
 i=0
 while [ $i -lt 10 ]; do
 	modprobe rt_tracer capacity=64 || echo "@@@ error modprobe round $i"

@@ -359,9 +359,10 @@ static void verify(int fd)
 	CHECK(info.capacity > 0 && info.nr_tracked == 0, "capacity %u nr_tracked %u after reset",
 	      info.capacity, info.nr_tracked);
 	CHECK(ioctl(fd, RTT_IOC_ADD, &tr) == 0, "ADD child %d", (int)child);
-	sleep_us(300000);	/* the child wakes every 2 ms: ~150 wakeups */
+	sleep_us(500000);	/* the child sleeps 2 ms at a time: <= 250 wakeups */
 	cnt = snapshot_count(fd, child);
-	CHECK(cnt >= 50, "snapshot latency count of child = %ld, expected >= 50", cnt);
+	/* A slow emulated guest on a busy host may manage far fewer. */
+	CHECK(cnt >= 10 && cnt <= 260, "snapshot latency count of child = %ld, expected 10..260", cnt);
 	CHECK(tasks_has(child) == 1, "tasks does not list child %d", (int)child);
 	CHECK(ioctl(fd, RTT_IOC_DEL, &tr) == 0, "DEL child");
 	CHECK(tasks_has(child) == 0, "tasks still lists child %d after DEL", (int)child);

@@ -45,21 +45,35 @@ def agrees_with_tracefs(run, section, t):
     clock too); wakeup -> switch-in intervals computed here.
 
     Tolerances: count +-1 (tracing starts just before add_pid: a wakeup
-    in between is seen by one side only); max and mean within 5 us + 0.5%:
-    both observe the same tracepoints (sched_wakeup, sched_switch), so the
-    values differ only by tracefs's microsecond print resolution (<= 1 us
-    per interval) and the instructions between the module's probe and the
-    ftrace event in one tracepoint call (nanoseconds under --icount)."""
+    in between is seen by one side only). Both observe the same tracepoints
+    (sched_wakeup, sched_switch), so intervals differ by tracefs's
+    microsecond print resolution and the instructions between the module's
+    probe and the ftrace event of one tracepoint call: 5 us + 0.5%. But
+    under --icount with 2 CPUs QEMU runs the vCPUs round-robin and guest
+    time jumps while a vCPU waits for its turn; seen once: a jump of 888 us
+    between the ftrace event and the module's probe of one sched_wakeup.
+    So: the module's max must be one of tracefs's intervals, at most 2
+    tracefs intervals may exceed it, and the means must agree once those
+    are left out."""
     lat = t.latency
     evs = rtt.parse_ftrace(run.section(section))
     assert evs, "tracefs recorded nothing"
     ora = rtt.oracle_latencies(evs, t.pid)
     assert ora, "tracefs saw no wakeup -> switch-in of the task"
-    o_max, o_mean = max(ora), sum(ora) // len(ora)
     tol = lambda v: 5 * US + v // 200  # noqa: E731
     assert near(lat.count, len(ora), 1), f"module latency count {lat.count}, tracefs {len(ora)}\n{t.text}"
-    assert near(lat.max_ns, o_max, tol(o_max)), f"module max {lat.max_ns}, tracefs max {o_max}\n{t.text}"
-    assert near(lat.mean_ns, o_mean, tol(o_mean)), f"module mean {lat.mean_ns}, tracefs {o_mean}\n{t.text}"
+    assert any(near(v, lat.max_ns, tol(v)) for v in ora), \
+        f"module max {lat.max_ns} is none of tracefs's intervals (max {max(ora)})\n{t.text}"
+    longer = [v for v in ora if v > lat.max_ns + tol(v)]
+    assert len(longer) <= 2, f"tracefs saw {longer} above the module's max {lat.max_ns}\n{t.text}"
+    if longer:
+        print(f"note: tracefs intervals {longer} above the module's max {lat.max_ns} (icount jumps?)")
+    kept = [v for v in ora if v not in longer]
+    o_mean = sum(kept) // len(kept)
+    m_mean = (lat.mean_ns * lat.count - (len(ora) - len(kept)) * lat.max_ns) // max(1, lat.count - len(longer)) \
+        if longer else lat.mean_ns
+    assert near(m_mean, o_mean, tol(o_mean) + (5 * US if longer else 0)), \
+        f"module mean {lat.mean_ns}, tracefs {o_mean} (without {longer})\n{t.text}"
     return ora
 
 
@@ -224,7 +238,11 @@ def _inversion(run, mode):
     # relief = wait for the mutex (+ a little running): agrees with the
     # high thread's own measurement of its wait.
     assert near(rel.max_ns, s["high_wait_max_ns"], 300 * US + s["high_wait_max_ns"] // 20), (s, t.text)
-    assert lock >= 0.8 * rel.max_ns, t.text
+    # Spent in the lock path: asleep on it, or (PI futex, seen ~1.9 ms)
+    # running in the kernel's rt_mutex slow path.
+    assert lock + rel.worst["running_ns"] >= 0.8 * rel.max_ns, t.text
+    if mode == "plain":
+        assert lock >= 0.8 * rel.max_ns, t.text
     return t, ids, s
 
 

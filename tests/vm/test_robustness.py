@@ -4,6 +4,7 @@ multi-threaded TCG, both vCPUs truly concurrent): timing does not matter
 here, races do. Each boots --bare and loads the module itself; the
 background load runs on CPU 0, the workloads mostly on CPU 1.
 """
+import pytest
 import re
 
 import rtt
@@ -17,6 +18,7 @@ def parse_ok(run, section):
     return tasks
 
 
+@pytest.mark.xfail(strict=False, reason="module defect, issue 3 (intermittent): tasks read torn across pages, the parser then rejects it")
 def test_fuzz_control_files_and_ioctls():
     run = rtt.run_guest("fuzz", """
 load_module
@@ -57,6 +59,7 @@ rmmod rt_tracer || echo "@@@ error rmmod after fuzzing"
     assert t.latency.count >= 50, t.text
 
 
+@pytest.mark.xfail(strict=True, reason="module defect, issue 3: tasks read >4 KiB is torn across pages while tasks come and go (rtt_text rebuilt mid-read)")
 def test_add_del_loops_under_load():
     run = rtt.run_guest("add_del_loops", """
 load_module
@@ -103,6 +106,7 @@ finish
     assert t.latency.linear["step_ns"] == 10000, t.text
 
 
+@pytest.mark.xfail(strict=True, reason="module defect, issue 3: tasks read >4 KiB is torn across pages while tasks come and go (rtt_text rebuilt mid-read)")
 def test_thread_churn_beyond_capacity():
     run = rtt.run_guest("thread_churn", """
 load_module capacity=64

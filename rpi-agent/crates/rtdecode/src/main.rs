@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rt_protocol::StreamDecoder;
-use rtdecode::{source, view::View};
+use rtdecode::{
+    source,
+    view::{Pace, View},
+};
 
 /// Decode the rpi-agent stream: console text passes through, frames become a
 /// live view (or JSON lines with --json).
@@ -95,7 +98,14 @@ fn run(cli: Cli) -> Result<(), String> {
     });
 
     let stdout = io::stdout();
-    let mut view = View::new(io::BufWriter::new(stdout.lock()), cli.json);
+    // Live sources pace the summaries of repeated violations by wall time; a
+    // capture replays at the pace of its own timestamps.
+    let pace = if src.live {
+        Pace::Wall(Instant::now())
+    } else {
+        Pace::Stream
+    };
+    let mut view = View::with_pace(io::BufWriter::new(stdout.lock()), cli.json, pace);
     let mut dec = Box::new(StreamDecoder::new());
     let out_err = |e: io::Error| format!("writing output: {e}");
     let mut end_error = None;
@@ -113,6 +123,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     r => r.map_err(out_err)?,
                 }
                 if src.live {
+                    view.tick().map_err(out_err)?;
                     view.flush_console().map_err(out_err)?;
                 }
             }
@@ -125,6 +136,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 dec.flush_console(&mut |item: rt_protocol::Item<'_>| {
                     let _ = view.item(item);
                 });
+                view.tick().map_err(out_err)?;
                 view.flush_console().map_err(out_err)?;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,

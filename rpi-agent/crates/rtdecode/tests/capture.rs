@@ -102,3 +102,29 @@ fn incompatible_major_keeps_console() {
     assert!(text.contains("console| still here"), "{text}");
     assert!(!text.contains("VIOLATION"), "{text}");
 }
+
+#[test]
+fn replay_coalesces_repeats_and_flushes_them_at_eof() {
+    let mut s = frame(0, &hello(PROTOCOL_MAJOR));
+    for i in 0..30u32 {
+        let mut m = violation();
+        if let Message::Violation(v) = &mut m {
+            v.t_ns = 1_000_000_000 + u64::from(i) * 10_000_000;
+            v.violations = 5 + u64::from(i);
+            v.value_ns = if i == 0 { 900_000 } else { 120_000 };
+        }
+        s.extend(frame(i + 1, &m));
+    }
+    let text = String::from_utf8(rtdecode::decode_capture(&s, false, Vec::new()).unwrap()).unwrap();
+    assert_eq!(text.matches("!! VIOLATION").count(), 1, "{text}");
+    assert!(
+        text.contains("  ctl[7] latency: +29 violations in 0.3 s (34 in all), worst 120 us (bound 100 us)"),
+        "{text}"
+    );
+    // The summary comes before the final table and link line.
+    let sum = text.find("+29 violations").unwrap();
+    assert!(sum < text.find("-- link:").unwrap(), "{text}");
+    // JSON still has every one.
+    let json = String::from_utf8(rtdecode::decode_capture(&s, true, Vec::new()).unwrap()).unwrap();
+    assert_eq!(json.matches("\"type\":\"violation\"").count(), 30);
+}

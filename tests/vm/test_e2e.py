@@ -1,0 +1,222 @@
+"""End to end: the appliance as shipped (not --bare: the overlay's init scripts
+load rt_tracer and start rpi-agent with /etc/rpi-agent.toml, which tracks the
+case-study workloads by name), case study 1 (ctrl_loop FIFO 50 sharing CPU 1
+with prio_hog FIFO 60), the console UART captured by vm-run --uart, and the
+host-built `rtdecode --json` on that capture.
+
+e2e_problems() holds every check, so the host-only test below can show that
+each of them fails on a capture that lacks what it looks for.
+"""
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+import rtt
+
+RTDECODE = rtt.REPO / "rpi-agent" / "target" / "release" / "rtdecode"
+BOUND_NS = 200_000          # ctrl_loop's latency bound in the overlay's rpi-agent.toml
+KERNEL_LINE = re.compile(r"\[\s*\d+\.\d+\] ")
+# Objects that come from frames (the final link object does not).
+FRAME_TYPES = ("hello", "task", "violation", "worst", "dropped", "notice", "unknown")
+
+# Case 1 of scripts/demo. The -s delays give the agent (proc scan every
+# 250 ms) time to attach by name before the first cycle.
+GUEST = r"""
+i=0
+while ! pidof rpi-agent >/dev/null && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+pidof rpi-agent >/dev/null || { echo "@@@ error rpi-agent is not running"; exit 3; }
+[ -d /sys/kernel/rt_tracer ] || { echo "@@@ error rt_tracer is not loaded"; exit 3; }
+prio_hog -B 3000 -S 17000 -d 2500 -p 60 -c 1 -s 1500 >/dev/null &
+ctrl_loop -n 1000 -P 2000 -C 200 -p 50 -c 1 -s 1200 >/dev/null
+wait
+sleep 2
+# As on the Pi: the init script stops the agent, which sends a final snapshot.
+/etc/init.d/S50rpi-agent stop
+i=0
+while pidof rpi-agent >/dev/null && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+pidof rpi-agent >/dev/null && echo "@@@ error rpi-agent did not stop"
+echo "@@@ begin agent-log"
+cat /var/log/rpi-agent.log
+echo "@@@ end agent-log"
+sleep 1
+"""
+
+
+def build_host_and_agent():
+    """rtdecode for the host; the agent for the guest (conftest builds the
+    module and the workloads, not the agent). RTT_VM_NO_BUILD=1 skips the
+    agent, as it does the rest, but rtdecode is always brought up to date."""
+    p = subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "rtdecode"],
+                       cwd=rtt.REPO / "rpi-agent", capture_output=True, text=True)
+    assert p.returncode == 0, f"building rtdecode failed:\n{p.stderr}"
+    if os.environ.get("RTT_VM_NO_BUILD") != "1":
+        script = (f'. "{rtt.REPO}/scripts/lib/common.sh" && . "{rtt.REPO}/scripts/lib/build.sh" && '
+                  f"build_agent {rtt.ARCH}")
+        p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=rtt.REPO)
+        assert p.returncode == 0, f"building rpi-agent failed:\n{p.stdout}\n{p.stderr}"
+
+
+def decode(capture) -> list[dict]:
+    p = subprocess.run([str(RTDECODE), "--json", str(capture)], capture_output=True, text=True,
+                       errors="replace", timeout=60)
+    assert p.returncode == 0, f"rtdecode --json {capture} failed: {p.stderr}"
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def of_type(objs, t):
+    return [o for o in objs if o.get("type") == t]
+
+
+def e2e_problems(objs: list[dict]) -> list[str]:
+    """What the decoded capture of case study 1 must show."""
+    p = []
+    hello = of_type(objs, "hello")
+    if not hello:
+        p.append("no hello frame")
+    elif not any(h.get("uapi_major", 0) > 0 for h in hello):
+        p.append(f"no hello saw the module loaded (uapi_major 0): {hello}")
+
+    tasks = [o for o in of_type(objs, "task") if o.get("comm") == "ctrl_loop"]
+    if not tasks:
+        p.append("no task snapshot of ctrl_loop")
+    else:
+        last = max(tasks, key=lambda t: t["metrics"].get("latency", {}).get("count", 0))
+        lat = last["metrics"].get("latency", {})
+        if not lat.get("count", 0) > 0:
+            p.append(f"ctrl_loop latency count is not > 0: {lat}")
+        if lat.get("bound_ns") != BOUND_NS:
+            p.append(f"ctrl_loop latency bound is {lat.get('bound_ns')}, configured {BOUND_NS}")
+        if not lat.get("violations", 0) > 0:
+            p.append(f"ctrl_loop has no latency violations: {lat}")
+        if lat.get("max_ns") is not None and lat.get("violations", 0) > 0 and lat["max_ns"] <= BOUND_NS:
+            p.append(f"ctrl_loop has violations but max {lat['max_ns']} <= bound")
+
+    viols = [o for o in of_type(objs, "violation") if o.get("comm") == "ctrl_loop"]
+    if not viols:
+        p.append("no violation objects for ctrl_loop")
+    bad = [v for v in viols if not v.get("value_ns", 0) > v.get("bound_ns", 0) > 0]
+    if bad:
+        p.append(f"{len(bad)} ctrl_loop violations not above their bound, e.g. {bad[0]}")
+    if not any(v.get("metric") == "latency" and v.get("bound_ns") == BOUND_NS for v in viols):
+        p.append("no ctrl_loop latency violation against the configured bound")
+
+    worst = [o for o in of_type(objs, "worst") if o.get("comm") == "ctrl_loop"]
+    if not worst:
+        p.append("no worst-case object for ctrl_loop")
+    elif not any(c.get("comm") == "prio_hog" for w in worst for c in w.get("culprits", [])):
+        p.append("no ctrl_loop worst case names prio_hog as a culprit: " +
+                 "; ".join(w.get("explanation", "?") for w in worst[:3]))
+
+    links = of_type(objs, "link")
+    final = [lk for lk in links if lk.get("final")]
+    if not final:
+        p.append("no final link object")
+    else:
+        lk = final[-1]
+        if lk.get("crc_errors") != 0:
+            p.append(f"link shows {lk.get('crc_errors')} CRC errors: {lk}")
+        if not lk.get("frames", 0) > 0:
+            p.append(f"link counted no frames: {lk}")
+    if not any(lk.get("agent") for lk in links):
+        p.append("no link object with the agent's heartbeat counters")
+
+    # The kernel log shares the UART (loglevel=5: warnings and notices only).
+    # Its lines must come through as text before the frames (boot) and after
+    # them (the power-down message once the agent has stopped).
+    klines = [i for i, o in enumerate(objs)
+              if o.get("type") == "console" and KERNEL_LINE.match(o.get("text", ""))]
+    frames = [i for i, o in enumerate(objs) if o.get("type") in FRAME_TYPES]
+    if not klines:
+        p.append("no kernel log lines in the console text")
+    elif frames:
+        if not klines[0] < frames[0]:
+            p.append("no kernel log text before the first frame")
+        if not klines[-1] > frames[-1]:
+            p.append("no kernel log text after the last frame")
+    if not any("rt_tracer" in objs[i]["text"] for i in klines):
+        p.append("the kernel's rt_tracer load message is not in the console text")
+    return p
+
+
+@pytest.fixture(scope="module")
+def e2e():
+    build_host_and_agent()
+    out = rtt.ARTIFACTS / "e2e"
+    out.mkdir(parents=True, exist_ok=True)
+    uart = out / "uart.bin"
+    cmd = [str(rtt.VM_RUN), "--no-build", "--arch", rtt.ARCH, "--cpus", "2", "--uart", str(uart),
+           "--timeout", "80", "--", GUEST]
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=110,
+                           cwd=rtt.REPO)
+        status, so, se = r.returncode, r.stdout, r.stderr
+    except subprocess.TimeoutExpired as e:
+        status, so, se = 124, str(e.stdout or ""), str(e.stderr or "") + "\n(host timeout)"
+    secs = time.monotonic() - t0
+    (out / "stdout.txt").write_text(so)
+    (out / "stderr.txt").write_text(se)
+    objs = decode(uart) if uart.exists() else []
+    (out / "decoded.jsonl").write_text("".join(json.dumps(o) + "\n" for o in objs))
+    where = f"(status {status}, {secs:.0f} s; artifacts in {out})\n--- stdout\n{so[-3000:]}\n--- stderr\n{se[-3000:]}"
+    return dict(status=status, stdout=so, objs=objs, secs=secs, where=where)
+
+
+def test_appliance_run_ok(e2e):
+    assert e2e["status"] == 0, f"the appliance run failed {e2e['where']}"
+    errs = [ln for ln in e2e["stdout"].splitlines() if ln.startswith("@@@ error")]
+    assert not errs, f"{errs} {e2e['where']}"
+    assert e2e["secs"] < 90, f"the e2e run took {e2e['secs']:.0f} s (budget 90 s)"
+
+
+def test_decoded_capture_tells_the_story(e2e):
+    problems = e2e_problems(e2e["objs"])
+    assert not problems, "\n".join(problems) + f"\n{e2e['where']}"
+
+
+def test_kernel_log_clean(e2e):
+    console = "\n".join(o.get("text", "") for o in of_type(e2e["objs"], "console"))
+    bad = rtt.kernel_problems(console)
+    assert not bad, "kernel log shows problems:\n" + "\n".join(bad)
+
+
+# ----------------------------------------------------------- host-only check
+
+def test_checks_fail_on_captures_without_the_story():
+    """Each check of e2e_problems() can fail: a complete synthetic result
+    passes, and removing or breaking each piece is reported."""
+    lat = {"count": 900, "max_ns": 9_000_000, "bound_ns": BOUND_NS, "violations": 80}
+    good = [
+        {"type": "console", "text": "[    7.080998] rt_tracer: loading out-of-tree module taints kernel."},
+        {"type": "hello", "uapi_major": 1},
+        {"type": "task", "comm": "ctrl_loop", "metrics": {"latency": lat}},
+        {"type": "violation", "comm": "ctrl_loop", "metric": "latency", "value_ns": 900_000,
+         "bound_ns": BOUND_NS},
+        {"type": "worst", "comm": "ctrl_loop", "culprits": [{"comm": "prio_hog", "ns": 1}]},
+        {"type": "link", "final": False, "crc_errors": 0, "frames": 5, "agent": {"frames_sent": 5}},
+        {"type": "console", "text": "[   15.523612] reboot: Power down"},
+        {"type": "link", "final": True, "crc_errors": 0, "frames": 9, "agent": {"frames_sent": 9}},
+    ]
+    assert e2e_problems(good) == []
+    assert len(e2e_problems([])) >= 8
+
+    def broken(i, **change):
+        objs = [dict(o) for o in good]
+        objs[i] = {**objs[i], **change}
+        return e2e_problems(objs)
+
+    assert broken(1, uapi_major=0)
+    assert broken(2, metrics={"latency": {**lat, "count": 0}})
+    assert broken(2, metrics={"latency": {**lat, "bound_ns": 100_000}})
+    assert broken(2, metrics={"latency": {**lat, "violations": 0}})
+    assert broken(3, value_ns=BOUND_NS)
+    assert broken(4, culprits=[{"comm": "bgload", "ns": 1}])
+    assert broken(7, crc_errors=1)
+    assert broken(7, final=False)
+    assert broken(0, text="Welcome")                      # no kernel text before the frames
+    assert broken(0, text="[    0.000000] Booting")       # no rt_tracer load message
+    assert broken(6, text="# ")                           # no kernel text after the frames

@@ -17,7 +17,7 @@ pub mod stream;
 
 pub use frame::{decode_frame, encode_raw, Envelope, FrameEncoder, FrameError, MAX_PAYLOAD, MAX_WIRE};
 pub use msg::*;
-pub use stream::{Damage, Item, Stats, StreamDecoder};
+pub use stream::{undo_onlcr, Damage, Item, Stats, StreamDecoder};
 
 #[cfg(feature = "std")]
 impl std::error::Error for frame::FrameError {}

@@ -9,7 +9,11 @@
 //! - a chunk with binary bytes that does not start with 0x01 (a frame whose
 //!   leading delimiter was lost behind text or garbage) is tried from each
 //!   0x01 inside it; what precedes a good frame is console text if it is text;
-//! - a chunk longer than any frame is dropped up to the next 0x00 (resync).
+//! - a chunk longer than any frame is dropped up to the next 0x00 (resync);
+//! - a frame that fails and contains CR LF is retried once with every CR LF
+//!   turned back into LF: a tty's ONLCR output conversion, switched on by a
+//!   getty or `stty sane` on a console shared with a shell (counted in
+//!   `onlcr_frames`; the CRC still decides).
 
 use crate::frame::{decode_frame, FrameError, FRAME_START, MAX_BODY, MAX_ENCODED};
 use crate::msg::{kind, Message, PROTOCOL_MAJOR};
@@ -44,6 +48,9 @@ pub struct Stats {
     pub lost_frames: u64,
     /// Sequence restarts (agent restarted).
     pub seq_resets: u64,
+    /// Frames that passed the CRC only once every CR LF in them was turned
+    /// back into LF (the tty they went through had ONLCR on). Also in `frames`.
+    pub onlcr_frames: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +93,8 @@ pub fn is_text(b: u8) -> bool {
 
 struct Ctx {
     scratch: [u8; MAX_BODY],
+    /// A chunk with its CR LF turned back into LF.
+    undo: [u8; CHUNK_CAP],
     stats: Stats,
     last_seq: Option<u32>,
     incompatible: bool,
@@ -116,6 +125,7 @@ impl StreamDecoder {
             overflow: false,
             ctx: Ctx {
                 scratch: [0; MAX_BODY],
+                undo: [0; CHUNK_CAP],
                 stats: Stats {
                     frames: 0,
                     bytes: 0,
@@ -129,6 +139,7 @@ impl StreamDecoder {
                     discarded_bytes: 0,
                     lost_frames: 0,
                     seq_resets: 0,
+                    onlcr_frames: 0,
                 },
                 last_seq: None,
                 incompatible: false,
@@ -208,6 +219,24 @@ impl StreamDecoder {
     }
 }
 
+/// Copy `src` into `dst` with every CR LF turned into LF (the inverse of
+/// ONLCR, which turns every LF into CR LF; a CR LF that was in the data came
+/// out as CR CR LF and comes back as CR LF). Returns the length written.
+pub fn undo_onlcr(src: &[u8], dst: &mut [u8]) -> usize {
+    let mut n = 0;
+    for (i, &b) in src.iter().enumerate() {
+        if b == b'\r' && src.get(i + 1) == Some(&b'\n') {
+            continue;
+        }
+        if n == dst.len() {
+            break;
+        }
+        dst[n] = b;
+        n += 1;
+    }
+    n
+}
+
 impl Ctx {
     fn console(&mut self, text: &[u8], f: &mut dyn FnMut(Item<'_>)) {
         if !text.is_empty() {
@@ -245,7 +274,7 @@ impl Ctx {
         for (i, _) in candidates.take(SALVAGE_TRIES) {
             // Only accept a candidate if it decodes cleanly.
             let (prefix, rest) = chunk.split_at(i);
-            if decode_frame(rest, &mut self.scratch).is_ok() {
+            if self.decodes(rest).is_some() {
                 if prefix.iter().all(|&b| is_text(b)) {
                     self.console(prefix, f);
                 } else {
@@ -267,8 +296,27 @@ impl Ctx {
         self.damaged(damage, chunk.len(), f);
     }
 
+    /// Whether `encoded` is a good frame: as it is (`Some(false)`) or once
+    /// a tty's ONLCR conversion is undone (`Some(true)`, then in `undo`).
+    fn decodes(&mut self, encoded: &[u8]) -> Option<bool> {
+        if decode_frame(encoded, &mut self.scratch).is_ok() {
+            return Some(false);
+        }
+        let n = undo_onlcr(encoded, &mut self.undo);
+        (n < encoded.len() && decode_frame(&self.undo[..n], &mut self.scratch).is_ok()).then_some(true)
+    }
+
     fn frame(&mut self, encoded: &[u8], f: &mut dyn FnMut(Item<'_>)) -> Result<(), FrameError> {
-        let env = decode_frame(encoded, &mut self.scratch)?;
+        let env = match self.decodes(encoded) {
+            Some(false) => decode_frame(encoded, &mut self.scratch)?,
+            Some(true) => {
+                self.stats.onlcr_frames += 1;
+                let n = undo_onlcr(encoded, &mut self.undo);
+                decode_frame(&self.undo[..n], &mut self.scratch)?
+            }
+            // Report what is wrong with the frame as it came.
+            None => decode_frame(encoded, &mut self.scratch)?,
+        };
         self.stats.frames += 1;
         let (seq, k) = (env.seq, env.kind);
         if let Some(last) = self.last_seq {

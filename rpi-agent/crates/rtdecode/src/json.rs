@@ -220,6 +220,7 @@ pub fn link(s: &Stats, hb: Option<&Heartbeat>, final_: bool) -> Value {
         "skipped": skipped,
         "bytes": s.bytes,
         "console_bytes": s.console_bytes,
+        "onlcr_frames": s.onlcr_frames,
         "final": final_,
     });
     if let Some(h) = hb {

@@ -442,9 +442,15 @@ impl<W: Write> View<W> {
             ),
             None => String::new(),
         };
+        // Frames that came through a tty with ONLCR on (docs/protocol.md).
+        let onlcr = if s.onlcr_frames > 0 {
+            format!(" ({} through a CR LF conversion)", s.onlcr_frames)
+        } else {
+            String::new()
+        };
         writeln!(
             self.out,
-            "-- link: {} frames, {} CRC errors, {} resyncs, {} lost, {} unknown{agent}",
+            "-- link: {} frames{onlcr}, {} CRC errors, {} resyncs, {} lost, {} unknown{agent}",
             s.frames, s.crc_errors, s.resyncs, s.lost_frames, s.unknown_kinds
         )
     }

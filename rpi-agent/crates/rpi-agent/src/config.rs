@@ -37,6 +37,12 @@ pub struct Cli {
     /// Write frames to a file (or `-` for stdout) instead of a serial device.
     #[arg(long, value_name = "FILE", conflicts_with = "port")]
     pub output: Option<PathBuf>,
+    /// How the serial port's termios is set: `raw` (a port of its own),
+    /// `shared` (a console with a shell: only speed and 8N1 are set, the line
+    /// discipline stays as found), `auto` (shared if the port is an active
+    /// kernel console, else raw). See docs/protocol.md, "Sharing the console".
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub tty_mode: Option<TtyMode>,
     /// Link speed in bit/s; sets the bandwidth budget (default 115200 for a
     /// serial port, unlimited for --output unless given).
     #[arg(long)]
@@ -114,9 +120,19 @@ impl Target {
     }
 }
 
+/// See `Cli::tty_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TtyMode {
+    #[default]
+    Auto,
+    Shared,
+    Raw,
+}
+
 #[derive(Debug, Clone)]
 pub enum Sink {
-    Serial { port: String, baud: u32 },
+    Serial { port: String, baud: u32, tty: TtyMode },
     File { path: PathBuf, baud: Option<u32> },
 }
 
@@ -158,6 +174,7 @@ struct FileConfig {
     port: Option<String>,
     output: Option<PathBuf>,
     baud: Option<u32>,
+    tty_mode: Option<TtyMode>,
     snapshot_interval: Option<DurationVal>,
     heartbeat_interval: Option<DurationVal>,
     hello_interval: Option<DurationVal>,
@@ -375,6 +392,7 @@ impl Config {
         }
 
         let baud = cli.baud.or(file.baud);
+        let tty = cli.tty_mode.or(file.tty_mode).unwrap_or_default();
         let sink = if let Some(path) = &cli.output {
             Sink::File {
                 path: path.clone(),
@@ -384,6 +402,7 @@ impl Config {
             Sink::Serial {
                 port: port.clone(),
                 baud: baud.unwrap_or(DEFAULT_BAUD),
+                tty,
             }
         } else if let Some(path) = &file.output {
             Sink::File {
@@ -394,6 +413,7 @@ impl Config {
             Sink::Serial {
                 port: file.port.clone().unwrap_or_else(|| DEFAULT_PORT.into()),
                 baud: baud.unwrap_or(DEFAULT_BAUD),
+                tty,
             }
         };
         if sink.baud() == 0 && matches!(sink, Sink::Serial { .. }) {
@@ -459,7 +479,9 @@ mod tests {
         assert_eq!(c.targets[0].bounds[metric::LATENCY as usize], Some(100_000));
         assert_eq!(c.targets[0].lin[metric::LATENCY as usize], Some((0, 5_000)));
         assert_eq!(c.targets[3].sel, Selector::IrqName("eth0".into()));
-        assert!(matches!(c.sink, Sink::Serial { ref port, baud: 115200 } if port == "/dev/ttyAMA0"));
+        assert!(
+            matches!(c.sink, Sink::Serial { ref port, baud: 115200, tty: TtyMode::Auto } if port == "/dev/ttyAMA0")
+        );
         assert_eq!(c.cpu, Some(0));
     }
 

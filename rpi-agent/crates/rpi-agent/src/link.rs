@@ -5,7 +5,9 @@ use std::fs::File;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::config::Sink;
+use nix::sys::termios::{self, OutputFlags, SetArg, Termios};
+
+use crate::config::{Sink, TtyMode};
 use crate::log;
 
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
@@ -72,6 +74,90 @@ impl Budget {
     }
 }
 
+/// Open the serial port for frames (8N1, no flow control). A port of its own
+/// is made raw. A console shared with a shell keeps its line discipline as
+/// found (echo, line editing, signals, CR LF on output): frames need only the
+/// speed and 8N1, and the decoder undoes ONLCR (docs/protocol.md, "Sharing
+/// the console"); it is not opened exclusively either.
+fn open_serial(port: &str, baud: u32, mode: TtyMode) -> Result<Box<dyn serialport::SerialPort>, String> {
+    let shared = match mode {
+        TtyMode::Shared => true,
+        TtyMode::Raw => false,
+        TtyMode::Auto => is_active_console(port),
+    };
+    let err = |e: &dyn std::fmt::Display| format!("cannot open serial port {port}: {e} (check --port and permissions)");
+    // The settings as found, read before serialport makes the port raw.
+    let found = if shared {
+        Some(read_termios(port).map_err(|e| err(&e))?)
+    } else {
+        None
+    };
+    let p = serialport::new(port, baud)
+        .data_bits(serialport::DataBits::Eight)
+        .parity(serialport::Parity::None)
+        .stop_bits(serialport::StopBits::One)
+        .flow_control(serialport::FlowControl::None)
+        .timeout(WRITE_TIMEOUT)
+        .exclusive(!shared)
+        .open_native()
+        .map_err(|e| err(&e))?;
+    if let Some(found) = found {
+        use std::os::fd::AsRawFd;
+        let fd = p.as_raw_fd();
+        let link = termios::tcgetattr(fd).map_err(|e| err(&e))?;
+        termios::tcsetattr(fd, SetArg::TCSANOW, &shared_termios(&found, &link)).map_err(|e| err(&e))?;
+    }
+    Ok(Box::new(p))
+}
+
+fn read_termios(port: &str) -> std::io::Result<Termios> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = File::options()
+        .read(true)
+        .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK)
+        .open(port)?;
+    termios::tcgetattr(std::os::fd::AsRawFd::as_raw_fd(&f)).map_err(std::io::Error::from)
+}
+
+/// `link` (what serialport set: speed, 8N1, CLOCAL, CREAD, raw) with the
+/// line discipline of `found` put back: input and local flags and control
+/// characters as they were; output processing as it was, less the
+/// conversions that cannot be undone on the host (ONLCR can, and is).
+pub fn shared_termios(found: &Termios, link: &Termios) -> Termios {
+    let mut t = link.clone();
+    t.input_flags = found.input_flags;
+    t.local_flags = found.local_flags;
+    t.control_chars = found.control_chars;
+    let mut o = found.output_flags;
+    o.remove(
+        OutputFlags::OLCUC
+            | OutputFlags::OCRNL
+            | OutputFlags::ONOCR
+            | OutputFlags::ONLRET
+            | OutputFlags::OFILL
+            | OutputFlags::OFDEL
+            | OutputFlags::TABDLY,
+    );
+    t.output_flags = o;
+    t
+}
+
+/// Whether `port` is (a link to) a kernel console listed in
+/// /sys/class/tty/console/active, or /dev/console itself.
+fn is_active_console(port: &str) -> bool {
+    let active = std::fs::read_to_string("/sys/class/tty/console/active").unwrap_or_default();
+    let real = std::fs::canonicalize(port).unwrap_or_else(|_| port.into());
+    console_listed(&real, &active)
+}
+
+fn console_listed(real: &std::path::Path, active: &str) -> bool {
+    if real == std::path::Path::new("/dev/console") {
+        return true;
+    }
+    let name = real.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    !name.is_empty() && active.split_whitespace().any(|c| c == name)
+}
+
 pub struct Link {
     sink: Sink,
     out: Out,
@@ -95,15 +181,7 @@ impl Link {
 
     fn open(&mut self) -> Result<Out, String> {
         match &self.sink {
-            Sink::Serial { port, baud } => serialport::new(port.as_str(), *baud)
-                .data_bits(serialport::DataBits::Eight)
-                .parity(serialport::Parity::None)
-                .stop_bits(serialport::StopBits::One)
-                .flow_control(serialport::FlowControl::None)
-                .timeout(WRITE_TIMEOUT)
-                .open()
-                .map(Out::Serial)
-                .map_err(|e| format!("cannot open serial port {port}: {e} (check --port and permissions)")),
+            Sink::Serial { port, baud, tty } => open_serial(port, *baud, *tty).map(Out::Serial),
             Sink::File { path, .. } if path.as_os_str() == "-" => Ok(Out::Stdout),
             Sink::File { path, .. } => {
                 let f = if self.opened_once {
@@ -193,5 +271,43 @@ impl Link {
             }
             Out::Closed => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::termios::{InputFlags, LocalFlags, SpecialCharacterIndices};
+    use std::path::Path;
+
+    #[test]
+    fn consoles_are_recognised() {
+        assert!(console_listed(Path::new("/dev/ttyAMA0"), "ttyAMA0\n"));
+        assert!(console_listed(Path::new("/dev/ttyS0"), "tty0 ttyS0\n"));
+        assert!(console_listed(Path::new("/dev/console"), ""));
+        assert!(!console_listed(Path::new("/dev/ttyUSB0"), "ttyAMA0\n"));
+        assert!(!console_listed(Path::new("/dev/ttyS1"), "ttyS10\n"));
+        assert!(!console_listed(Path::new("/tmp/x"), ""));
+    }
+
+    #[test]
+    fn shared_keeps_the_line_discipline_and_only_invertible_output() {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let mut found = termios::tcgetattr(pty.slave).expect("tcgetattr");
+        found.input_flags |= InputFlags::ICRNL | InputFlags::IXON;
+        found.local_flags |= LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG;
+        found.output_flags |= OutputFlags::OPOST | OutputFlags::ONLCR | OutputFlags::OCRNL | OutputFlags::XTABS;
+        found.control_chars[SpecialCharacterIndices::VINTR as usize] = 3;
+        let mut link = found.clone();
+        termios::cfmakeraw(&mut link);
+        let t = shared_termios(&found, &link);
+        assert_eq!(t.input_flags, found.input_flags);
+        assert_eq!(t.local_flags, found.local_flags);
+        assert_eq!(t.control_chars, found.control_chars);
+        assert!(t.output_flags.contains(OutputFlags::OPOST | OutputFlags::ONLCR));
+        assert!(!t.output_flags.intersects(OutputFlags::OCRNL | OutputFlags::TABDLY));
+        assert_eq!(t.control_flags, link.control_flags);
+        let _ = nix::unistd::close(pty.master);
+        let _ = nix::unistd::close(pty.slave);
     }
 }

@@ -434,3 +434,143 @@ fn waits_for_module_and_stops_cleanly_on_sigterm() {
     assert_eq!(dec.stats().resyncs, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The replay records plus enough violations that some frames hold an LF
+/// byte (sequence number 10 is one).
+fn many_records() -> Vec<u8> {
+    let mut out = replay_records();
+    for i in 0..16u32 {
+        let mut v = RttRecViolation::default();
+        v.hdr = hdr(RTT_REC_VIOLATION, size_of::<RttRecViolation>(), 100 + i);
+        v.task = task(1234, "cyclic", 19, 1, -1, RTT_F_TRACE);
+        v.metric = RTT_METRIC_LATENCY;
+        v.value_ns = 60_000 + u64::from(i);
+        v.bound_ns = 50_000;
+        v.violations = 2 + u64::from(i);
+        out.extend_from_slice(v.as_bytes());
+    }
+    out
+}
+
+/// The agent on a pty whose slave is set up like a console with a shell
+/// (sane: echo, line editing, signals, OPOST|ONLCR). Returns the bytes that
+/// came out of the master, the slave's termios afterwards, and the agent's stderr.
+fn agent_on_console_pty(mode: &str) -> (Vec<u8>, nix::sys::termios::Termios, String) {
+    use nix::sys::termios::{tcgetattr, tcsetattr, InputFlags, LocalFlags, OutputFlags, SetArg};
+    use std::os::fd::AsRawFd;
+    let dir = std::env::temp_dir().join(format!("rt-tty-{}-{mode}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let replay = dir.join("records.bin");
+    std::fs::write(&replay, many_records()).unwrap();
+
+    let p = pty();
+    let slave = p._slave.as_raw_fd();
+    let mut t = tcgetattr(slave).unwrap();
+    t.input_flags |= InputFlags::ICRNL | InputFlags::IXON;
+    t.output_flags |= OutputFlags::OPOST | OutputFlags::ONLCR;
+    t.local_flags |= LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG | LocalFlags::IEXTEN;
+    tcsetattr(slave, SetArg::TCSANOW, &t).unwrap();
+
+    let mut master = p.master.try_clone().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut quiet = 0;
+        while Instant::now() < deadline && quiet < 10 {
+            let mut fds = [nix::poll::PollFd::new(master.as_raw_fd(), nix::poll::PollFlags::POLLIN)];
+            if nix::poll::poll(&mut fds, 100).unwrap_or(0) > 0 {
+                match master.read(&mut buf) {
+                    Ok(n) if n > 0 => {
+                        got.extend_from_slice(&buf[..n]);
+                        quiet = 0;
+                    }
+                    _ => break,
+                }
+            } else if got.is_empty() {
+                continue;
+            } else {
+                quiet += 1;
+            }
+        }
+        got
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_rpi-agent"))
+        .args([
+            "--no-config",
+            "--heartbeat-interval",
+            "100ms",
+            "--tty-mode",
+            mode,
+            "--replay",
+        ])
+        .arg(&replay)
+        .arg("--port")
+        .arg(&p.path)
+        .output()
+        .expect("run rpi-agent");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = reader.join().unwrap();
+    let after = tcgetattr(slave).unwrap();
+    (got, after, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn decode(bytes: &[u8]) -> (usize, rt_protocol::Stats) {
+    let mut dec = Box::new(rt_protocol::StreamDecoder::new());
+    let mut n = 0;
+    let mut f = |i: rt_protocol::Item<'_>| {
+        if matches!(i, rt_protocol::Item::Message { .. } | rt_protocol::Item::Unknown { .. }) {
+            n += 1;
+        }
+    };
+    dec.feed(bytes, &mut f);
+    dec.finish(&mut f);
+    (n, *dec.stats())
+}
+
+/// "rpi-agent: stopped: 23 frames, ..." -> 23
+fn frames_sent(stderr: &str) -> usize {
+    let s = &stderr[stderr.find("stopped: ").expect("no 'stopped:' line") + 9..];
+    s[..s.find(' ').unwrap()].parse().unwrap()
+}
+
+#[test]
+fn shared_console_keeps_the_shells_settings_and_frames_survive_onlcr() {
+    use nix::sys::termios::{InputFlags, LocalFlags, OutputFlags};
+    let (got, after, stderr) = agent_on_console_pty("shared");
+    // The shell's console still works as a terminal.
+    assert!(
+        after.output_flags.contains(OutputFlags::OPOST | OutputFlags::ONLCR),
+        "{after:?}"
+    );
+    assert!(
+        after
+            .local_flags
+            .contains(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG),
+        "{after:?}"
+    );
+    assert!(after.input_flags.contains(InputFlags::ICRNL), "{after:?}");
+    // Frames went through ONLCR (some held an LF) and all decode.
+    assert!(
+        got.windows(2).any(|w| w == b"\r\n"),
+        "no LF was converted: the test proves nothing"
+    );
+    let (n, stats) = decode(&got);
+    assert_eq!(n, frames_sent(&stderr), "{stats:?}\n{stderr}");
+    assert_eq!(stats.crc_errors + stats.framing_errors, 0, "{stats:?}");
+    assert!(stats.onlcr_frames > 0, "{stats:?}");
+}
+
+#[test]
+fn own_port_is_made_raw() {
+    use nix::sys::termios::{LocalFlags, OutputFlags};
+    let (got, after, stderr) = agent_on_console_pty("raw");
+    assert!(!after.output_flags.contains(OutputFlags::OPOST), "{after:?}");
+    assert!(
+        !after.local_flags.intersects(LocalFlags::ICANON | LocalFlags::ECHO),
+        "{after:?}"
+    );
+    let (n, stats) = decode(&got);
+    assert_eq!(n, frames_sent(&stderr), "{stats:?}\n{stderr}");
+    assert_eq!((stats.crc_errors, stats.onlcr_frames), (0, 0), "{stats:?}");
+}

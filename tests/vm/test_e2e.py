@@ -33,6 +33,13 @@ pidof rpi-agent >/dev/null || { echo "@@@ error rpi-agent is not running"; exit 
 prio_hog -B 3000 -S 17000 -d 2500 -p 60 -c 1 -s 1500 >/dev/null &
 ctrl_loop -n 1000 -P 2000 -C 200 -p 50 -c 1 -s 1200 >/dev/null
 wait
+# The console UART is shared: the agent must have left its line discipline
+# as a shell needs it (see docs/protocol.md, "Sharing the console").
+port=$(sed -n 's/.*--port \([^ "]*\).*/\1/p' /etc/default/rpi-agent 2>/dev/null)
+echo "@@@ begin stty"
+stty -F "${port:-/dev/ttyAMA0}" -a
+echo "@@@ end stty"
+echo "e2e: shell text on the shared console" >/dev/console
 sleep 2
 # As on the Pi: the init script stops the agent, which sends a final snapshot.
 /etc/init.d/S50rpi-agent stop
@@ -160,10 +167,11 @@ def e2e():
     secs = time.monotonic() - t0
     (out / "stdout.txt").write_text(so)
     (out / "stderr.txt").write_text(se)
+    raw = uart.read_bytes() if uart.exists() else b""
     objs = decode(uart) if uart.exists() else []
     (out / "decoded.jsonl").write_text("".join(json.dumps(o) + "\n" for o in objs))
     where = f"(status {status}, {secs:.0f} s; artifacts in {out})\n--- stdout\n{so[-3000:]}\n--- stderr\n{se[-3000:]}"
-    return dict(status=status, stdout=so, objs=objs, secs=secs, where=where)
+    return dict(status=status, stdout=so, objs=objs, secs=secs, where=where, raw=raw)
 
 
 def test_appliance_run_ok(e2e):
@@ -176,6 +184,23 @@ def test_appliance_run_ok(e2e):
 def test_decoded_capture_tells_the_story(e2e):
     problems = e2e_problems(e2e["objs"])
     assert not problems, "\n".join(problems) + f"\n{e2e['where']}"
+
+
+def test_shared_console_stays_a_terminal(e2e):
+    """The agent writes frames to the console UART without taking the shell's
+    settings away: output CR LF conversion, line editing, echo, signals."""
+    m = re.search(r"^@@@ begin stty\n(.*?)^@@@ end stty$", e2e["stdout"], re.S | re.M)
+    assert m, f"no stty output {e2e['where']}"
+    flags = set(m[1].split())
+    for want in ("opost", "onlcr", "icanon", "echo", "isig"):
+        assert want in flags and f"-{want}" not in flags, f"console tty lost {want}: {m[1]}"
+    # Text a program writes to the console arrives with CR LF, and the
+    # frames around it (some with LF bytes turned into CR LF) all decode.
+    assert b"e2e: shell text on the shared console\r\n" in e2e["raw"]
+    texts = [o.get("text") for o in of_type(e2e["objs"], "console")]
+    assert "e2e: shell text on the shared console" in texts
+    final = [lk for lk in of_type(e2e["objs"], "link") if lk.get("final")]
+    assert final and final[-1]["crc_errors"] == 0 and final[-1]["framing_errors"] == 0, final
 
 
 def test_kernel_log_clean(e2e):

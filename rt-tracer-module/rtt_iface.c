@@ -32,16 +32,29 @@
 
 static struct kobject *rtt_kobj;
 static struct rtt_core *rtt_text_core;	/* formatting scratch */
-static DEFINE_MUTEX(rtt_text_mutex);
-static char *rtt_text;
-static size_t rtt_text_len, rtt_text_cap;
 
-static void rtt_text_drop(void)
+/*
+ * Snapshots of the `tasks` text, one per open file reading it (see
+ * rtt_tasks_read()). More concurrent readers than this: the least recently
+ * used one loses its snapshot and sees an early end of file.
+ */
+#define RTT_TEXT_READERS	4
+
+struct rtt_text {
+	const struct file *f;	/* reader; NULL: free */
+	char *buf;
+	size_t len, cap;
+	u64 used;		/* rtt_text_clock at its last read */
+};
+
+static DEFINE_MUTEX(rtt_text_mutex);	/* the snapshots */
+static struct rtt_text rtt_texts[RTT_TEXT_READERS];
+static u64 rtt_text_clock;
+
+static void rtt_text_drop(struct rtt_text *t)
 {
-	kvfree(rtt_text);
-	rtt_text = NULL;
-	rtt_text_len = 0;
-	rtt_text_cap = 0;
+	kvfree(t->buf);
+	memset(t, 0, sizeof(*t));
 }
 
 static int rtt_split(const char *buf, size_t count, char *copy, char **tok)
@@ -255,38 +268,38 @@ static struct kobj_attribute rtt_attr_reset = __ATTR_WO(reset);
 static struct kobj_attribute rtt_attr_capacity = __ATTR_RO(capacity);
 static struct kobj_attribute rtt_attr_memory_bytes = __ATTR_RO(memory_bytes);
 
-/* rtt_text_mutex held: append one task's text to rtt_text */
-static int rtt_text_append(const char *t, size_t n)
+/* rtt_text_mutex held: append one task's text to t */
+static int rtt_text_append(struct rtt_text *t, const char *s, size_t n)
 {
-	size_t cap = rtt_text_cap;
+	size_t cap = t->cap;
 	char *p;
 
-	if (rtt_text_len + n > cap) {
-		while (rtt_text_len + n > cap)
+	if (t->len + n > cap) {
+		while (t->len + n > cap)
 			cap = cap ? 2 * cap : 16384;
 		p = kvmalloc(cap, GFP_KERNEL);
 		if (!p)
 			return -ENOMEM;
-		if (rtt_text)
-			memcpy(p, rtt_text, rtt_text_len);
-		kvfree(rtt_text);
-		rtt_text = p;
-		rtt_text_cap = cap;
+		if (t->buf)
+			memcpy(p, t->buf, t->len);
+		kvfree(t->buf);
+		t->buf = p;
+		t->cap = cap;
 	}
-	memcpy(rtt_text + rtt_text_len, t, n);
-	rtt_text_len += n;
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
 	return 0;
 }
 
-/* rtt_text_mutex held: format every record into rtt_text */
-static int rtt_text_build(void)
+/* rtt_text_mutex held: format every record into t (emptied first) */
+static int rtt_text_build(struct rtt_text *t)
 {
 	unsigned int i, n = 0;
 	size_t len;
 	char *tmp;
 	int ret = 0;
 
-	rtt_text_drop();
+	t->len = 0;
 	tmp = kvmalloc(RTT_FORMAT_MAX, GFP_KERNEL);
 	if (!tmp)
 		return -ENOMEM;
@@ -297,40 +310,80 @@ static int rtt_text_build(void)
 		len = rtt_core_format(rtt_text_core, tmp + 1,
 				      RTT_FORMAT_MAX - 1);
 		tmp[0] = '\n';	/* blank line between tasks */
-		ret = n++ ? rtt_text_append(tmp, len + 1) :
-			    rtt_text_append(tmp + 1, len);
+		ret = n++ ? rtt_text_append(t, tmp, len + 1) :
+			    rtt_text_append(t, tmp + 1, len);
 	}
 	mutex_unlock(&rtt_ctl_mutex);
 	kvfree(tmp);
-	if (ret)
-		rtt_text_drop();
 	return ret;
 }
 
+/* rtt_text_mutex held: the snapshot of f, or NULL */
+static struct rtt_text *rtt_text_of(const struct file *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < RTT_TEXT_READERS; i++)
+		if (rtt_texts[i].f == f)
+			return &rtt_texts[i];
+	return NULL;
+}
+
+/* rtt_text_mutex held: a free snapshot, else the least recently used */
+static struct rtt_text *rtt_text_take(const struct file *f)
+{
+	struct rtt_text *t = rtt_text_of(f);
+	unsigned int i;
+
+	if (!t)
+		t = rtt_text_of(NULL);
+	if (!t) {
+		t = &rtt_texts[0];
+		for (i = 1; i < RTT_TEXT_READERS; i++)
+			if (rtt_texts[i].used < t->used)
+				t = &rtt_texts[i];
+	}
+	if (t->f != f)
+		rtt_text_drop(t);
+	t->f = f;
+	return t;
+}
+
 /*
- * `tasks` is bigger than a page: it is formatted once when read from offset
- * 0 and served from that copy for the following offsets, so a reader sees
- * one consistent text; the copy is dropped when read to its end.
+ * `tasks` is bigger than a page and read in several calls. A read from
+ * offset 0 formats a snapshot for that open file; the following offsets
+ * are served from it, so each reader sees one consistent text whatever
+ * other readers and the tracked tasks do meanwhile. The snapshot goes at
+ * end of file; reads past it (cat reads twice there) return 0, never the
+ * tail of a newer, longer text.
  */
 static ssize_t rtt_tasks_read(struct file *f, struct kobject *k,
 			      struct bin_attribute *a, char *buf, loff_t off,
 			      size_t count)
 {
-	ssize_t ret;
+	struct rtt_text *t;
+	ssize_t ret = 0;
 
 	mutex_lock(&rtt_text_mutex);
-	if (off == 0 || !rtt_text) {
-		ret = rtt_text_build();
-		if (ret)
+	if (off == 0) {
+		t = rtt_text_take(f);
+		ret = rtt_text_build(t);
+		if (ret) {
+			rtt_text_drop(t);
+			goto out;
+		}
+	} else {
+		t = rtt_text_of(f);
+		if (!t)
 			goto out;
 	}
-	if (off >= rtt_text_len) {
-		rtt_text_drop();
-		ret = 0;
+	t->used = ++rtt_text_clock;
+	if (off >= t->len) {
+		rtt_text_drop(t);
 		goto out;
 	}
-	ret = min_t(size_t, count, rtt_text_len - off);
-	memcpy(buf, rtt_text + off, ret);
+	ret = min_t(size_t, count, t->len - off);
+	memcpy(buf, t->buf + off, ret);
 out:
 	mutex_unlock(&rtt_text_mutex);
 	return ret;
@@ -734,12 +787,15 @@ static struct miscdevice rtt_misc = {
 
 static void rtt_iface_free(void)
 {
+	unsigned int i;
+
 	kfree(rtt_rec);
 	bitmap_free(rtt_snap_bits);
 	kfree(rtt_snap_gen);
 	vfree(rtt_rec_core);
 	vfree(rtt_text_core);
-	rtt_text_drop();
+	for (i = 0; i < RTT_TEXT_READERS; i++)
+		rtt_text_drop(&rtt_texts[i]);
 	rtt_rec = NULL;
 	rtt_snap_bits = NULL;
 	rtt_snap_gen = NULL;

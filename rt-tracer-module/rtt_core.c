@@ -233,6 +233,15 @@ static void rtt_self(const struct rtt_core *c, struct rtt_who *w)
 	memcpy(w->comm, c->info.comm, RTT_COMM_LEN);
 }
 
+/* Who runs on the task's CPU now (unknown: as if idle, charged to nobody). */
+static void rtt_set_cur(struct rtt_core *c, const struct rtt_who *next)
+{
+	if (next)
+		c->cpu_cur = *next;
+	else
+		c->cpu_cur.pid = 0;
+}
+
 /* ---- statistics ---- */
 
 static u64 rtt_bd_sum(const struct rtt_breakdown *bd)
@@ -349,12 +358,18 @@ static u64 rtt_account(struct rtt_core *c, u64 now)
 	return now;
 }
 
-/* Charge whoever ran on the task's CPU since the last mark while it waited. */
+/*
+ * Charge whoever ran on the task's CPU since the last mark while the task
+ * waited for that CPU or slept on a lock there (the lock holder, or whoever
+ * kept the holder from running: a priority inversion). The idle task is
+ * nobody's fault: its time (the CPU leaving idle) shows as waiting only.
+ */
 static void rtt_charge(struct rtt_core *c, u64 now, const struct rtt_who *ran)
 {
 	u64 ns;
 
-	if (c->rs != RTT_RS_WAITING || !ran || ran->pid == c->info.pid)
+	if (!rtt_core_watched(c) || c->rs == RTT_RS_RUNNING || !ran ||
+	    ran->pid == c->info.pid || ran->pid == 0)
 		goto mark;
 	ns = now > c->t_cpu_mark ? now - c->t_cpu_mark : 0;
 	if (c->wake_open)
@@ -407,6 +422,8 @@ void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 		return;
 	}
 	now = rtt_account(c, now);	/* the sleep that ends here */
+	/* a lock sleep: who runs on its CPU now ran since the last switch */
+	rtt_charge(c, now, &c->cpu_cur);
 	if (!c->iv_open) {
 		c->iv_open = true;
 		c->t_iv = now;
@@ -414,6 +431,16 @@ void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 		c->cul_iv.nr = 0;
 		c->nr_ev = 0;
 		c->ev_dropped_iv = 0;
+	}
+	if (c->nr_ev > RTT_TRACE_EVENTS / 2) {
+		/*
+		 * A long relief interval (a task that never sleeps on a timer
+		 * keeps one open for ever): its older events make room for
+		 * this wakeup's, which explain latency and response.
+		 */
+		c->ev_dropped_iv += c->nr_ev;
+		c->events_dropped += c->nr_ev;
+		c->nr_ev = 0;
 	}
 	c->wake_open = true;
 	c->lat_done = false;
@@ -423,9 +450,9 @@ void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 	c->cul_wake.nr = 0;
 	c->ev_wake_idx = c->nr_ev;
 	c->ev_dropped_wake = c->ev_dropped_iv;
+	c->t_cpu_mark = now;
 	c->rs = RTT_RS_WAITING;
 	c->cpu = cpu;
-	c->t_cpu_mark = now;
 	rtt_ev_add(c, now, RTT_EV_WAKEUP, cpu, &self, waker, 0);
 }
 
@@ -494,6 +521,7 @@ void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 	now = rtt_account(c, now);
 	rtt_self(c, &self);
 	c->cpu = cpu;
+	rtt_set_cur(c, next);
 	if (why == RTT_STATE_PREEMPTED) {
 		rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, &self, why);
 		c->rs = RTT_RS_WAITING;
@@ -527,6 +555,7 @@ void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 	}
 	c->rs = RTT_RS_SLEEPING;
 	c->sleep_cause = why;
+	c->t_cpu_mark = now;
 	if (c->wake_pending) {
 		/* the wakeup that was observed first belongs to this sleep */
 		struct rtt_who waker = c->pending_waker;
@@ -548,6 +577,7 @@ void rtt_core_other_switch(struct rtt_core *c, u64 now, s32 cpu,
 	if (c->rs == RTT_RS_DEAD || cpu != c->cpu)
 		return;
 	rtt_charge(c, now, prev);
+	rtt_set_cur(c, next);
 	rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, prev, prev_state);
 }
 

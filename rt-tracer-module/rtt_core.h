@@ -82,6 +82,7 @@ struct rtt_core {
 	u64 t_pending;
 	s32 pending_cpu;
 	struct rtt_who pending_waker;
+	struct rtt_who cpu_cur;		/* last switched in on its CPU */
 	struct rtt_breakdown bd_irq;
 	struct rtt_breakdown bd_iv;
 	struct rtt_breakdown bd_wake;
@@ -128,10 +129,16 @@ void rtt_core_exit(struct rtt_core *c, u64 now);
 void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
 void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
 
-/* Is the task on a run queue (so its CPU must be watched)? */
+/*
+ * Must the switches on the task's CPU be watched? While it is on a run
+ * queue, and while it sleeps on a lock inside a measured interval (whoever
+ * runs on its CPU then is charged: the holder, or who preempts the holder).
+ */
 static inline bool rtt_core_watched(const struct rtt_core *c)
 {
-	return c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING;
+	return c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING ||
+	       (c->rs == RTT_RS_SLEEPING &&
+		c->sleep_cause == RTT_STATE_SLEEP_LOCK && c->iv_open);
 }
 
 /* Settings; return 0 or a negative errno-like -1 for bad arguments. */

@@ -135,10 +135,13 @@ static void rtt_tbl_rebuild(void);
  * Exits leave tombstones; a probe cannot rebuild (that waits for an RCU
  * grace period), so it asks, through irq_work, for a work item that does.
  */
+static void rtt_probes_sync(void);
+
 static void rtt_rebuild_fn(struct work_struct *w)
 {
 	mutex_lock(&rtt_ctl_mutex);
 	rtt_tbl_rebuild();
+	rtt_probes_sync();	/* the last tracked task may have exited */
 	mutex_unlock(&rtt_ctl_mutex);
 }
 
@@ -174,8 +177,12 @@ static void rtt_tbl_rebuild(void)
 
 /* ---- watch lists ---- */
 
+/*
+ * An entry is claimed with cmpxchg on s[i], then published in mask; the
+ * switch probe walks the bits of mask only.
+ */
 struct rtt_watch {
-	atomic_t nr;
+	unsigned long mask;
 	struct rtt_slot *s[RTT_WATCH];
 };
 
@@ -196,8 +203,8 @@ static void rtt_sync_watch(struct rtt_slot *s)
 		return;
 	if (s->w_cpu >= 0) {
 		w = per_cpu_ptr(&rtt_watch, s->w_cpu);
+		clear_bit(s->w_idx, &w->mask);
 		WRITE_ONCE(w->s[s->w_idx], NULL);
-		atomic_dec(&w->nr);
 		s->w_cpu = -1;
 		s->w_idx = -1;
 	}
@@ -208,7 +215,7 @@ static void rtt_sync_watch(struct rtt_slot *s)
 		if (!READ_ONCE(w->s[i]) && !cmpxchg(&w->s[i], NULL, s)) {
 			s->w_cpu = want;
 			s->w_idx = i;
-			atomic_inc(&w->nr);
+			set_bit(i, &w->mask);
 			return;
 		}
 	}
@@ -379,9 +386,15 @@ static void rtt_who(struct task_struct *p, struct rtt_who *w)
 	w->comm[RTT_COMM_LEN - 1] = '\0';
 }
 
+/*
+ * The tracked task's own priority is its configured one (normal_prio):
+ * p->prio is raised while it holds a PI lock that a higher task waits on,
+ * and a report would then show a priority nobody set. Other tasks in
+ * events and culprits show p->prio, boosts included (that explains them).
+ */
 static void rtt_refresh(struct rtt_slot *s, struct task_struct *p)
 {
-	s->core.info.prio = p->prio;
+	s->core.info.prio = p->normal_prio;
 	s->core.info.policy = p->policy;
 	memcpy(s->core.info.comm, p->comm, RTT_COMM_LEN);
 	s->core.info.comm[RTT_COMM_LEN - 1] = '\0';
@@ -466,16 +479,17 @@ static noinline void rtt_switch_slow(struct rtt_watch *w, bool preempt,
 				     struct task_struct *next,
 				     unsigned int prev_state)
 {
+	unsigned long mask = READ_ONCE(w->mask);
 	struct rtt_who wprev, wnext;
 	int cpu = smp_processor_id();
 	u64 now = rtt_now();
+	unsigned int i;
 	u8 why;
-	int i;
 
 	why = rtt_classify(prev, preempt, prev_state);
 	rtt_who(prev, &wprev);
 	rtt_who(next, &wnext);
-	for (i = 0; i < RTT_WATCH; i++) {
+	for_each_set_bit(i, &mask, RTT_WATCH) {
 		struct rtt_slot *s = READ_ONCE(w->s[i]);
 		struct task_struct *t;
 
@@ -509,7 +523,7 @@ static void rtt_probe_switch(void *data, bool preempt,
 {
 	struct rtt_watch *w = this_cpu_ptr(&rtt_watch);
 
-	if (likely(!atomic_read(&w->nr)))
+	if (likely(!READ_ONCE(w->mask)))
 		return;
 	rtt_switch_slow(w, preempt, prev, next, prev_state);
 }
@@ -590,9 +604,9 @@ static void rtt_probe_exit(void *data, struct task_struct *p)
 		return;
 	}
 	rtt_tbl_remove(s);
-	if (rtt_tbl_tombs >= (1U << rtt_tbl_bits) / 4)
+	if (atomic_dec_and_test(&rtt_nr_live) ||
+	    rtt_tbl_tombs >= (1U << rtt_tbl_bits) / 4)
 		irq_work_queue(&rtt_rebuild_iw);
-	atomic_dec(&rtt_nr_live);
 	raw_spin_lock(&s->lock);
 	if (s->core.info.flags & RTT_F_IRQ_THREAD)
 		atomic_dec(&rtt_nr_irq);
@@ -784,6 +798,13 @@ static void rtt_find_tp(struct tracepoint *tp, void *priv)
 			rtt_tps[i].tp = tp;
 }
 
+/*
+ * The probes are registered only while something is tracked: with nothing
+ * tracked the module costs nothing on the scheduler's paths (the
+ * tracepoints stay disabled unless someone else uses them).
+ */
+static bool rtt_probes_on;	/* rtt_ctl_mutex */
+
 static void rtt_unregister_probes(void)
 {
 	unsigned int i;
@@ -795,6 +816,7 @@ static void rtt_unregister_probes(void)
 		rtt_tps[i].registered = false;
 	}
 	tracepoint_synchronize_unregister();
+	rtt_probes_on = false;
 }
 
 static int rtt_register_probes(void)
@@ -802,33 +824,49 @@ static int rtt_register_probes(void)
 	unsigned int i;
 	int ret;
 
-	for_each_kernel_tracepoint(rtt_find_tp, NULL);
 	for (i = 0; i < ARRAY_SIZE(rtt_tps); i++) {
-		if (!rtt_tps[i].tp) {
-			if (rtt_tps[i].optional) {
-				pr_warn("tracepoint %s not found, IRQ metrics off\n",
-					rtt_tps[i].name);
-				continue;
-			}
-			pr_err("tracepoint %s not found\n", rtt_tps[i].name);
-			ret = -ENOENT;
-			goto fail;
-		}
+		if (!rtt_tps[i].tp)
+			continue;	/* optional, reported at load */
 		ret = tracepoint_probe_register(rtt_tps[i].tp,
 						rtt_tps[i].probe, NULL);
 		if (ret) {
 			pr_err("cannot register on %s: %d\n",
 			       rtt_tps[i].name, ret);
-			goto fail;
+			rtt_unregister_probes();
+			return ret;
 		}
 		rtt_tps[i].registered = true;
 	}
-	rtt_have_irq_tp = rtt_tps[ARRAY_SIZE(rtt_tps) - 1].registered &&
-			  rtt_tps[ARRAY_SIZE(rtt_tps) - 2].registered;
+	rtt_probes_on = true;
 	return 0;
-fail:
-	rtt_unregister_probes();
-	return ret;
+}
+
+/* rtt_ctl_mutex held: probes on exactly while a task is tracked */
+static void rtt_probes_sync(void)
+{
+	if (!atomic_read(&rtt_nr_live) && rtt_probes_on)
+		rtt_unregister_probes();
+}
+
+/* at load: every tracepoint the module needs is there */
+static int rtt_find_probes(void)
+{
+	unsigned int i;
+
+	for_each_kernel_tracepoint(rtt_find_tp, NULL);
+	for (i = 0; i < ARRAY_SIZE(rtt_tps); i++) {
+		if (rtt_tps[i].tp)
+			continue;
+		if (!rtt_tps[i].optional) {
+			pr_err("tracepoint %s not found\n", rtt_tps[i].name);
+			return -ENOENT;
+		}
+		pr_warn("tracepoint %s not found, IRQ metrics off\n",
+			rtt_tps[i].name);
+	}
+	rtt_have_irq_tp = rtt_tps[ARRAY_SIZE(rtt_tps) - 1].tp &&
+			  rtt_tps[ARRAY_SIZE(rtt_tps) - 2].tp;
+	return 0;
 }
 
 /* ---- control plane ---- */
@@ -972,6 +1010,12 @@ int rtt_ctl_add(u32 kind, s32 id, u32 flags)
 		return -EINVAL;
 	mutex_lock(&rtt_ctl_mutex);
 	rtt_tbl_rebuild();
+	/* before the task is in the table: no event of it is missed */
+	ret = rtt_probes_on ? 0 : rtt_register_probes();
+	if (ret) {
+		mutex_unlock(&rtt_ctl_mutex);
+		return ret;
+	}
 	switch (kind) {
 	case RTT_TRACK_PID:
 		p = rtt_get_task(id);
@@ -1016,6 +1060,7 @@ int rtt_ctl_add(u32 kind, s32 id, u32 flags)
 	default:
 		ret = -EINVAL;
 	}
+	rtt_probes_sync();
 	mutex_unlock(&rtt_ctl_mutex);
 	return ret;
 }
@@ -1065,6 +1110,7 @@ int rtt_ctl_del(u32 kind, s32 id)
 		if (kind == RTT_TRACK_PID)
 			break;
 	}
+	rtt_probes_sync();
 	mutex_unlock(&rtt_ctl_mutex);
 	kfree(c);
 	return n ? 0 : -ENOENT;
@@ -1116,6 +1162,7 @@ void rtt_ctl_reset(void)
 	for (i = 0; i < rtt_capacity; i++)
 		rtt_slot_release(&rtt_slots[i]);
 	rtt_tbl_rebuild();
+	rtt_probes_sync();
 	mutex_unlock(&rtt_ctl_mutex);
 }
 
@@ -1170,19 +1217,17 @@ static int __init rtt_init(void)
 			   2 * tbl_bytes +
 			   array_size(RTT_RING, sizeof(*rtt_ring)) +
 			   num_possible_cpus() * sizeof(struct rtt_watch);
+	ret = rtt_find_probes();
+	if (ret)
+		goto fail_free;
 	ret = rtt_iface_init();
 	if (ret)
 		goto fail_free;
 	rtt_memory_bytes += rtt_iface_memory();
-	ret = rtt_register_probes();
-	if (ret)
-		goto fail_iface;
 	pr_info("loaded: capacity=%u memory_bytes=%zu (slot %zu bytes) irq_tracepoints=%s\n",
 		rtt_capacity, rtt_memory_bytes, sizeof(struct rtt_slot),
 		rtt_have_irq_tp ? "yes" : "no");
 	return 0;
-fail_iface:
-	rtt_iface_exit();
 fail_free:
 	rtt_free_all();
 	return ret;
@@ -1196,7 +1241,9 @@ static void __exit rtt_exit(void)
 	u8 life;
 
 	rtt_iface_exit();		/* no more control or readers */
+	mutex_lock(&rtt_ctl_mutex);
 	rtt_unregister_probes();	/* + tracepoint_synchronize_unregister */
+	mutex_unlock(&rtt_ctl_mutex);
 	irq_work_sync(&rtt_wake_work);
 	irq_work_sync(&rtt_rebuild_iw);
 	cancel_work_sync(&rtt_rebuild_work);

@@ -10,6 +10,8 @@ Each test checks the module's numbers against what the workload itself
 measured (its summary line) and against the scenario's design, and that the
 worst case names the real culprit.
 """
+import re
+
 import pytest
 
 import rtt
@@ -56,7 +58,7 @@ def agrees_with_tracefs(run, section, t):
     tracefs intervals may exceed it, and the means must agree up to what
     those can move them."""
     lat = t.latency
-    evs = rtt.parse_ftrace(run.section(section))
+    evs = rtt.parse_ftrace(sched_lines(run.section(section)))
     assert evs, "tracefs recorded nothing"
     ora = rtt.oracle_latencies(evs, t.pid)
     assert ora, "tracefs saw no wakeup -> switch-in of the task"
@@ -72,6 +74,69 @@ def agrees_with_tracefs(run, section, t):
     o_mean = sum(ora) // len(ora)
     assert near(lat.mean_ns, o_mean, tol(o_mean) + sum(longer) // len(ora)), \
         f"module mean {lat.mean_ns}, tracefs {o_mean} (beyond the max: {longer})\n{t.text}"
+    return ora
+
+
+def sched_lines(text):
+    return "\n".join(ln for ln in text.splitlines() if " sys_e" not in ln)
+
+
+# Guest shell: also record the syscall entries and exits of pid $1.
+TRACE_SYSCALLS = """
+echo "common_pid == $1" > $T/events/raw_syscalls/sys_enter/filter
+echo "common_pid == $1" > $T/events/raw_syscalls/sys_exit/filter
+echo 1 > $T/events/raw_syscalls/sys_enter/enable
+echo 1 > $T/events/raw_syscalls/sys_exit/enable
+"""
+# arm64 (asm-generic) numbers of nanosleep and clock_nanosleep
+TIMER_SLEEP_NRS = (101, 115)
+_TRACE_RE = re.compile(r"^\s*.+?-(\d+)\s+\[\d+\]\s+\S+\s+(\d+)\.(\d+): (\w+): (.*)$")
+
+
+def oracle_reliefs(text, pid):
+    """Relief intervals of pid from tracefs alone (sched_wakeup,
+    sched_switch and raw_syscalls): a wakeup while asleep opens one when
+    none is open; it closes when the task goes to sleep (prev_state S) in
+    nanosleep/clock_nanosleep. A D sleep there is a sleeping lock on the
+    way out of the syscall (PREEMPT_RT; seen: the timer's wakeup, then a
+    wait for a lock the preempted task held) and continues the interval,
+    as the module's TASK_RTLOCK_WAIT rule says."""
+    spid, nr, t_open, asleep, out = str(pid), None, None, True, []
+    for line in text.splitlines():
+        m = _TRACE_RE.match(line)
+        if not m:
+            continue
+        t = int(m[2]) * 10**9 + int(m[3].ljust(9, "0")[:9])
+        name, body = m[4], m[5]
+        if name in ("sys_enter", "sys_exit") and m[1] == spid:
+            nr = int(body.split()[1]) if name == "sys_enter" else None
+        elif name in ("sched_wakeup", "sched_wakeup_new") and f" pid={spid} " in body:
+            if asleep and t_open is None:
+                t_open = t
+            asleep = False
+        elif name == "sched_switch" and f" prev_pid={spid} " in body:
+            st = body.split("prev_state=")[1].split()[0]
+            if st.startswith("R"):
+                continue
+            asleep = True
+            if st == "S" and nr in TIMER_SLEEP_NRS and t_open is not None:
+                out.append(t - t_open)
+                t_open = None
+    return out
+
+
+def reliefs_agree(run, section, t):
+    """The module's relief count and max against oracle_reliefs(), with
+    the tolerances of agrees_with_tracefs()."""
+    ora = oracle_reliefs(run.section(section), t.pid)
+    assert ora, "tracefs saw no relief interval"
+    rel = t.relief
+    tol = lambda v: 5 * US + v // 200  # noqa: E731
+    assert near(rel.count, len(ora), 1), f"module relief count {rel.count}, tracefs {len(ora)}\n{t.text}"
+    assert any(near(v, rel.max_ns, tol(v)) for v in ora), \
+        f"module relief max {rel.max_ns} is none of tracefs's intervals (max {max(ora)})\n{t.text}"
+    longer = [v for v in ora if v > rel.max_ns + tol(v)]
+    assert len(longer) <= 2, f"tracefs saw {longer} above the module's relief max {rel.max_ns}\n{t.text}"
     return ora
 
 
@@ -177,10 +242,20 @@ finish
     assert rel.max_ns >= h["delay"] * US, t.text
     io = rel.worst["sleep_io_ns"]
     assert io >= h["delay"] * US, t.text
-    assert near(io, s["block_max_ns"], 200 * US + s["block_max_ns"] // 20), (s, t.text)
-    # (A few us of sleep_lock are real: the pipe's mutex is a sleeping lock
-    # on PREEMPT_RT, shared with the helper.)
-    assert io >= 0.9 * rel.max_ns, t.text
+    # The worst interval holds at least the loop's own worst block, and its
+    # I/O sleep is no longer than that block. (They need not be equal: the
+    # worst relief can be another block plus a guest-time jump of QEMU's
+    # round-robin vCPUs under --icount, seen once: io 3.1 ms in a relief
+    # interval of 4.6+ ms while the longest block was 4.6 ms.)
+    tol = 200 * US + s["block_max_ns"] // 20
+    assert rel.max_ns >= s["block_max_ns"] - tol, (s, t.text)
+    assert io <= s["block_max_ns"] + tol, (s, t.text)
+    # Asleep in I/O is what the worst interval mostly is. (A few us of
+    # sleep_lock are real: the pipe's mutex is a sleeping lock on
+    # PREEMPT_RT, shared with the helper.)
+    others = {k: v for k, v in rel.worst.items() if k != "sleep_io_ns"}
+    assert io > max(others.values()), t.text
+    assert io >= 0.6 * rel.max_ns, t.text
     # ...while latency and response (which end before the block) stay short.
     assert t.response.max_ns < h["delay"] * US, t.text
     assert t.latency.max_ns < h["delay"] * US, t.text
@@ -244,7 +319,6 @@ def _inversion(run, mode):
     return t, ids, s
 
 
-@pytest.mark.xfail(strict=True, reason="module defect, issue 3: culprits are charged only while runnable, so pi_med is not named while pi_high sleeps on the lock")
 def test_priority_inversion_without_pi(inversion_run):
     t, ids, s = _inversion(inversion_run, "plain")
     assert s["pi"] == 0
@@ -278,15 +352,16 @@ def test_priority_inversion_with_pi(inversion_run):
 BB = dict(cycles=60, period=10000, compute=100, work=1000, block=3000, gap=6300)
 
 
-@pytest.mark.xfail(strict=False, reason="module defect, issue 3 (intermittent): relief undercount, 57 of 59 intervals in 2 of 3 runs")
 def test_background_task_blocks():
     b = BB
     run = rtt.run_guest("background_blocks", f"""
+trace_syscalls() {{ {TRACE_SYSCALLS} }}
 load_module
 bg_load 1000
 bg_block -n {b['cycles']} -P {b['period']} -C {b['compute']} -W {b['work']} -S {b['block']} -G {b['gap']} -c 1 -p 50 -s 100 > /tmp/bb.out &
 p=$!
 trace_pids $p
+trace_syscalls $p
 ctl add_pid "$p trace"
 wait $p
 echo 0 > $T/tracing_on
@@ -300,16 +375,22 @@ finish
     t = tracked(run, ids["bb_rt"])
     assert (t.comm, t.prio) == ("bb_rt", 49), t.text
     # Every cycle's wait + work fits in the period (no deadline passes), so
-    # every cycle but the last (which exits) ends in a real timer sleep:
-    # exactly cycles - 1 relief intervals (+-1 for add_pid's race).
+    # every cycle but the last (which exits) ends in a timer sleep: about
+    # cycles - 1 relief intervals (those before add_pid are not seen: the
+    # exact count is the tracefs oracle's).
     assert s["lock_wait_max_ns"] + 1 * MS < b["period"] * US, s
-    assert near(t.relief.count, s["cycles"] - 1, 1), (s, t.text)
+    assert s["cycles"] - 4 <= t.relief.count <= s["cycles"] - 1, (s, t.text)
     agrees_with_tracefs(run, "trace", t)
+    reliefs_agree(run, "trace", t)
     rel = t.relief
     # bb_bg's phase sweeps across bb_rt's wakeups (period 10.3 ms vs 10 ms):
     # some wakeup lands in its blocking call, which holds the lock for S.
     assert rel.max_ns >= b["block"] * US, t.text
-    assert near(rel.max_ns, s["lock_wait_max_ns"], 300 * US + s["lock_wait_max_ns"] // 20), (s, t.text)
+    # ...and is the wait plus a little running: never more than the longest
+    # wait the task saw itself (+ the compute time and a latency). Not equal
+    # to it: that longest wait may be in the first cycle, before add_pid
+    # (seen: 5.66 ms in the workload's count, 4.73 ms the module's max).
+    assert rel.max_ns <= s["lock_wait_max_ns"] + 300 * US + s["lock_wait_max_ns"] // 20, (s, t.text)
     assert rel.worst["sleep_lock_ns"] >= 0.8 * rel.max_ns, t.text
     assert rel.worst["sleep_io_ns"] == 0, t.text
     # The task that kept it from its work is the background one. (While

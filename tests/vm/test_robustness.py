@@ -18,7 +18,6 @@ def parse_ok(run, section):
     return tasks
 
 
-@pytest.mark.xfail(strict=False, reason="module defect, issue 3 (intermittent): tasks read torn across pages, the parser then rejects it")
 def test_fuzz_control_files_and_ioctls():
     run = rtt.run_guest("fuzz", """
 load_module
@@ -59,7 +58,6 @@ rmmod rt_tracer || echo "@@@ error rmmod after fuzzing"
     assert t.latency.count >= 50, t.text
 
 
-@pytest.mark.xfail(strict=True, reason="module defect, issue 3: tasks read >4 KiB is torn across pages while tasks come and go (rtt_text rebuilt mid-read)")
 def test_add_del_loops_under_load():
     run = rtt.run_guest("add_del_loops", """
 load_module
@@ -106,7 +104,6 @@ finish
     assert t.latency.linear["step_ns"] == 10000, t.text
 
 
-@pytest.mark.xfail(strict=True, reason="module defect, issue 3: tasks read >4 KiB is torn across pages while tasks come and go (rtt_text rebuilt mid-read)")
 def test_thread_churn_beyond_capacity():
     run = rtt.run_guest("thread_churn", """
 load_module capacity=64
@@ -154,8 +151,12 @@ finish
             assert t.kind == "tgid", t.text
             assert t.comm == "churn" or re.fullmatch(r"cw\d+", t.comm), t.text
             if t.comm != "churn":
-                # 5 timer sleeps + the start (sched_wakeup_new) per thread
-                assert t.latency.count <= 5 + 1 + 1, f"{sec}: implausible count\n{t.text}"
+                # 5 timer sleeps per thread: at most 5 relief intervals. Its
+                # wakeups: the start (sched_wakeup_new), the 5 timer sleeps,
+                # and a few sleeping-lock waits (mmap_lock and the like are
+                # sleeping locks on PREEMPT_RT; seen: 1 with 100 threads).
+                assert t.relief.count <= 5, f"{sec}: implausible relief count\n{t.text}"
+                assert t.latency.count <= 2 * (5 + 1), f"{sec}: implausible latency count\n{t.text}"
     mid = [t for t in parse_ok(run, "tasks_mid") if t.tgid == churn]
     assert len(mid) >= 10, f"only {len(mid)} threads tracked in the middle of the churn"
     assert sum(t.latency.count for t in mid) > 0

@@ -215,7 +215,8 @@ static void rtt_ev_add(struct rtt_core *c, u64 now, u16 type, s32 cpu,
 		return;
 	}
 	e = &c->ev[c->nr_ev++];
-	memset(e, 0, sizeof(*e));
+	e->reserved = 0;
+	e->pad = 0;
 	e->t_ns = now > c->t_iv ? now - c->t_iv : 0;
 	e->type = type;
 	e->cpu = (u16)cpu;

@@ -466,7 +466,7 @@ def oracle_latencies(evs: list[FtEvent], pid: int) -> list[int]:
 # --------------------------------------------------------------- oracle agreement
 
 def oracle_agreement_problems(m: Metric, ora: list[int], *, count_tol: int = 1,
-                              jumps: int = 2) -> list[str]:
+                              jumps: int = 2, module_jump: bool = False) -> list[str]:
     """How a module metric m disagrees with the intervals ora an oracle
     computed from tracefs in the same run (the rule of test_classic's
     agrees_with_tracefs, for any metric):
@@ -479,14 +479,23 @@ def oracle_agreement_problems(m: Metric, ora: list[int], *, count_tol: int = 1,
       round-robin vCPUs under --icount make guest time jump between the
       ftrace event and the module's probe of one tracepoint; seen: 888 us);
     - the means agree within that tolerance plus what those intervals can
-      move the mean (their sum / count)."""
+      move the mean (their sum / count);
+    - module_jump: a jump can also land between the module's probe (it
+      registered first, so it runs first) and the ftrace event: then the
+      module's max may be above every oracle interval (one sample: only the
+      max is seen), and the mean may move by its excess / count. Seen on
+      the IRQ thread (thousands of intervals): 80 us in the module, 47 us
+      the longest in tracefs."""
     p = []
     if not ora:
         return [f"{m.name}: the oracle found no interval"]
     tol = lambda v: 5000 + v // 200  # noqa: E731
     if abs(m.count - len(ora)) > count_tol:
         p.append(f"{m.name}: module count {m.count}, oracle {len(ora)} (tolerance {count_tol})")
-    if not any(abs(v - m.max_ns) <= tol(v) for v in ora):
+    excess = 0
+    if module_jump and m.max_ns > max(ora) + tol(max(ora)):
+        excess = m.max_ns - max(ora)
+    elif not any(abs(v - m.max_ns) <= tol(v) for v in ora):
         near_max = sorted(ora, key=lambda v: abs(v - m.max_ns))[:3]
         p.append(f"{m.name}: module max {m.max_ns} is none of the oracle's intervals "
                  f"(nearest {near_max}, oracle max {max(ora)})")
@@ -494,7 +503,7 @@ def oracle_agreement_problems(m: Metric, ora: list[int], *, count_tol: int = 1,
     if len(longer) > jumps:
         p.append(f"{m.name}: oracle intervals {longer} above the module's max {m.max_ns}")
     o_mean = sum(ora) // len(ora)
-    if abs(m.mean_ns - o_mean) > tol(o_mean) + sum(longer) // len(ora):
+    if abs(m.mean_ns - o_mean) > tol(o_mean) + (sum(longer) + excess) // len(ora):
         p.append(f"{m.name}: module mean {m.mean_ns}, oracle {o_mean} (beyond the max: {longer})")
     return p
 

@@ -1,0 +1,299 @@
+"""IRQ metrics on a real device IRQ of the appliance: irq_delay (hard IRQ
+entry -> switch-in of the IRQ thread) and irq (the thread's activation).
+
+/dev/hvc3 is a virtio console sink: writing to it raises virtio0-virtqueues
+(the IRQ of the whole virtio-serial device, also used by the consoles that
+carry the scenario's stdout: nothing is printed while an IRQ window is
+measured). The IRQ is routed to CPU 1 (/proc/irq/N/smp_affinity; its IRQ
+thread, SCHED_FIFO 50, follows), the writer and a SCHED_OTHER background
+load run on CPU 0. One boot, two phases, each with its own tracefs record
+(irq_handler_entry of N, sched_wakeup/sched_switch of the thread) and
+/proc/interrupts before and after:
+- quiet: nothing else on CPU 1, irq_delay stays small;
+- hog: prio_hog at SCHED_FIFO 60 (above the IRQ thread) bursts on CPU 1
+  while the writer keeps the IRQ busy: irq_delay grows to (nearly) a burst
+  and names prio_hog.
+Under --icount (see test_classic) so guest time counts instructions.
+"""
+import re
+
+import pytest
+
+import rtt
+
+US = 1000
+MS = 1000 * US
+BURST, SLEEP, HOG_MS = 3000, 7000, 1200          # us, us, ms
+BOUND = 1 * MS                                    # irq_delay SLO
+IRQ_BOUND = 500 * US                              # irq (handling) SLO
+LIN_STEP = 125 * US                               # irq_delay linear histogram, BOUND = 8 steps
+QUIET_WRITES = 300
+
+
+def _phase(name, hog):
+    start_hog = (f"prio_hog -c 1 -p 60 -B {BURST} -S {SLEEP} -d {HOG_MS} -s 20 > /tmp/hog.out & H=$!"
+                 if hog else "")
+    writer = ("while kill -0 $H 2>/dev/null; do taskset -c 0 dd if=/dev/zero of=/dev/hvc3 bs=4k count=20 2>/dev/null; done"
+              if hog else f"taskset -c 0 dd if=/dev/zero of=/dev/hvc3 bs=4k count={QUIET_WRITES} 2>/dev/null")
+    return f"""
+trace_pids $P
+echo "irq == $N" > $T/events/irq/irq_handler_entry/filter
+echo 1 > $T/events/irq/irq_handler_entry/enable
+ctl add_irq $N
+ctl set_slo_irq_delay_bound "$P {BOUND}"
+ctl set_slo_irq_handling_bound "$P {IRQ_BOUND}"
+ctl set_linear_hist "$P irq_delay 0 {LIN_STEP}"
+echo rtt_added > $T/trace_marker
+i0=$(grep "^ *$N:" /proc/interrupts)
+{start_hog}
+{writer}
+i1=$(grep "^ *$N:" /proc/interrupts)
+echo 0 > $T/tracing_on
+cat $S/tasks > /tmp/tasks_{name}
+echo 0 > $T/events/irq/irq_handler_entry/enable
+{"wait $H" if hog else ""}
+echo "irqs_{name}_before: $i0"
+echo "irqs_{name}_after: $i1"
+section tasks_{name} cat /tmp/tasks_{name}
+section trace_{name} cat $T/trace
+{"section hog cat /tmp/hog.out" if hog else ""}
+ctl reset 1
+"""
+
+
+@pytest.fixture(scope="module")
+def irq_run():
+    run = rtt.run_guest("irq_virtio", f"""
+load_module
+N=$(sed -n 's/^ *\\([0-9]*\\):.* virtio0-virtqueues$/\\1/p' /proc/interrupts)
+P=$(grep -l "^irq/$N-" /proc/[0-9]*/comm | cut -d/ -f3)
+echo "irq=$N thread=$P"
+echo 2 > /proc/irq/$N/smp_affinity || echo "@@@ error smp_affinity of $N not writable"
+usleep 100000
+echo "affinity=$(cat /proc/irq/$N/effective_affinity_list) thread_cpus=$(sed -n 's/^Cpus_allowed_list:\\t//p' /proc/$P/status)"
+bg_load 8000
+{_phase("quiet", False)}
+{_phase("hog", True)}
+finish
+""", icount=True, timeout=150)
+    run.assert_ok()
+    return run
+
+
+def ids(run):
+    m = re.search(r"^irq=(\d+) thread=(\d+)$", run.stdout, re.M)
+    assert m, run.describe()
+    return int(m[1]), int(m[2])
+
+
+def irq_count_delta(run, phase, irq):
+    """Hard IRQs of irq over the phase's window, all CPUs (/proc/interrupts)."""
+    def total(which):
+        line = re.search(rf"^irqs_{phase}_{which}: (.*)$", run.stdout, re.M)[1]
+        f = line.split()
+        assert f[0] == f"{irq}:", line
+        return sum(int(x) for x in f[1:3])      # 2 CPUs
+    return total("after") - total("before")
+
+
+def oracle_irq(evs, irq, pid):
+    """irq_delay and irq intervals of the IRQ thread from tracefs alone, by
+    the module README's definitions:
+    - irq_delay: an irq_handler_entry(irq) opens one unless one is open or
+      the thread is running (then the run handles it: not measured, see
+      rtt_main.c above rtt_probe_irq_entry); the thread's next switch-in
+      closes it. (An entry while the thread is preempted is measured: it
+      waits for the thread to get the CPU back.)
+    - irq: "the thread's whole activation": from the switch-in that ends
+      an irq_delay, when the thread was asleep, to its next switch-out in a
+      sleeping state (not R/R+); preemptions inside are part of it.
+    Returns (delays, activations, entries, unmeasured)."""
+    spid, sirq = str(pid), str(irq)
+    pending = None
+    running = False
+    act_start = None
+    delays, acts = [], []
+    entries = unmeasured = 0
+    for e in evs:
+        if e.name == "irq_handler_entry" and e.f.get("irq") == sirq:
+            entries += 1
+            if pending is None and not running:
+                pending = e.t_ns
+            else:
+                unmeasured += 1
+        elif e.name == "sched_switch" and e.f.get("next_pid") == spid:
+            running = True
+            if pending is not None:
+                delays.append(e.t_ns - pending)
+                pending = None
+                if act_start is None:
+                    act_start = e.t_ns
+        elif e.name == "sched_switch" and e.f.get("prev_pid") == spid:
+            running = False
+            if not e.f.get("prev_state", "").startswith("R") and act_start is not None:
+                acts.append(e.t_ns - act_start)
+                act_start = None
+    return delays, acts, entries, unmeasured
+
+
+def phase(run, name):
+    irq, pid = ids(run)
+    t = rtt.find_task(rtt.parse_tasks(run.section(f"tasks_{name}")), pid)
+    probs = rtt.invariant_problems(t)
+    assert not probs, "\n".join(probs) + "\n" + t.text
+    evs = rtt.events_after_marker(rtt.parse_trace_events(run.section(f"trace_{name}")), "rtt_added")
+    return t, oracle_irq(evs, irq, pid), irq_count_delta(run, name, irq)
+
+
+def test_irq_thread_record(irq_run):
+    irq, pid = ids(irq_run)
+    assert re.search(r"^affinity=1 thread_cpus=1$", irq_run.stdout, re.M), irq_run.describe()
+    t, _, _ = phase(irq_run, "quiet")
+    assert (t.kind, t.irq, t.policy, t.prio) == ("irq", irq, "fifo", 99 - 50), t.text
+    assert t.comm.startswith(f"irq/{irq}-virtio0") and "irq_thread" in t.flags, t.text
+    assert (t.irq_delay.bound_ns, t.metrics["irq"].bound_ns) == (BOUND, IRQ_BOUND), t.text
+
+
+@pytest.mark.parametrize("name", ["quiet", "hog"])
+def test_irq_counts(irq_run, name):
+    """irq_delay count vs the hard IRQs /proc/interrupts counted in the same
+    window. Every measured irq_delay starts at an IRQ of the window, so
+    count <= delta (+1: an entry just before i0 is measured at a switch-in
+    after it). Fewer is by design: an entry while the thread is already
+    pending or running is handled in the same run and not measured (see
+    rtt_main.c above rtt_probe_irq_entry); tracefs tells how many those
+    were, so count >= delta - unmeasured - 2 (an entry on each side of the
+    window). And the irq count is one per measured irq_delay (every
+    activation ends in a sleep), +-1 for the activation running when the
+    tasks file was read."""
+    t, (delays, runs, entries, unmeasured), delta = phase(irq_run, name)
+    d = t.irq_delay
+    assert delta >= 100, f"only {delta} IRQs of the device in the window"
+    # tracefs saw the same IRQs as /proc/interrupts (it ran a little longer).
+    assert delta <= entries <= delta + 3, (delta, entries)
+    assert d.count <= delta + 1, (delta, d.count, t.text)
+    assert d.count >= delta - unmeasured - 2, (delta, unmeasured, d.count, t.text)
+    # Not a trivial window: most IRQs open an irq_delay.
+    assert d.count >= delta // 4, (delta, unmeasured, t.text)
+    # Each activation starts at a switch-in that ends an irq_delay.
+    assert t.metrics["irq"].count <= d.count + 1, t.text
+
+
+@pytest.mark.parametrize("name", ["quiet", "hog"])
+def test_irq_delay_oracle_agrees_with_tracefs(irq_run, name):
+    """irq_delay from tracefs (oracle_irq) vs the module, with the
+    tolerances of rtt.oracle_agreement_problems: count +-1 around the
+    marker; the max one of tracefs's intervals within 5 us + 0.5%; at most
+    2 tracefs intervals above it (icount guest-time jumps: seen, 638 us
+    between the ftrace irq_handler_entry event and the sched_wakeup of the
+    same hard IRQ on an idle vCPU, a jump the module's probe, called after
+    the ftrace event, does not see; and the other way round, module_jump:
+    the module's max above every tracefs interval, seen 80 us vs 47 us)."""
+    t, (delays, _, _, _), _ = phase(irq_run, name)
+    probs = rtt.oracle_agreement_problems(t.irq_delay, delays, module_jump=True)
+    assert not probs, "\n".join(probs) + "\n" + t.text
+
+
+def test_irq_handling_oracle_quiet(irq_run):
+    """irq (the thread's activation) from tracefs vs the module, same
+    tolerances. Nothing preempts the thread here."""
+    t, (_, acts, _, _), _ = phase(irq_run, "quiet")
+    probs = rtt.oracle_agreement_problems(t.metrics["irq"], acts, module_jump=True)
+    assert not probs, "\n".join(probs) + "\n" + t.text
+
+
+@pytest.mark.xfail(strict=True, reason="module defect, issue 3: an IRQ entry while the IRQ thread is preempted "
+                   "(runnable mid-activation) restarts the irq interval at the thread's resume "
+                   "(rtt_core_switch_in: t_irq_run = now, bd_irq cleared), so irq loses the activation's "
+                   "start and is counted less often than irq_delay")
+def test_irq_handling_oracle_hog(irq_run):
+    """As above while prio_hog preempts the thread mid-activation: irq must
+    still be the whole activation (README: "irq is the thread's whole
+    activation"), preemption included. The sharpest check is the number
+    of long activations (>= 2^19 ns, i.e. preempted by a burst): the
+    module's log2 histogram against tracefs's, +-2 (icount jumps). Seen in
+    3 runs: tracefs 8, 15, 9; the module 1, 4, 4 (exactly what tracefs
+    gives when the irq interval restarts at the switch-in that ends an
+    irq_delay opened during the preemption)."""
+    t, (delays, acts, _, _), _ = phase(irq_run, "hog")
+    irqm = t.metrics["irq"]
+    long_mod = sum(n for lo, _, n in irqm.log2 if lo >= 1 << 19)
+    long_ora = sum(1 for v in acts if v >= 1 << 19)
+    assert long_ora >= 3, f"tracefs saw only {long_ora} preempted activations"
+    assert abs(long_mod - long_ora) <= 2, \
+        f"activations >= 2^19 ns: module {long_mod}, tracefs {long_ora}\n{t.text}"
+    probs = rtt.oracle_agreement_problems(irqm, acts, module_jump=True)
+    assert not probs, "\n".join(probs) + "\n" + t.text
+    # Every activation starts with one irq_delay; the extra irq_delays are
+    # entries that came while the thread was preempted.
+    assert irqm.count <= t.irq_delay.count, t.text
+
+
+def test_irq_delay_quiet_is_small(irq_run):
+    t, _, _ = phase(irq_run, "quiet")
+    d = t.irq_delay
+    # Nothing above the IRQ thread on CPU 1: entry -> wakeup -> switch-in,
+    # measured 5-50 us under icount; far below a hog burst. Up to 2 samples
+    # may be icount guest-time jumps on the idle vCPU (seen: one of 1.49 ms
+    # in 595, no culprit: only the idle task had the CPU): counted from the
+    # linear histogram (125 us steps), samples of 250 us or more.
+    lin = d.linear
+    slow = lin["over"] + sum(n for lo, _, n in lin["buckets"] if lo >= 250 * US)
+    assert slow <= 2, t.text
+    assert d.violations <= slow, t.text
+    assert d.mean_ns < 20 * US, t.text
+    irqm = t.metrics["irq"]
+    assert irqm.max_ns < IRQ_BOUND and irqm.violations == 0, t.text
+
+
+def test_irq_delay_hog_is_explained(irq_run):
+    t, _, _ = phase(irq_run, "hog")
+    hog_pid = rtt.announced(irq_run.section("hog"))["prio_hog"]
+    d = t.irq_delay
+    # An IRQ that comes at the start of a burst waits for all of it; the
+    # writer keeps the IRQ busy, so one does, within a few writes.
+    assert d.max_ns >= 0.8 * BURST * US, t.text
+    # ...and little more than the longest burst (as prio_hog measured it).
+    # Not exactly: under --icount guest time can jump while a vCPU waits
+    # for its QEMU round-robin turn (see test_classic); seen here: 4.58 ms
+    # with a 3.84 ms longest burst, 1.57 ms of it on the idle vCPU between
+    # the thread's wakeup (need-resched set) and the switch away from idle.
+    hog = rtt.summaries(irq_run.section("hog"))["prio_hog"]
+    assert d.max_ns <= hog["burst_max_ns"] + 2 * MS, (hog, t.text)
+    # The worst case is spent waiting for the CPU, and the task that had it
+    # is prio_hog, for (nearly) a whole burst: it is the top culprit. (The
+    # idle task is never charged, so a jump on the idle vCPU stays
+    # unexplained waiting.)
+    assert d.worst["waiting_ns"] >= 0.95 * d.max_ns, t.text
+    top = d.top_culprit
+    assert top and (top.pid, top.comm, top.prio) == (hog_pid, "prio_hog", 99 - 60), t.text
+    assert top.ns >= 0.9 * BURST * US, t.text
+    assert top.ns <= hog["burst_max_ns"] + 100 * US, (hog, t.text)
+    assert top.ns >= 0.5 * d.max_ns, t.text
+    assert all(c.ns < 0.1 * top.ns for c in d.culprits[1:]), t.text
+
+
+def test_irq_violations_against_bound(irq_run):
+    """violations = samples above the bound: the linear histogram (step
+    BOUND/8, so the bound is a bucket edge) counts them independently of
+    the violation counter, and tracefs's intervals give them too (+-2:
+    intervals within 5 us + 0.5% of the bound, and the icount jumps)."""
+    t, (delays, runs, _, _), _ = phase(irq_run, "hog")
+    d = t.irq_delay
+    lin = d.linear
+    assert lin and (lin["lo_ns"], lin["step_ns"]) == (0, LIN_STEP), t.text
+    above = lin["over"] + sum(n for lo, _, n in lin["buckets"] if lo >= BOUND)
+    assert d.violations == above, t.text
+    assert d.violations >= 1, t.text
+    # Not everything violates: between bursts the thread runs at once.
+    assert d.violations < d.count // 2, t.text
+    ora = sum(1 for v in delays if v > BOUND)
+    assert abs(d.violations - ora) <= 2, (ora, t.text)
+    # The irq (handling) bound: activations the hog preempted last a burst.
+    # Checked against the log2 histogram (independent of the violation
+    # counter): the samples in buckets at or above 2^19 ns exceed the
+    # 500 us bound, those below 2^18 do not.
+    irqm = t.metrics["irq"]
+    sure = sum(n for lo, _, n in irqm.log2 if lo >= 1 << 19)
+    maybe = sum(n for lo, _, n in irqm.log2 if lo >= 1 << 18)
+    assert 1 <= sure <= irqm.violations <= maybe, t.text

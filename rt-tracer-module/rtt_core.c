@@ -622,7 +622,11 @@ void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 	if (c->rs == RTT_RS_DEAD)
 		return;
 	rtt_ev_add(c, now, RTT_EV_IRQ_ENTRY, cpu, &w, NULL, 0);
-	if (!c->irq_pending) {
+	/*
+	 * While the thread is in an activation (running, or preempted in
+	 * it), the handler runs again in that activation: not a new delay.
+	 */
+	if (!c->irq_pending && !c->irq_running) {
 		c->irq_pending = true;
 		c->t_irq = now;
 	}

@@ -753,8 +753,9 @@ static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
  * IRQ metrics, on PREEMPT_RT where every device IRQ is threaded:
  *  irq_delay = irq_handler_entry(N) -> switch-in of N's thread. Exact
  *    between those two tracepoints; the hardware-to-entry time is not
- *    seen. If the IRQ fires again while its thread runs, the thread handles
- *    it in the same run and that entry is not measured.
+ *    seen. If the IRQ fires again while its thread is in an activation
+ *    (running or preempted in it), the thread handles it in that
+ *    activation and that entry is not measured.
  *  irq = thread switch-in (after an entry) -> its next voluntary
  *    switch-out. Includes the thread's own overhead and every handler run
  *    in that activation (approximate "handler execution").

@@ -514,6 +514,40 @@ static void t_pid_reuse(void)
 	CHECK(strstr(buf, "flags=-\n"));
 }
 
+/*
+ * An IRQ thread preempted in the middle of an activation: IRQs that come
+ * meanwhile (or while it runs) are handled in that activation; irq spans
+ * the whole activation, preemption included.
+ */
+static void t_irq_preempted_activation(void)
+{
+	struct rtt_core *c = fresh(&core, 20, 0);
+
+	c->info.flags |= RTT_F_IRQ_THREAD;
+	c->info.irq = 33;
+	rtt_core_irq_entry(c, 100, 0, 33);
+	rtt_core_wakeup(c, 110, 0, &hog, false);
+	rtt_core_switch_in(c, 200, 0, &hog, 0);
+	rtt_core_irq_entry(c, 250, 0, 33);		/* while it runs */
+	rtt_core_switch_out(c, 300, 0, RTT_STATE_PREEMPTED, &hog);
+	rtt_core_irq_entry(c, 400, 0, 33);		/* while preempted */
+	rtt_core_switch_in(c, 1300, 0, &hog, RTT_STATE_PREEMPTED);
+	rtt_core_switch_out(c, 1400, 0, RTT_STATE_SLEEP_OTHER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].max_ns, 100);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ].max_ns, 1200);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ].worst.running_ns, 200);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ].worst.waiting_ns, 1000);
+	CHECK(!c->irq_pending);
+	/* the next IRQ after the sleep is a new activation */
+	rtt_core_irq_entry(c, 2000, 0, 33);
+	rtt_core_wakeup(c, 2010, 0, &hog, false);
+	rtt_core_switch_in(c, 2050, 0, &idle, 0);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 2);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].last_ns, 50);
+}
+
 static void t_irq(void)
 {
 	struct rtt_core *c = fresh(&core, 20, 0);
@@ -744,6 +778,7 @@ int main(void)
 	run("exit_record", t_exit_record);
 	run("pid_reuse", t_pid_reuse);
 	run("irq", t_irq);
+	run("irq_preempted_activation", t_irq_preempted_activation);
 	run("format_exact", t_format_exact);
 	run("format_empty_and_truncated", t_format_empty_and_truncated);
 	run("random_invariants", t_random_invariants);

@@ -290,6 +290,16 @@ trace_pids() {
 	echo > $T/trace
 	echo 1 > $T/tracing_on
 }
+# trace_sleeps PID: also record PID's timer sleeps (syscall entry and exit)
+trace_sleeps() {
+	for _sc in clock_nanosleep nanosleep; do
+		for _e in sys_enter_$_sc sys_exit_$_sc; do
+			[ -d $T/events/syscalls/$_e ] || { echo "@@@ error no tracefs event syscalls/$_e"; continue; }
+			echo "common_pid == $1" > $T/events/syscalls/$_e/filter
+			echo 1 > $T/events/syscalls/$_e/enable
+		done
+	done
+}
 finish() {
 	section tasks cat $S/tasks
 	section dmesg dmesg
@@ -554,3 +564,66 @@ def events_after_marker(evs: list[FtEvent], text: str) -> list[FtEvent]:
         if e.name == "tracing_mark_write" and e.f["_body"].strip() == text:
             return evs[i + 1:]
     raise AssertionError(f"trace has no marker {text!r}")
+
+
+SLEEP_SYSCALLS = ("clock_nanosleep", "nanosleep")
+
+
+def oracle_response_relief(evs: list[FtEvent], pid: int, ends: dict | None = None):
+    """(responses, reliefs, timer_sleeps) of pid from tracefs events alone
+    (sched_wakeup, sched_switch and the syscalls that trace_sleeps records),
+    by the module's definitions (rtt_core.c's header comment):
+    - a wakeup of the task while it sleeps (last switched out in a sleeping
+      state) opens a wake sub-interval, and a relief interval unless one is
+      open;
+    - response = wakeup -> the first switch-out in a sleeping state
+      (prev_state not R/R+: a preemption does not end it);
+    - relief = the wakeup that opened the interval -> the first switch-out
+      in state S while inside clock_nanosleep/nanosleep (a timer sleep). A D
+      sleep there is a sleeping lock on the way through the syscall
+      (PREEMPT_RT's rtlock wait; seen: the timer's wakeup, then a wait for a
+      lock the preempted task held): the interval goes on, as the module's
+      TASK_RTLOCK_WAIT rule says;
+    - the exit (prev_state X/Z) ends neither: the module retires the task
+      at sched_process_exit, before that switch.
+    ends: if a dict, ends["response"|"relief"] gets (t_end_ns, value) too."""
+    spid = str(pid)
+    state = "sleeping"
+    in_timer = False
+    t_wake = t_iv = None
+    responses, reliefs = [], []
+    timer_sleeps = 0
+    for e in evs:
+        if e.name in ("sched_wakeup", "sched_wakeup_new") and e.f.get("pid") == spid:
+            if state == "sleeping":
+                if t_wake is None:
+                    t_wake = e.t_ns
+                if t_iv is None:
+                    t_iv = e.t_ns
+                state = "woken"
+        elif e.name.startswith("sys_") and e.name[4:] in SLEEP_SYSCALLS and e.f["_pid"] == spid:
+            in_timer = "_enter" in e.f
+        elif e.name == "sched_switch" and e.f.get("next_pid") == spid:
+            state = "running"
+        elif e.name == "sched_switch" and e.f.get("prev_pid") == spid:
+            st = e.f.get("prev_state", "")
+            if st.startswith("R"):
+                state = "runnable"
+                continue
+            state = "sleeping"
+            if st.startswith(("X", "Z")):
+                t_wake = t_iv = None
+                continue
+            if t_wake is not None:
+                responses.append(e.t_ns - t_wake)
+                if ends is not None:
+                    ends.setdefault("response", []).append((e.t_ns, responses[-1]))
+                t_wake = None
+            if in_timer and st.startswith("S"):
+                timer_sleeps += 1
+                if t_iv is not None:
+                    reliefs.append(e.t_ns - t_iv)
+                    if ends is not None:
+                        ends.setdefault("relief", []).append((e.t_ns, reliefs[-1]))
+                    t_iv = None
+    return responses, reliefs, timer_sleeps

@@ -10,8 +10,6 @@ Each test checks the module's numbers against what the workload itself
 measured (its summary line) and against the scenario's design, and that the
 worst case names the real culprit.
 """
-import re
-
 import pytest
 
 import rtt
@@ -44,99 +42,29 @@ def near_self_count(count, self_count):
 def agrees_with_tracefs(run, section, t):
     """Independent oracle: sched_wakeup/sched_switch of the tracked pid
     recorded by tracefs in the same run (trace clock "mono", the module's
-    clock too); wakeup -> switch-in intervals computed here.
-
-    Tolerances: count +-1 (tracing starts just before add_pid: a wakeup
-    in between is seen by one side only). Both observe the same tracepoints
-    (sched_wakeup, sched_switch), so intervals differ by tracefs's
-    microsecond print resolution and the instructions between the module's
-    probe and the ftrace event of one tracepoint call: 5 us + 0.5%. But
-    under --icount with 2 CPUs QEMU runs the vCPUs round-robin and guest
-    time jumps while a vCPU waits for its turn; seen once: a jump of 888 us
-    between the ftrace event and the module's probe of one sched_wakeup.
-    So: the module's max must be one of tracefs's intervals, at most 2
-    tracefs intervals may exceed it, and the means must agree up to what
-    those can move them."""
-    lat = t.latency
+    clock too); wakeup -> switch-in intervals computed from them alone
+    (rtt.oracle_latencies), compared by rtt.oracle_agreement_problems (its
+    docstring states the tolerances and why)."""
     evs = rtt.parse_ftrace(sched_lines(run.section(section)))
     assert evs, "tracefs recorded nothing"
     ora = rtt.oracle_latencies(evs, t.pid)
-    assert ora, "tracefs saw no wakeup -> switch-in of the task"
-    tol = lambda v: 5 * US + v // 200  # noqa: E731
-    assert near(lat.count, len(ora), 1), f"module latency count {lat.count}, tracefs {len(ora)}\n{t.text}"
-    assert any(near(v, lat.max_ns, tol(v)) for v in ora), \
-        f"module max {lat.max_ns} is none of tracefs's intervals (max {max(ora)})\n{t.text}"
-    longer = [v for v in ora if v > lat.max_ns + tol(v)]
-    assert len(longer) <= 2, f"tracefs saw {longer} above the module's max {lat.max_ns}\n{t.text}"
-    if longer:
-        print(f"note: tracefs intervals {longer} above the module's max {lat.max_ns} (icount jumps?)")
-    # Each such interval moves the mean by at most its length / count.
-    o_mean = sum(ora) // len(ora)
-    assert near(lat.mean_ns, o_mean, tol(o_mean) + sum(longer) // len(ora)), \
-        f"module mean {lat.mean_ns}, tracefs {o_mean} (beyond the max: {longer})\n{t.text}"
+    probs = rtt.oracle_agreement_problems(t.latency, ora)
+    assert not probs, "\n".join(probs) + "\n" + t.text
     return ora
 
 
 def sched_lines(text):
-    return "\n".join(ln for ln in text.splitlines() if " sys_e" not in ln)
-
-
-# Guest shell: also record the syscall entries and exits of pid $1.
-TRACE_SYSCALLS = """
-echo "common_pid == $1" > $T/events/raw_syscalls/sys_enter/filter
-echo "common_pid == $1" > $T/events/raw_syscalls/sys_exit/filter
-echo 1 > $T/events/raw_syscalls/sys_enter/enable
-echo 1 > $T/events/raw_syscalls/sys_exit/enable
-"""
-# arm64 (asm-generic) numbers of nanosleep and clock_nanosleep
-TIMER_SLEEP_NRS = (101, 115)
-_TRACE_RE = re.compile(r"^\s*.+?-(\d+)\s+\[\d+\]\s+\S+\s+(\d+)\.(\d+): (\w+): (.*)$")
-
-
-def oracle_reliefs(text, pid):
-    """Relief intervals of pid from tracefs alone (sched_wakeup,
-    sched_switch and raw_syscalls): a wakeup while asleep opens one when
-    none is open; it closes when the task goes to sleep (prev_state S) in
-    nanosleep/clock_nanosleep. A D sleep there is a sleeping lock on the
-    way out of the syscall (PREEMPT_RT; seen: the timer's wakeup, then a
-    wait for a lock the preempted task held) and continues the interval,
-    as the module's TASK_RTLOCK_WAIT rule says."""
-    spid, nr, t_open, asleep, out = str(pid), None, None, True, []
-    for line in text.splitlines():
-        m = _TRACE_RE.match(line)
-        if not m:
-            continue
-        t = int(m[2]) * 10**9 + int(m[3].ljust(9, "0")[:9])
-        name, body = m[4], m[5]
-        if name in ("sys_enter", "sys_exit") and m[1] == spid:
-            nr = int(body.split()[1]) if name == "sys_enter" else None
-        elif name in ("sched_wakeup", "sched_wakeup_new") and f" pid={spid} " in body:
-            if asleep and t_open is None:
-                t_open = t
-            asleep = False
-        elif name == "sched_switch" and f" prev_pid={spid} " in body:
-            st = body.split("prev_state=")[1].split()[0]
-            if st.startswith("R"):
-                continue
-            asleep = True
-            if st == "S" and nr in TIMER_SLEEP_NRS and t_open is not None:
-                out.append(t - t_open)
-                t_open = None
-    return out
+    return "\n".join(ln for ln in text.splitlines() if " sys_" not in ln)
 
 
 def reliefs_agree(run, section, t):
-    """The module's relief count and max against oracle_reliefs(), with
-    the tolerances of agrees_with_tracefs()."""
-    ora = oracle_reliefs(run.section(section), t.pid)
+    """The module's relief against rtt.oracle_response_relief() on the
+    same run's trace (sched events + trace_sleeps), with the tolerances of
+    rtt.oracle_agreement_problems()."""
+    _, ora, _ = rtt.oracle_response_relief(rtt.parse_trace_events(run.section(section)), t.pid)
     assert ora, "tracefs saw no relief interval"
-    rel = t.relief
-    tol = lambda v: 5 * US + v // 200  # noqa: E731
-    assert near(rel.count, len(ora), 1), f"module relief count {rel.count}, tracefs {len(ora)}\n{t.text}"
-    assert any(near(v, rel.max_ns, tol(v)) for v in ora), \
-        f"module relief max {rel.max_ns} is none of tracefs's intervals (max {max(ora)})\n{t.text}"
-    longer = [v for v in ora if v > rel.max_ns + tol(v)]
-    assert len(longer) <= 2, f"tracefs saw {longer} above the module's relief max {rel.max_ns}\n{t.text}"
+    probs = rtt.oracle_agreement_problems(t.relief, ora)
+    assert not probs, "\n".join(probs) + "\n" + t.text
     return ora
 
 
@@ -355,13 +283,12 @@ BB = dict(cycles=60, period=10000, compute=100, work=1000, block=3000, gap=6300)
 def test_background_task_blocks():
     b = BB
     run = rtt.run_guest("background_blocks", f"""
-trace_syscalls() {{ {TRACE_SYSCALLS} }}
 load_module
 bg_load 1000
 bg_block -n {b['cycles']} -P {b['period']} -C {b['compute']} -W {b['work']} -S {b['block']} -G {b['gap']} -c 1 -p 50 -s 100 > /tmp/bb.out &
 p=$!
 trace_pids $p
-trace_syscalls $p
+trace_sleeps $p
 ctl add_pid "$p trace"
 wait $p
 echo 0 > $T/tracing_on

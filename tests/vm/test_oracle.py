@@ -31,54 +31,6 @@ import rtt
 
 US = 1000
 HB = dict(cycles=200, period=2000, compute=100, every=10, delay=3000)
-SLEEP_SYSCALLS = ("clock_nanosleep", "nanosleep")
-
-
-def oracle_response_relief(evs, pid, ends=None):
-    """(responses, reliefs, timer_sleeps) of pid from tracefs events.
-    ends: if a dict, ends["response"|"relief"] gets (t_end_ns, value) too."""
-    spid = str(pid)
-    state = "sleeping"
-    in_timer = False
-    t_wake = t_iv = None
-    responses, reliefs = [], []
-    timer_sleeps = 0
-    for e in evs:
-        if e.name in ("sched_wakeup", "sched_wakeup_new") and e.f.get("pid") == spid:
-            if state == "sleeping":
-                if t_wake is None:
-                    t_wake = e.t_ns
-                if t_iv is None:
-                    t_iv = e.t_ns
-                state = "woken"
-        elif e.name.startswith("sys_") and e.name[4:] in SLEEP_SYSCALLS and e.f["_pid"] == spid:
-            in_timer = "_enter" in e.f
-        elif e.name == "sched_switch" and e.f.get("next_pid") == spid:
-            state = "running"
-        elif e.name == "sched_switch" and e.f.get("prev_pid") == spid:
-            st = e.f.get("prev_state", "")
-            if st.startswith("R"):
-                state = "runnable"
-                continue
-            state = "sleeping"
-            if st.startswith(("X", "Z")):
-                t_wake = t_iv = None
-                continue
-            if t_wake is not None:
-                responses.append(e.t_ns - t_wake)
-                if ends is not None:
-                    ends.setdefault("response", []).append((e.t_ns, responses[-1]))
-                t_wake = None
-            if in_timer:
-                timer_sleeps += 1
-                if t_iv is not None:
-                    reliefs.append(e.t_ns - t_iv)
-                    if ends is not None:
-                        ends.setdefault("relief", []).append((e.t_ns, reliefs[-1]))
-                    t_iv = None
-    return responses, reliefs, timer_sleeps
-
-
 @pytest.fixture(scope="module")
 def hb_run():
     h = HB
@@ -88,13 +40,7 @@ bg_load 1000
 hidden_block -n {h['cycles']} -P {h['period']} -C {h['compute']} -E {h['every']} -D {h['delay']} -c 1 -p 50 -s 300 > /tmp/hb.out &
 p=$!
 trace_pids $p
-for sc in {' '.join(SLEEP_SYSCALLS)}; do
-	for ev in sys_enter_$sc sys_exit_$sc; do
-		[ -d $T/events/syscalls/$ev ] || {{ echo "@@@ error no tracefs event syscalls/$ev"; continue; }}
-		echo "common_pid == $p" > $T/events/syscalls/$ev/filter
-		echo 1 > $T/events/syscalls/$ev/enable
-	done
-done
+trace_sleeps $p
 # the module's own record of each new worst (value, at the interval's end)
 echo 1 > $T/events/rt_tracer/rtt_worst/enable
 ctl add_pid "$p trace"
@@ -117,7 +63,7 @@ def _setup(run):
     probs = rtt.invariant_problems(t)
     assert not probs, "\n".join(probs) + "\n" + t.text
     evs = rtt.events_after_marker(rtt.parse_trace_events(run.section("trace")), "rtt_added")
-    return t, s, oracle_response_relief(evs, pid), evs
+    return t, s, rtt.oracle_response_relief(evs, pid), evs
 
 
 def test_oracle_sees_the_syscalls(hb_run):
@@ -136,7 +82,7 @@ def worst_pairs(evs, pid, metric):
     the sched_switch that ends the interval, right after it) paired with the
     oracle's interval that ended at that switch: [(module, oracle)]."""
     ends = {}
-    oracle_response_relief(evs, pid, ends)
+    rtt.oracle_response_relief(evs, pid, ends)
     pairs = []
     for e in evs:
         if e.name == "rtt_worst" and e.f.get("pid") == str(pid) and e.f.get("metric") == metric:

@@ -317,22 +317,22 @@ static void rtt_record(struct rtt_core *c, u32 m, u64 v, u64 now,
 	}
 }
 
-static void rtt_bd_add(struct rtt_breakdown *bd, const struct rtt_core *c,
-		       u64 dt)
+/* The breakdown is 6 u64: running, waiting, sleep_ns[cause - 1]. */
+_Static_assert(sizeof(struct rtt_breakdown) ==
+	       (2 + RTT_NR_SLEEP_CAUSES) * sizeof(u64), "breakdown layout");
+
+/* Index, in a breakdown seen as u64[], of the task's current state. */
+static unsigned int rtt_bd_idx(const struct rtt_core *c)
 {
 	switch (c->rs) {
 	case RTT_RS_RUNNING:
-		bd->running_ns += dt;
-		break;
+		return 0;
 	case RTT_RS_WAITING:
-		bd->waiting_ns += dt;
-		break;
+		return 1;
 	case RTT_RS_SLEEPING:
-		bd->sleep_ns[c->sleep_cause - 1] += dt;
-		break;
+		return 1 + c->sleep_cause;
 	default:
-		bd->sleep_ns[RTT_STATE_SLEEP_OTHER - 1] += dt;
-		break;
+		return 1 + RTT_STATE_SLEEP_OTHER;
 	}
 }
 
@@ -342,6 +342,7 @@ static void rtt_bd_add(struct rtt_breakdown *bd, const struct rtt_core *c,
  */
 static u64 rtt_account(struct rtt_core *c, u64 now)
 {
+	unsigned int idx;
 	u64 dt;
 
 	if (now < c->t_state)
@@ -350,12 +351,13 @@ static u64 rtt_account(struct rtt_core *c, u64 now)
 	c->t_state = now;
 	if (!dt)
 		return now;
+	idx = rtt_bd_idx(c);
 	if (c->iv_open)
-		rtt_bd_add(&c->bd_iv, c, dt);
+		((u64 *)&c->bd_iv)[idx] += dt;
 	if (c->wake_open)
-		rtt_bd_add(&c->bd_wake, c, dt);
+		((u64 *)&c->bd_wake)[idx] += dt;
 	if (c->irq_running)
-		rtt_bd_add(&c->bd_irq, c, dt);
+		((u64 *)&c->bd_irq)[idx] += dt;
 	return now;
 }
 

@@ -627,3 +627,88 @@ def oracle_response_relief(evs: list[FtEvent], pid: int, ends: dict | None = Non
                         ends.setdefault("relief", []).append((e.t_ns, reliefs[-1]))
                     t_iv = None
     return responses, reliefs, timer_sleeps
+
+
+# ----------------------------------------------------- shared test helpers
+
+def near(value: int, want: int, tol: int) -> bool:
+    return abs(value - want) <= tol
+
+
+def tracked(tasks: list[Task], pid: int) -> Task:
+    """The record of pid, with the invariants every record must satisfy."""
+    t = find_task(tasks, pid)
+    probs = invariant_problems(t)
+    assert not probs, "\n".join(probs) + "\n" + t.text
+    return t
+
+
+def build_for(arch: str) -> None:
+    """Build the module and the workloads for arch with the harness's own
+    functions (scripts/lib/build.sh)."""
+    script = (f'. "{REPO}/scripts/lib/common.sh" && . "{REPO}/scripts/lib/build.sh" && '
+              f"build_modules {arch} && build_workloads {arch}")
+    p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert p.returncode == 0, f"building the {arch} module/workloads failed:\n{p.stdout}\n{p.stderr}"
+
+
+# Misconfigured priorities: ctrl_loop (FIFO 50) and prio_hog (FIFO 60,
+# bursts) on CPU 1, SCHED_OTHER load on CPU 0.
+HOG = dict(cycles=250, period=2000, compute=100, burst=6000, sleep=14000)
+
+
+def hog_scenario(name: str, arch: str | None = None) -> GuestRun:
+    """One boot of the hog case, ctrl_loop tracked with traces and its
+    sched events in tracefs; the marker rtt_added follows add_pid. The
+    300 ms start leaves boot work (x86_64: crypto self-tests) behind."""
+    h = HOG
+    run = run_guest(name, f"""
+echo "guest=$(uname -r) $(uname -m)"
+load_module
+bg_load 1500
+ctrl_loop -n {h['cycles']} -P {h['period']} -C {h['compute']} -c 1 -p 50 -s 300 > /tmp/cl.out &
+p=$!
+trace_pids $p
+ctl add_pid "$p trace"
+echo rtt_added > $T/trace_marker
+prio_hog -c 1 -p 60 -B {h['burst']} -S {h['sleep']} -d 400 -s 260 > /tmp/hog.out &
+h=$!
+wait $p
+echo 0 > $T/tracing_on
+wait $h
+section out cat /tmp/cl.out /tmp/hog.out
+section trace cat $T/trace
+finish
+""", icount=True, arch=arch, timeout=120)
+    run.assert_ok()
+    return run
+
+
+# Hidden blocking: a FIFO 50 loop on CPU 1 that reads a pipe every 10th
+# cycle, answered `delay` us late by a SCHED_OTHER helper.
+HB = dict(cycles=200, period=2000, compute=100, every=10, delay=3000)
+
+
+def hidden_block_scenario(name: str) -> GuestRun:
+    """One boot of the hidden-blocking case, hidden_block tracked with
+    traces; tracefs holds its sched events, its timer sleeps (trace_sleeps)
+    and the module's rt_tracer:rtt_worst events; marker rtt_added."""
+    h = HB
+    run = run_guest(name, f"""
+load_module
+bg_load 1000
+hidden_block -n {h['cycles']} -P {h['period']} -C {h['compute']} -E {h['every']} -D {h['delay']} -c 1 -p 50 -s 300 > /tmp/hb.out &
+p=$!
+trace_pids $p
+trace_sleeps $p
+echo 1 > $T/events/rt_tracer/rtt_worst/enable
+ctl add_pid "$p trace"
+echo rtt_added > $T/trace_marker
+wait $p
+echo 0 > $T/tracing_on
+section out cat /tmp/hb.out
+section trace cat $T/trace
+finish
+""", icount=True, timeout=150)
+    run.assert_ok()
+    return run

@@ -11,7 +11,6 @@ on arm64 and amd64), whatever RTT_ARCH is: every boot here is
 """
 import os
 import re
-import subprocess
 
 import pytest
 
@@ -25,53 +24,18 @@ MS = 1000 * US
 @pytest.fixture(scope="module", autouse=True)
 def built_x86_64():
     """conftest builds for RTT_ARCH only; these boots need the x86_64 build."""
-    if os.environ.get("RTT_VM_NO_BUILD") == "1" or rtt.ARCH == ARCH:
-        return
-    script = (f'. "{rtt.REPO}/scripts/lib/common.sh" && . "{rtt.REPO}/scripts/lib/build.sh" && '
-              f"build_modules {ARCH} && build_workloads {ARCH}")
-    p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=rtt.REPO)
-    assert p.returncode == 0, f"building the x86_64 module/workloads failed:\n{p.stdout}\n{p.stderr}"
+    if os.environ.get("RTT_VM_NO_BUILD") != "1" and rtt.ARCH != ARCH:
+        rtt.build_for(ARCH)
 
 
-def tracked(tasks, pid):
-    t = rtt.find_task(tasks, pid)
-    probs = rtt.invariant_problems(t)
-    assert not probs, "\n".join(probs) + "\n" + t.text
-    return t
-
-
-def near(value, want, tol):
-    return abs(value - want) <= tol
-
-
-# ------------------------------------------------ misconfigured priorities
-
-HOG = dict(cycles=250, period=2000, compute=100, burst=6000, sleep=14000)
+tracked = rtt.tracked
+near = rtt.near
+HOG = rtt.HOG
 
 
 @pytest.fixture(scope="module")
 def hog_run():
-    h = HOG
-    run = rtt.run_guest("amd64_misconfigured_priorities", f"""
-echo "guest=$(uname -r) $(uname -m)"
-load_module
-bg_load 1500
-ctrl_loop -n {h['cycles']} -P {h['period']} -C {h['compute']} -c 1 -p 50 -s 300 > /tmp/cl.out &
-p=$!
-trace_pids $p
-ctl add_pid "$p trace"
-echo rtt_added > $T/trace_marker
-prio_hog -c 1 -p 60 -B {h['burst']} -S {h['sleep']} -d 400 -s 260 > /tmp/hog.out &
-h=$!
-wait $p
-echo 0 > $T/tracing_on
-wait $h
-section out cat /tmp/cl.out /tmp/hog.out
-section trace cat $T/trace
-finish
-""", icount=True, arch=ARCH, timeout=120)
-    run.assert_ok()
-    return run
+    return rtt.hog_scenario("amd64_misconfigured_priorities", arch=ARCH)
 
 
 def test_amd64_guest_is_amd64(hog_run):

@@ -19,15 +19,10 @@ MS = 1000 * US
 
 
 def tracked(run, pid):
-    """The record of pid, with the invariants every record must satisfy."""
-    t = rtt.find_task(run.tasks(), pid)
-    probs = rtt.invariant_problems(t)
-    assert not probs, "\n".join(probs) + "\n" + t.text
-    return t
+    return rtt.tracked(run.tasks(), pid)
 
 
-def near(value, want, tol):
-    return abs(value - want) <= tol
+near = rtt.near
 
 
 def near_self_count(count, self_count):
@@ -54,7 +49,7 @@ def agrees_with_tracefs(run, section, t):
 
 
 def sched_lines(text):
-    return "\n".join(ln for ln in text.splitlines() if " sys_" not in ln)
+    return "\n".join(ln for ln in text.splitlines() if ": sched_" in ln)
 
 
 def reliefs_agree(run, section, t):
@@ -70,30 +65,12 @@ def reliefs_agree(run, section, t):
 
 # ------------------------------------------------ misconfigured priorities
 
-HOG = dict(cycles=250, period=2000, compute=100, burst=6000, sleep=14000)
+HOG = rtt.HOG
 
 
 @pytest.fixture(scope="module")
 def hog_run():
-    h = HOG
-    run = rtt.run_guest("misconfigured_priorities", f"""
-load_module
-bg_load 1500
-ctrl_loop -n {h['cycles']} -P {h['period']} -C {h['compute']} -c 1 -p 50 -s 100 > /tmp/cl.out &
-p=$!
-trace_pids $p
-ctl add_pid "$p trace"
-prio_hog -c 1 -p 60 -B {h['burst']} -S {h['sleep']} -d 400 -s 60 > /tmp/hog.out &
-h=$!
-wait $p
-echo 0 > $T/tracing_on
-wait $h
-section out cat /tmp/cl.out /tmp/hog.out
-section trace cat $T/trace
-finish
-""", icount=True)
-    run.assert_ok()
-    return run
+    return rtt.hog_scenario("misconfigured_priorities")
 
 
 def test_misconfigured_priorities(hog_run):
@@ -136,25 +113,11 @@ def test_oracle_latency_agrees_with_tracefs(hog_run):
 
 # ------------------------------------------------ hidden blocking call
 
-HB = dict(cycles=200, period=2000, compute=100, every=10, delay=3000)
+HB = rtt.HB
 
 
-def test_hidden_blocking():
-    h = HB
-    run = rtt.run_guest("hidden_blocking", f"""
-load_module
-bg_load 1000
-hidden_block -n {h['cycles']} -P {h['period']} -C {h['compute']} -E {h['every']} -D {h['delay']} -c 1 -p 50 -s 100 > /tmp/hb.out &
-p=$!
-trace_pids $p
-ctl add_pid "$p trace"
-wait $p
-echo 0 > $T/tracing_on
-section out cat /tmp/hb.out
-section trace cat $T/trace
-finish
-""", icount=True)
-    run.assert_ok()
+def test_hidden_blocking(hb_run):
+    h, run = HB, hb_run
     out = run.section("out")
     s, ids = rtt.summaries(out)["hidden_block"], rtt.announced(out)
     t = tracked(run, ids["hidden_block"])

@@ -214,7 +214,7 @@ def test_irq_handling_oracle_hog(irq_run):
     irqm = t.metrics["irq"]
     long_mod = sum(n for lo, _, n in irqm.log2 if lo >= 1 << 19)
     long_ora = sum(1 for v in acts if v >= 1 << 19)
-    assert long_ora >= 1, f"tracefs saw no preempted activation (seen: 2 to 15 per run)"
+    assert long_ora >= 1, "tracefs saw no preempted activation (seen: 2 to 15 per run)"
     assert abs(long_mod - long_ora) <= 2, \
         f"activations >= 2^19 ns: module {long_mod}, tracefs {long_ora}\n{t.text}"
     probs = rtt.oracle_agreement_problems(irqm, acts, module_jump=True)

@@ -4,7 +4,6 @@ multi-threaded TCG, both vCPUs truly concurrent): timing does not matter
 here, races do. Each boots --bare and loads the module itself; the
 background load runs on CPU 0, the workloads mostly on CPU 1.
 """
-import pytest
 import re
 
 import rtt

@@ -806,6 +806,13 @@ static void rtt_find_tp(struct tracepoint *tp, void *priv)
  */
 static bool rtt_probes_on;	/* rtt_ctl_mutex */
 
+/*
+ * Called before other probes of the same tracepoints (ftrace, BPF), so
+ * their cost never lands between an event and its timestamp, whichever
+ * was registered first.
+ */
+#define RTT_TP_PRIO	(TRACEPOINT_DEFAULT_PRIO + 1)
+
 static void rtt_unregister_probes(void)
 {
 	unsigned int i;
@@ -828,8 +835,9 @@ static int rtt_register_probes(void)
 	for (i = 0; i < ARRAY_SIZE(rtt_tps); i++) {
 		if (!rtt_tps[i].tp)
 			continue;	/* optional, reported at load */
-		ret = tracepoint_probe_register(rtt_tps[i].tp,
-						rtt_tps[i].probe, NULL);
+		ret = tracepoint_probe_register_prio(rtt_tps[i].tp,
+						     rtt_tps[i].probe, NULL,
+						     RTT_TP_PRIO);
 		if (ret) {
 			pr_err("cannot register on %s: %d\n",
 			       rtt_tps[i].name, ret);

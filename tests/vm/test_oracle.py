@@ -56,15 +56,16 @@ def test_oracle_sees_the_syscalls(hb_run):
 
 def worst_pairs(evs, pid, metric):
     """The module's rt_tracer:rtt_worst events of pid and metric (emitted in
-    the sched_switch that ends the interval, right after it) paired with the
+    the sched_switch that ends the interval, by the module's probe, which
+    runs before ftrace's: just before that switch's line) paired with the
     oracle's interval that ended at that switch: [(module, oracle)]."""
     ends = {}
     rtt.oracle_response_relief(evs, pid, ends)
     pairs = []
     for e in evs:
         if e.name == "rtt_worst" and e.f.get("pid") == str(pid) and e.f.get("metric") == metric:
-            prior = [v for t, v in ends.get(metric, []) if e.t_ns - 50 * US <= t <= e.t_ns]
-            pairs.append((int(e.f["value_ns"]), prior[-1] if prior else None))
+            near_end = [(abs(t - e.t_ns), v) for t, v in ends.get(metric, []) if abs(t - e.t_ns) <= 50 * US]
+            pairs.append((int(e.f["value_ns"]), min(near_end)[1] if near_end else None))
     return pairs
 
 

@@ -503,13 +503,16 @@ def oracle_agreement_problems(m: Metric, ora: list[int], *, count_tol: int = 1,
     if abs(m.count - len(ora)) > count_tol:
         p.append(f"{m.name}: module count {m.count}, oracle {len(ora)} (tolerance {count_tol})")
     excess = 0
+    longer = [v for v in ora if v > m.max_ns + tol(v)]
     if module_jump and m.max_ns > max(ora) + tol(max(ora)):
         excess = m.max_ns - max(ora)
-    elif not any(abs(v - m.max_ns) <= tol(v) for v in ora):
+    elif not any(abs(v - m.max_ns) <= tol(v) for v in ora) and not 0 < len(longer) <= jumps:
+        # (With a jump in the oracle's longest interval, the module's max is
+        # that interval without the jump: then it matches none; seen: the
+        # module 161 us, tracefs 195 us, the next 81 us.)
         near_max = sorted(ora, key=lambda v: abs(v - m.max_ns))[:3]
         p.append(f"{m.name}: module max {m.max_ns} is none of the oracle's intervals "
                  f"(nearest {near_max}, oracle max {max(ora)})")
-    longer = [v for v in ora if v > m.max_ns + tol(v)]
     if len(longer) > jumps:
         p.append(f"{m.name}: oracle intervals {longer} above the module's max {m.max_ns}")
     o_mean = sum(ora) // len(ora)

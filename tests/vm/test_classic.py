@@ -276,11 +276,12 @@ finish
     # bb_bg's phase sweeps across bb_rt's wakeups (period 10.3 ms vs 10 ms):
     # some wakeup lands in its blocking call, which holds the lock for S.
     assert rel.max_ns >= b["block"] * US, t.text
-    # ...and is the wait plus a little running: never more than the longest
-    # wait the task saw itself (+ the compute time and a latency). Not equal
-    # to it: that longest wait may be in the first cycle, before add_pid
-    # (seen: 5.66 ms in the workload's count, 4.73 ms the module's max).
-    assert rel.max_ns <= s["lock_wait_max_ns"] + 300 * US + s["lock_wait_max_ns"] // 20, (s, t.text)
+    # ...and is the wait plus a little running: not much more than the
+    # longest wait the task saw itself (+ the compute time, a latency, and
+    # one guest-time jump of QEMU's round-robin vCPUs, seen up to 1.57 ms).
+    # Not equal to it: that longest wait may be in the first cycle, before
+    # add_pid (seen: 5.66 ms in the workload's count, 4.73 ms the module's).
+    assert rel.max_ns <= s["lock_wait_max_ns"] + 300 * US + 2 * MS, (s, t.text)
     assert rel.worst["sleep_lock_ns"] >= 0.8 * rel.max_ns, t.text
     assert rel.worst["sleep_io_ns"] == 0, t.text
     # The task that kept it from its work is the background one. (While

@@ -95,3 +95,19 @@ def test_kernel_problems():
     log = "[1.0] ok\n[2.0] WARNING: CPU: 1 PID: 5 at foo\n[3] rcu: INFO: rcu_preempt detected stalls on CPUs\n"
     assert len(rtt.kernel_problems(log)) == 2
     assert rtt.kernel_problems("[0.1] hrtimer: interrupt took 19920720 ns\n") == []
+
+
+def _metric(count, mean, mx):
+    return rtt.Metric("irq", count, 0, mean, mx, 0, 0, 0)
+
+
+@pytest.mark.parametrize("ora, mx, ok", [
+    ([48000, 81000, 160000], 160944, True),            # the max is one of them
+    ([48000, 81000, 195000], 160944, True),            # the longest holds a jump
+    ([48000, 81000, 120000], 160944, False),           # the module's max is nowhere
+    ([48000, 170000, 180000, 195000], 160944, False),  # three above: not jumps
+])
+def test_oracle_agreement_max(ora, mx, ok):
+    m = _metric(len(ora), sum(ora) // len(ora), mx)
+    probs = rtt.oracle_agreement_problems(m, ora)
+    assert (not probs) == ok, probs

@@ -119,7 +119,7 @@ section churn cat /tmp/ch.out
 section tasks_end cat $S/tasks
 # Capacity exactly full: 100 threads that stay alive, added as they start.
 ctl reset 1
-thread_churn -n 100 -j 100 -k 1 -u 60000000 -s 300 > /tmp/ch2.out & D=$!
+thread_churn -n 100 -j 100 -k 1 -u 10000000 -s 300 > /tmp/ch2.out & D=$!
 ctl add_tgid "$D"
 sleep 2
 section tasks_full cat $S/tasks

@@ -725,3 +725,36 @@ finish
 """, icount=True, timeout=150)
     run.assert_ok()
     return run
+
+
+def assert_hog_case(run: GuestRun) -> Task:
+    """What hog_scenario must show, on any arch: ctrl_loop's numbers agree
+    with its own measurements and the design, and every worst case names
+    prio_hog. Returns ctrl_loop's record."""
+    h, out = HOG, run.section("out")
+    ids = announced(out)
+    cl, hog = summaries(out)["ctrl_loop"], summaries(out)["prio_hog"]
+    t = tracked(run.tasks(), ids["ctrl_loop"])
+    assert (t.comm, t.kind, t.policy, t.prio) == ("ctrl_loop", "pid", "fifo", 99 - 50), t.text
+    assert {"trace", "exited"} <= t.flags, t.text
+    # At most one wakeup per cycle (a deadline that passes while the sleep
+    # is set up costs none); exactly as many as tracefs saw (oracle test).
+    # No intermediate blocking: response and relief are the same intervals.
+    assert 0.5 * cl["cycles"] <= t.latency.count <= cl["cycles"] + 1, (cl, t.text)
+    for m in (t.response, t.relief):
+        assert near(m.count, t.latency.count, 1) and m.max_ns == t.response.max_ns, t.text
+    lat = t.latency
+    # A wakeup at most one period after a burst starts waits for the rest of it.
+    assert lat.max_ns >= (h["burst"] - h["period"]) * 1000, t.text
+    # The loop measured its own lateness (>= latency: it includes the timer
+    # IRQ and the return to user space), so the module cannot exceed it.
+    assert lat.max_ns <= cl["late_max_ns"] + 10_000, (cl, t.text)
+    assert lat.max_ns <= hog["burst_max_ns"] + 1_000_000, (hog, t.text)
+    # The worst case names prio_hog, with (nearly) all of the waiting time.
+    top = lat.top_culprit
+    assert top and (top.pid, top.comm, top.prio) == (ids["prio_hog"], "prio_hog", 99 - 60), t.text
+    assert top.ns >= 0.9 * lat.max_ns, t.text
+    for m in (t.response, t.relief):
+        assert m.max_ns >= lat.max_ns, t.text
+        assert m.top_culprit and m.top_culprit.pid == ids["prio_hog"], t.text
+    return t

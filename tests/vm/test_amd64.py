@@ -43,29 +43,7 @@ def test_amd64_guest_is_amd64(hog_run):
 
 
 def test_amd64_misconfigured_priorities(hog_run):
-    run, h = hog_run, HOG
-    out = run.section("out")
-    ids = rtt.announced(out)
-    cl, hog = rtt.summaries(out)["ctrl_loop"], rtt.summaries(out)["prio_hog"]
-    t = tracked(run.tasks(), ids["ctrl_loop"])
-    assert (t.comm, t.kind, t.policy, t.prio) == ("ctrl_loop", "pid", "fifo", 99 - 50), t.text
-    assert {"trace", "exited"} <= t.flags, t.text
-    # One wakeup per cycle at most; no intermediate blocking, so response
-    # and relief are the same intervals as each other.
-    assert 0.5 * cl["cycles"] <= t.latency.count <= cl["cycles"] + 1, (cl, t.text)
-    for m in (t.response, t.relief):
-        assert near(m.count, t.latency.count, 1) and m.max_ns == t.response.max_ns, t.text
-    lat = t.latency
-    assert lat.max_ns >= h["burst"] * US - h["period"] * US, t.text
-    assert lat.max_ns <= cl["late_max_ns"] + 10 * US, (cl, t.text)
-    assert lat.max_ns <= hog["burst_max_ns"] + 1 * MS, (hog, t.text)
-    # Explained: all waiting (invariant), prio_hog ran (nearly) all of it.
-    assert lat.worst["waiting_ns"] == lat.max_ns, t.text
-    top = lat.top_culprit
-    assert top and (top.pid, top.comm, top.prio) == (ids["prio_hog"], "prio_hog", 99 - 60), t.text
-    assert top.ns >= 0.9 * lat.max_ns, t.text
-    for m in (t.response, t.relief):
-        assert m.top_culprit and m.top_culprit.pid == ids["prio_hog"], t.text
+    rtt.assert_hog_case(hog_run)
 
 
 def test_amd64_oracle_latency_agrees_with_tracefs(hog_run):

@@ -72,7 +72,7 @@ def worst_pairs(evs, pid, metric):
 def _agrees(t, evs, metric, ora):
     """Count, max and mean (rtt.oracle_agreement_problems), and each new
     worst the module announced against the oracle's interval that ended
-    at the same switch, 5 us + 0.5%, but for one: a QEMU round-robin
+    at the same switch, 10 us + 0.5%, but for one: a QEMU round-robin
     guest-time jump between the module's probe and the ftrace event of
     one tracepoint (seen: 886 us in a response, the module's max then above
     every tracefs interval, hence module_jump)."""
@@ -83,7 +83,10 @@ def _agrees(t, evs, metric, ora):
     # (seen: 2 to 9 per metric; the first samples of a run are new worsts)
     assert len(pairs) >= 2, f"only {len(pairs)} rtt_worst events for {metric}"
     assert pairs[-1][0] == m.max_ns, (pairs[-1], t.text)
-    off = [(a, b) for a, b in pairs if b is None or abs(a - b) > 5 * US + b // 200]
+    # 10 us, not 5: at a new worst the module's probe (it runs first) also
+    # records rt_tracer:rtt_worst before ftrace records the switch (seen:
+    # tracefs's interval 6 us longer, exactly at those switches).
+    off = [(a, b) for a, b in pairs if b is None or abs(a - b) > 10 * US + b // 200]
     assert len(off) <= 1, f"{metric}: module worst vs tracefs interval at the same switch: {off}\n{t.text}"
 
 

@@ -524,7 +524,6 @@ void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 	now = rtt_account(c, now);
 	rtt_self(c, &self);
 	c->cpu = cpu;
-	rtt_set_cur(c, next);
 	if (why == RTT_STATE_PREEMPTED) {
 		rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, &self, why);
 		c->rs = RTT_RS_WAITING;
@@ -559,6 +558,8 @@ void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 	c->rs = RTT_RS_SLEEPING;
 	c->sleep_cause = why;
 	c->t_cpu_mark = now;
+	if (why == RTT_STATE_SLEEP_LOCK)
+		rtt_set_cur(c, next);	/* charged while it holds the CPU */
 	if (c->wake_pending) {
 		/* the wakeup that was observed first belongs to this sleep */
 		struct rtt_who waker = c->pending_waker;
@@ -580,7 +581,8 @@ void rtt_core_other_switch(struct rtt_core *c, u64 now, s32 cpu,
 	if (c->rs == RTT_RS_DEAD || cpu != c->cpu)
 		return;
 	rtt_charge(c, now, prev);
-	rtt_set_cur(c, next);
+	if (c->rs == RTT_RS_SLEEPING)	/* on a lock: see rtt_core_wakeup() */
+		rtt_set_cur(c, next);
 	rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, prev, prev_state);
 }
 

@@ -82,7 +82,7 @@ struct rtt_core {
 	u64 t_pending;
 	s32 pending_cpu;
 	struct rtt_who pending_waker;
-	struct rtt_who cpu_cur;		/* last switched in on its CPU */
+	struct rtt_who cpu_cur;		/* on its CPU during a lock sleep */
 	struct rtt_breakdown bd_irq;
 	struct rtt_breakdown bd_iv;
 	struct rtt_breakdown bd_wake;

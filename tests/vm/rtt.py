@@ -5,7 +5,8 @@
 - run_guest(): one boot of the emulated appliance (scripts/vm-run) running a
   guest shell script; returns status, stdout, stderr and the console UART
 - kernel_problems(): BUG/WARNING/lockup/stall/hung-task lines of a kernel log
-- parse_ftrace() and oracle_latencies(): the independent tracefs oracle
+- parse_trace_events() and the oracle_*() functions: the independent
+  tracefs oracle
 """
 from __future__ import annotations
 
@@ -419,34 +420,12 @@ def announced(stdout: str) -> dict:
 
 # --------------------------------------------------------------- the oracle
 
-_FT_RE = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+)\.(\d+): (sched_\w+): (.*)$")
-
-
 @dataclass
 class FtEvent:
     t_ns: int
     cpu: int
     name: str
     f: dict
-
-
-def parse_ftrace(text: str) -> list[FtEvent]:
-    evs = []
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        m = _FT_RE.match(line)
-        if not m:
-            raise FormatError(f"unparsed trace line {line!r}")
-        body = m[7]
-        if m[6] == "sched_switch":
-            prev, nxt = body.split(" ==> ")
-            f = dict(kv.split("=", 1) for kv in prev.split() + nxt.split() if "=" in kv)
-        else:
-            f = dict(kv.split("=", 1) for kv in body.split() if "=" in kv)
-        frac = m[5].ljust(9, "0")[:9]          # usec resolution with the mono clock
-        evs.append(FtEvent(int(m[4]) * 10**9 + int(frac), int(m[3]), m[6], f))
-    return evs
 
 
 def oracle_latencies(evs: list[FtEvent], pid: int) -> list[int]:
@@ -537,7 +516,8 @@ _FT_ANY_RE = re.compile(r"^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+(\d+)\.(\d+): (\w+
 
 
 def parse_trace_events(text: str) -> list[FtEvent]:
-    """Like parse_ftrace() for any event: sched_* (same fields), irq_*
+    """Events of a tracefs trace: sched_* (key=value fields; sched_switch's
+    prev_* and next_* from both sides of "==>"), irq_*
     (key=value), syscalls (sys_NAME(args) -> name "sys_NAME", f["_enter"];
     sys_NAME -> RET -> f["_ret"]), raw_syscalls ("NR n"), trace_marker
     lines (tracing_mark_write: TEXT). f["_pid"] is the pid of the line's
@@ -758,3 +738,9 @@ def assert_hog_case(run: GuestRun) -> Task:
         assert m.max_ns >= lat.max_ns, t.text
         assert m.top_culprit and m.top_culprit.pid == ids["prio_hog"], t.text
     return t
+
+
+def largest_part(worst: dict) -> str | None:
+    """The breakdown field holding strictly the most time, None on a tie."""
+    top = sorted(worst.items(), key=lambda kv: kv[1], reverse=True)
+    return top[0][0] if len(top) == 1 or top[0][1] > top[1][1] else None

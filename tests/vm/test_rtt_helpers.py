@@ -85,7 +85,7 @@ TRACE = """\
 
 
 def test_oracle():
-    evs = rtt.parse_ftrace(TRACE)
+    evs = rtt.parse_trace_events(TRACE)
     assert len(evs) == 7
     # the wakeup while preempted (runnable) opens nothing; the first one is 4 us
     assert rtt.oracle_latencies(evs, 7) == [4000]
@@ -111,3 +111,8 @@ def test_oracle_agreement_max(ora, mx, ok):
     m = _metric(len(ora), sum(ora) // len(ora), mx)
     probs = rtt.oracle_agreement_problems(m, ora)
     assert (not probs) == ok, probs
+
+
+def test_largest_part():
+    assert rtt.largest_part({"running_ns": 1, "sleep_io_ns": 3, "waiting_ns": 2}) == "sleep_io_ns"
+    assert rtt.largest_part({"running_ns": 3, "sleep_io_ns": 3}) is None

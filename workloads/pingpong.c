@@ -22,6 +22,15 @@ static void usage(FILE *f)
 		"Summary: pingpong: summary round_trips=N total_ns=.. ns_per_round_trip=..\n");
 }
 
+/*
+ * Called at both ends of the timed window: an address a profiler can stop
+ * at (scripts/profile counts guest instructions between the two calls).
+ */
+__attribute__((noinline)) void pingpong_window_edge(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
@@ -72,12 +81,15 @@ int main(int argc, char **argv)
 	if (start_ms)
 		sleep_us((uint64_t)start_ms * 1000);
 	for (long i = 0; i < warm + n; i++) {
-		if (i == warm)
+		if (i == warm) {
+			pingpong_window_edge();
 			t0 = now_ns();
+		}
 		if (write(a[1], &x, 1) != 1 || read(b[0], &x, 1) != 1)
 			die("pipe I/O: %s", strerror(errno));
 	}
 	t1 = now_ns();
+	pingpong_window_edge();
 	close(a[1]);	/* EOF ends pong */
 	waitpid(child, NULL, 0);
 	printf("pingpong: summary round_trips=%ld total_ns=%" PRIu64

@@ -49,6 +49,7 @@ typedef int64_t s64;
 #endif
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BIT(n) (1UL << (n))
+#include "host_attrs.h"	/* tests/: likely(), noinline, ... */
 
 static inline u64 rtt_div64(u64 a, u64 b)
 {
@@ -61,5 +62,11 @@ static inline unsigned int rtt_fls64(u64 v)
 }
 
 #endif /* __KERNEL__ */
+
+/*
+ * The core's per-event entry points: inlined where the module calls them
+ * (rtt_main.c includes rtt_core.c), still out of line for the tests.
+ */
+#define RTT_HOT __always_inline
 
 #endif /* _RTT_COMPAT_H */

@@ -125,58 +125,89 @@ int rtt_core_set_lin(struct rtt_core *c, u32 metric, u64 lo_ns, u64 step_ns)
 
 /* ---- culprits ---- */
 
-static void rtt_cul_add(struct rtt_culprit_set *cs, const struct rtt_who *w,
-			u64 ns)
+/* Charge ns of the task's time to w, who ran instead (relief interval open). */
+static noinline void rtt_cul_add_slow(struct rtt_core *c,
+				      const struct rtt_who *w, u64 ns)
 {
-	struct rtt_culprit *e = NULL;
+	struct rtt_culprit_set *cs = &c->cul;
+	struct rtt_cand *e;
 	u32 i, min = 0;
 
-	if (!ns)
-		return;
 	for (i = 0; i < cs->nr; i++) {
-		if (cs->c[i].pid == w->pid) {
-			e = &cs->c[i];
-			e->ns += ns;
-			break;
-		}
-		if (cs->c[i].ns < cs->c[min].ns)
+		e = &cs->c[i];
+		if (e->pid == w->pid)
+			goto found;
+		if (e->ns_iv < cs->c[min].ns_iv)
 			min = i;
 	}
-	if (!e) {
-		if (cs->nr < RTT_CUL_CAND) {
-			e = &cs->c[cs->nr++];
-		} else {
-			/* full: the smallest candidate makes room if smaller */
-			if (cs->c[min].ns >= ns)
-				return;
-			e = &cs->c[min];
-		}
-		e->pid = w->pid;
-		e->ns = ns;
+	if (cs->nr < RTT_CUL_CAND) {
+		e = &cs->c[cs->nr++];
+	} else {
+		/* full: the smallest candidate makes room if smaller */
+		e = &cs->c[min];
+		if (e->ns_iv >= ns)
+			return;
 	}
+	e->pid = w->pid;
+	e->ns_iv = 0;
+	e->ns_wake = 0;
+	memcpy(e->comm, w->comm, RTT_COMM_LEN);
+	e->comm[RTT_COMM_LEN - 1] = '\0';
+found:
+	cs->last = e - cs->c;
 	e->prio = w->prio;
 	e->policy = w->policy;
-	e->reserved = 0;
-	memcpy(e->comm, w->comm, RTT_COMM_LEN);
+	e->ns_iv += ns;
+	if (c->wake_open)
+		e->ns_wake += ns;
 }
 
-/* The top RTT_CULPRITS of cs, longest first; returns how many. */
-static u32 rtt_cul_top(const struct rtt_culprit_set *cs,
+/* Mostly the same task as last time (the one the task takes turns with). */
+static __always_inline void rtt_cul_add(struct rtt_core *c,
+					const struct rtt_who *w, u64 ns)
+{
+	struct rtt_cand *e = &c->cul.c[c->cul.last];
+
+	if (c->cul.last < c->cul.nr && e->pid == w->pid &&
+	    e->prio == w->prio && e->policy == w->policy) {
+		e->ns_iv += ns;
+		if (c->wake_open)
+			e->ns_wake += ns;
+		return;
+	}
+	rtt_cul_add_slow(c, w, ns);
+}
+
+/*
+ * The top RTT_CULPRITS candidates by their time in the wake sub-interval
+ * (wake) or the relief interval, longest first; returns how many.
+ */
+static u32 rtt_cul_top(const struct rtt_culprit_set *cs, bool wake,
 		       struct rtt_culprit *out)
 {
 	bool used[RTT_CUL_CAND] = { false };
+	u64 ns, best_ns;
 	u32 n, i, best;
 
-	for (n = 0; n < RTT_CULPRITS && n < cs->nr; n++) {
+	for (n = 0; n < RTT_CULPRITS; n++) {
 		best = RTT_CUL_CAND;
+		best_ns = 0;
 		for (i = 0; i < cs->nr; i++) {
-			if (used[i])
-				continue;
-			if (best == RTT_CUL_CAND || cs->c[i].ns > cs->c[best].ns)
+			ns = wake ? cs->c[i].ns_wake : cs->c[i].ns_iv;
+			if (!used[i] && ns > best_ns) {
 				best = i;
+				best_ns = ns;
+			}
 		}
+		if (best == RTT_CUL_CAND)
+			break;
 		used[best] = true;
-		out[n] = cs->c[best];
+		out[n].pid = cs->c[best].pid;
+		out[n].prio = cs->c[best].prio;
+		out[n].policy = cs->c[best].policy;
+		out[n].reserved = 0;
+		out[n].ns = best_ns;
+		memcpy(out[n].comm, cs->c[best].comm, RTT_COMM_LEN);
 	}
 	for (i = n; i < RTT_CULPRITS; i++)
 		memset(&out[i], 0, sizeof(out[i]));
@@ -185,8 +216,10 @@ static u32 rtt_cul_top(const struct rtt_culprit_set *cs,
 
 /* ---- events ---- */
 
-static void rtt_who_copy(const struct rtt_who *w, s32 *pid, s16 *prio,
-			 u8 *policy, char *comm)
+static const char rtt_no_comm[RTT_COMM_LEN];
+
+static __always_inline void rtt_ev_who(const struct rtt_who *w, s32 *pid,
+				       s16 *prio, u8 *policy, char *comm)
 {
 	if (!w) {
 		*pid = -1;
@@ -199,48 +232,58 @@ static void rtt_who_copy(const struct rtt_who *w, s32 *pid, s16 *prio,
 	*prio = w->prio;
 	*policy = w->policy;
 	memcpy(comm, w->comm, RTT_COMM_LEN);
+	comm[RTT_COMM_LEN - 1] = '\0';
 }
 
-static void rtt_ev_add(struct rtt_core *c, u64 now, u16 type, s32 cpu,
-		       const struct rtt_who *who, const struct rtt_who *other,
-		       u8 state)
+static __always_inline void rtt_ev_add(struct rtt_core *c, u64 now, u16 type,
+				       s32 cpu, const struct rtt_who *who,
+				       const struct rtt_who *other, u8 state)
 {
 	struct rtt_event *e;
 
 	if (!c->iv_open || !(c->info.flags & RTT_F_TRACE))
 		return;
-	if (c->nr_ev >= RTT_TRACE_EVENTS) {
+	if (unlikely(c->nr_ev >= RTT_TRACE_EVENTS)) {
 		c->ev_dropped_iv++;
 		c->events_dropped++;
 		return;
 	}
 	e = &c->ev[c->nr_ev++];
-	e->reserved = 0;
-	e->pad = 0;
 	e->t_ns = now > c->t_iv ? now - c->t_iv : 0;
 	e->type = type;
 	e->cpu = (u16)cpu;
-	rtt_who_copy(who, &e->pid, &e->prio, &e->policy, e->comm);
-	rtt_who_copy(other, &e->other_pid, &e->other_prio, &e->other_policy,
-		     e->other_comm);
+	rtt_ev_who(who, &e->pid, &e->prio, &e->policy, e->comm);
+	rtt_ev_who(other, &e->other_pid, &e->other_prio, &e->other_policy,
+		   e->other_comm);
 	e->prev_state = state;
+	e->reserved = 0;
+	e->pad = 0;
 }
 
-static void rtt_self(const struct rtt_core *c, struct rtt_who *w)
+static __always_inline void rtt_self(const struct rtt_core *c,
+				     struct rtt_who *w)
 {
 	w->pid = c->info.pid;
 	w->prio = c->info.prio;
 	w->policy = c->info.policy;
-	memcpy(w->comm, c->info.comm, RTT_COMM_LEN);
+	w->comm = c->info.comm;
 }
 
-/* Who runs on the task's CPU now (unknown: as if idle, charged to nobody). */
-static void rtt_set_cur(struct rtt_core *c, const struct rtt_who *next)
+static void rtt_save(struct rtt_who_saved *dst, const struct rtt_who *w)
 {
-	if (next)
-		c->cpu_cur = *next;
-	else
-		c->cpu_cur.pid = 0;
+	dst->pid = w->pid;
+	dst->prio = w->prio;
+	dst->policy = w->policy;
+	memcpy(dst->comm, w->comm, RTT_COMM_LEN);
+	dst->comm[RTT_COMM_LEN - 1] = '\0';
+}
+
+static void rtt_saved(const struct rtt_who_saved *src, struct rtt_who *w)
+{
+	w->pid = src->pid;
+	w->prio = src->prio;
+	w->policy = src->policy;
+	w->comm = src->comm;
 }
 
 /* ---- statistics ---- */
@@ -255,20 +298,124 @@ static u64 rtt_bd_sum(const struct rtt_breakdown *bd)
 	return s;
 }
 
+/* The breakdown is 6 u64: running, waiting, sleep_ns[cause - 1]. */
+_Static_assert(sizeof(struct rtt_breakdown) ==
+	       (2 + RTT_NR_SLEEP_CAUSES) * sizeof(u64), "breakdown layout");
+#define RTT_BD_N	(2 + RTT_NR_SLEEP_CAUSES)
+
+/* The time in each state since the snapshot from (an interval's start). */
+static void rtt_bd_since(const struct rtt_core *c,
+			 const struct rtt_breakdown *from,
+			 struct rtt_breakdown *bd)
+{
+	const u64 *a = (const u64 *)&c->acc, *f = (const u64 *)from;
+	u64 *o = (u64 *)bd;
+	u32 i;
+
+	for (i = 0; i < RTT_BD_N; i++)
+		o[i] = a[i] - f[i];
+}
+
+/* Which interval a measured value covers (its explanation). */
+enum rtt_src {
+	RTT_SRC_WAKE,		/* latency, response */
+	RTT_SRC_IV,		/* relief */
+	RTT_SRC_IRQ_DELAY,
+	RTT_SRC_IRQ,
+};
+
 /*
- * One measured value of metric m, ending at now. Its explanation: the
- * breakdown bd, the culprits cs (may be NULL) and the events of the current
- * interval from index ev_from, whose times are rebased by ev_base (the
- * metric's start relative to the interval's start).
+ * Breakdown, culprits and events of a value of metric m from src that is a
+ * new worst or a violation (rare: the common path only counts it).
  */
-static void rtt_record(struct rtt_core *c, u32 m, u64 v, u64 now,
-		       const struct rtt_breakdown *bd,
-		       const struct rtt_culprit_set *cs, u32 ev_from,
-		       u64 ev_base, u64 dropped)
+static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v, u64 now,
+				 enum rtt_src src, bool worst)
+{
+	struct rtt_breakdown *bd = &c->n_bd[m];
+	struct rtt_worst *w = &c->worst[m];
+	u64 ev_base = 0, dropped = 0;
+	u32 i, n, ev_from = c->nr_ev;
+	bool cul = false, wake = false;
+
+	memset(bd, 0, sizeof(*bd));
+	switch (src) {
+	case RTT_SRC_WAKE:
+		rtt_bd_since(c, &c->acc_wake, bd);
+		cul = wake = true;
+		ev_from = c->ev_wake_idx;
+		ev_base = c->t_wake - c->t_iv;
+		dropped = c->ev_dropped_iv - c->ev_dropped_wake;
+		break;
+	case RTT_SRC_IV:
+		rtt_bd_since(c, &c->acc_iv, bd);
+		cul = true;
+		ev_from = 0;
+		dropped = c->ev_dropped_iv;
+		break;
+	case RTT_SRC_IRQ_DELAY:
+		/*
+		 * Hard IRQ entry -> thread switch-in. Before the thread's
+		 * wakeup (inside the hard IRQ handler) the time is counted as
+		 * waiting; after it, as the wake sub-interval says.
+		 */
+		if (c->wake_open && c->t_irq <= c->t_wake) {
+			rtt_bd_since(c, &c->acc_wake, bd);
+			bd->waiting_ns += c->t_wake - c->t_irq;
+		} else {
+			bd->waiting_ns = v;
+		}
+		cul = wake = c->wake_open;
+		ev_from = c->wake_open ? c->ev_wake_idx : 0;
+		if (c->iv_open && c->t_irq > c->t_iv)
+			ev_base = c->t_irq - c->t_iv;
+		dropped = c->ev_dropped_iv - c->ev_dropped_wake;
+		break;
+	case RTT_SRC_IRQ:
+		rtt_bd_since(c, &c->acc_irq, bd);
+		break;
+	}
+	c->n_value[m] = v;
+	if (!worst)
+		return;
+	c->m[m].worst = *bd;
+	c->m[m].worst_at_ns = now;
+	w->value_ns = v;
+	w->bd = *bd;
+	w->nr_culprits = cul ? rtt_cul_top(&c->cul, wake, w->culprits) : 0;
+	if (!cul)
+		memset(w->culprits, 0, sizeof(w->culprits));
+	n = 0;
+	for (i = ev_from; i < c->nr_ev && n < RTT_TRACE_EVENTS; i++) {
+		w->events[n] = c->ev[i];
+		w->events[n].t_ns = c->ev[i].t_ns > ev_base ?
+				    c->ev[i].t_ns - ev_base : 0;
+		n++;
+	}
+	w->nr_events = n;
+	w->events_dropped = dropped;
+}
+
+static noinline void rtt_lin_add(struct rtt_metric_stats *st, u64 v)
+{
+	u64 idx;
+
+	if (v < st->lin_lo_ns) {
+		st->lin_under++;
+		return;
+	}
+	idx = rtt_div64(v - st->lin_lo_ns, st->lin_step_ns);
+	if (idx >= RTT_LIN_BUCKETS)
+		st->lin_over++;
+	else
+		st->lin_hist[idx]++;
+}
+
+/* One measured value of metric m from src, ending at now. */
+static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v, u64 now,
+		       enum rtt_src src)
 {
 	struct rtt_metric_stats *st = &c->m[m];
-	struct rtt_worst *w;
-	u32 i, n;
+	bool worst, viol;
 
 	st->count++;
 	st->sum_ns += v;
@@ -276,53 +423,25 @@ static void rtt_record(struct rtt_core *c, u32 m, u64 v, u64 now,
 	if (v < st->min_ns)
 		st->min_ns = v;
 	st->log2_hist[rtt_log2_bucket(v)]++;
-	if (st->lin_step_ns) {
-		if (v < st->lin_lo_ns) {
-			st->lin_under++;
-		} else {
-			u64 idx = rtt_div64(v - st->lin_lo_ns, st->lin_step_ns);
-
-			if (idx >= RTT_LIN_BUCKETS)
-				st->lin_over++;
-			else
-				st->lin_hist[idx]++;
-		}
-	}
-	c->n_value[m] = v;
-	c->n_bd[m] = *bd;
-	if (st->count == 1 || v > st->max_ns) {
+	if (unlikely(st->lin_step_ns))
+		rtt_lin_add(st, v);
+	worst = st->count == 1 || v > st->max_ns;
+	viol = st->bound_ns && v > st->bound_ns;
+	if (likely(!worst && !viol))
+		return;
+	if (worst) {
 		st->max_ns = v;
-		st->worst = *bd;
-		st->worst_at_ns = now;
-		w = &c->worst[m];
-		w->value_ns = v;
-		w->bd = *bd;
-		w->nr_culprits = cs ? rtt_cul_top(cs, w->culprits) : 0;
-		if (!cs)
-			memset(w->culprits, 0, sizeof(w->culprits));
-		n = 0;
-		for (i = ev_from; i < c->nr_ev && n < RTT_TRACE_EVENTS; i++) {
-			w->events[n] = c->ev[i];
-			w->events[n].t_ns = c->ev[i].t_ns > ev_base ?
-					    c->ev[i].t_ns - ev_base : 0;
-			n++;
-		}
-		w->nr_events = n;
-		w->events_dropped = dropped;
 		c->notify |= RTT_N_WORST(m);
 	}
-	if (st->bound_ns && v > st->bound_ns) {
+	if (viol) {
 		st->violations++;
 		c->notify |= RTT_N_VIOLATION(m);
 	}
+	rtt_explain(c, m, v, now, src, worst);
 }
 
-/* The breakdown is 6 u64: running, waiting, sleep_ns[cause - 1]. */
-_Static_assert(sizeof(struct rtt_breakdown) ==
-	       (2 + RTT_NR_SLEEP_CAUSES) * sizeof(u64), "breakdown layout");
-
 /* Index, in a breakdown seen as u64[], of the task's current state. */
-static unsigned int rtt_bd_idx(const struct rtt_core *c)
+static __always_inline unsigned int rtt_bd_idx(const struct rtt_core *c)
 {
 	switch (c->rs) {
 	case RTT_RS_RUNNING:
@@ -337,27 +456,15 @@ static unsigned int rtt_bd_idx(const struct rtt_core *c)
 }
 
 /*
- * Give the time since the last state change to the current state, in every
- * open interval. Returns now clamped so that time never goes backwards.
+ * Give the time since the last state change to the current state. Returns
+ * now clamped so that time never goes backwards.
  */
-static u64 rtt_account(struct rtt_core *c, u64 now)
+static __always_inline u64 rtt_account(struct rtt_core *c, u64 now)
 {
-	unsigned int idx;
-	u64 dt;
-
 	if (now < c->t_state)
 		now = c->t_state;
-	dt = now - c->t_state;
+	((u64 *)&c->acc)[rtt_bd_idx(c)] += now - c->t_state;
 	c->t_state = now;
-	if (!dt)
-		return now;
-	idx = rtt_bd_idx(c);
-	if (c->iv_open)
-		((u64 *)&c->bd_iv)[idx] += dt;
-	if (c->wake_open)
-		((u64 *)&c->bd_wake)[idx] += dt;
-	if (c->irq_running)
-		((u64 *)&c->bd_irq)[idx] += dt;
 	return now;
 }
 
@@ -367,29 +474,26 @@ static u64 rtt_account(struct rtt_core *c, u64 now)
  * kept the holder from running: a priority inversion). The idle task is
  * nobody's fault: its time (the CPU leaving idle) shows as waiting only.
  */
-static void rtt_charge(struct rtt_core *c, u64 now, const struct rtt_who *ran)
+static __always_inline void rtt_charge(struct rtt_core *c, u64 now,
+				       const struct rtt_who *ran)
 {
-	u64 ns;
-
-	if (!rtt_core_watched(c) || c->rs == RTT_RS_RUNNING || !ran ||
-	    ran->pid == c->info.pid || ran->pid == 0)
-		goto mark;
-	ns = now > c->t_cpu_mark ? now - c->t_cpu_mark : 0;
-	if (c->wake_open)
-		rtt_cul_add(&c->cul_wake, ran, ns);
-	if (c->iv_open)
-		rtt_cul_add(&c->cul_iv, ran, ns);
-mark:
+	if (c->iv_open && ran->pid != c->info.pid && ran->pid != 0 &&
+	    now > c->t_cpu_mark &&
+	    (c->rs == RTT_RS_WAITING ||
+	     (c->rs == RTT_RS_SLEEPING &&
+	      c->sleep_cause == RTT_STATE_SLEEP_LOCK)))
+		rtt_cul_add(c, ran, now - c->t_cpu_mark);
 	if (now > c->t_cpu_mark)
 		c->t_cpu_mark = now;
 }
 
 /* ---- events in ---- */
 
-void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
+RTT_HOT void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 		     const struct rtt_who *waker, bool on_cpu)
 {
 	struct rtt_who self;
+	u32 i;
 
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
@@ -417,7 +521,7 @@ void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 			c->t_pending = now;
 			c->pending_cpu = cpu;
 			if (waker)
-				c->pending_waker = *waker;
+				rtt_save(&c->pending_waker, waker);
 			else
 				c->pending_waker.pid = -1;
 		}
@@ -425,13 +529,19 @@ void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 		return;
 	}
 	now = rtt_account(c, now);	/* the sleep that ends here */
-	/* a lock sleep: who runs on its CPU now ran since the last switch */
-	rtt_charge(c, now, &c->cpu_cur);
+	if (c->rs == RTT_RS_SLEEPING &&
+	    c->sleep_cause == RTT_STATE_SLEEP_LOCK) {
+		struct rtt_who cur;
+
+		/* who runs on its CPU now ran since the last switch there */
+		rtt_saved(&c->cpu_cur, &cur);
+		rtt_charge(c, now, &cur);
+	}
 	if (!c->iv_open) {
 		c->iv_open = true;
 		c->t_iv = now;
-		memset(&c->bd_iv, 0, sizeof(c->bd_iv));
-		c->cul_iv.nr = 0;
+		c->acc_iv = c->acc;
+		c->cul.nr = 0;
 		c->nr_ev = 0;
 		c->ev_dropped_iv = 0;
 	}
@@ -449,8 +559,9 @@ void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 	c->lat_done = false;
 	c->resp_done = false;
 	c->t_wake = now;
-	memset(&c->bd_wake, 0, sizeof(c->bd_wake));
-	c->cul_wake.nr = 0;
+	c->acc_wake = c->acc;
+	for (i = 0; i < c->cul.nr; i++)
+		c->cul.c[i].ns_wake = 0;
 	c->ev_wake_idx = c->nr_ev;
 	c->ev_dropped_wake = c->ev_dropped_iv;
 	c->t_cpu_mark = now;
@@ -459,11 +570,10 @@ void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 	rtt_ev_add(c, now, RTT_EV_WAKEUP, cpu, &self, waker, 0);
 }
 
-void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu,
+RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu,
 			const struct rtt_who *prev, u8 prev_state)
 {
 	struct rtt_who self;
-	u64 v;
 
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
@@ -480,40 +590,20 @@ void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu,
 	if (c->wake_open && !c->lat_done) {
 		c->lat_done = true;
 		rtt_record(c, RTT_METRIC_LATENCY, now - c->t_wake, now,
-			   &c->bd_wake, &c->cul_wake, c->ev_wake_idx,
-			   c->t_wake - c->t_iv,
-			   c->ev_dropped_iv - c->ev_dropped_wake);
+			   RTT_SRC_WAKE);
 	}
-	if (c->irq_pending) {
-		struct rtt_breakdown bd = { 0 };
-		u64 base = 0;
-
-		/*
-		 * Hard IRQ entry -> thread switch-in. Before the thread's
-		 * wakeup (inside the hard IRQ handler) the time is counted as
-		 * waiting; after it, as the wake sub-interval says.
-		 */
-		v = now > c->t_irq ? now - c->t_irq : 0;
-		if (c->wake_open && c->t_irq <= c->t_wake) {
-			bd = c->bd_wake;
-			bd.waiting_ns += c->t_wake - c->t_irq;
-		} else {
-			bd.waiting_ns = v;
-		}
-		if (c->iv_open && c->t_irq > c->t_iv)
-			base = c->t_irq - c->t_iv;
+	if (unlikely(c->irq_pending)) {
+		rtt_record(c, RTT_METRIC_IRQ_DELAY,
+			   now > c->t_irq ? now - c->t_irq : 0, now,
+			   RTT_SRC_IRQ_DELAY);
 		c->irq_pending = false;
-		rtt_record(c, RTT_METRIC_IRQ_DELAY, v, now, &bd,
-			   c->wake_open ? &c->cul_wake : NULL,
-			   c->wake_open ? c->ev_wake_idx : 0, base,
-			   c->ev_dropped_iv - c->ev_dropped_wake);
 		c->irq_running = true;
 		c->t_irq_run = now;
-		memset(&c->bd_irq, 0, sizeof(c->bd_irq));
+		c->acc_irq = c->acc;
 	}
 }
 
-void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
+RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 			 const struct rtt_who *next)
 {
 	struct rtt_who self;
@@ -534,38 +624,42 @@ void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 	if (why > RTT_STATE_SLEEP_OTHER)
 		why = RTT_STATE_SLEEP_OTHER;	/* dying: exit comes next */
 	rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, &self, why);
-	if (c->irq_running) {
+	if (unlikely(c->irq_running)) {
 		c->irq_running = false;
 		/* an IRQ that came while the thread ran was handled by it */
 		if (c->irq_pending && c->t_irq >= c->t_irq_run)
 			c->irq_pending = false;
 		rtt_record(c, RTT_METRIC_IRQ, now - c->t_irq_run, now,
-			   &c->bd_irq, NULL, c->nr_ev, 0, 0);
+			   RTT_SRC_IRQ);
 	}
 	if (c->wake_open && !c->resp_done) {
 		c->resp_done = true;
 		rtt_record(c, RTT_METRIC_RESPONSE, now - c->t_wake, now,
-			   &c->bd_wake, &c->cul_wake, c->ev_wake_idx,
-			   c->t_wake - c->t_iv,
-			   c->ev_dropped_iv - c->ev_dropped_wake);
+			   RTT_SRC_WAKE);
 	}
 	c->wake_open = false;
 	if (why == RTT_STATE_SLEEP_TIMER && c->iv_open) {
 		rtt_record(c, RTT_METRIC_RELIEF, now - c->t_iv, now,
-			   &c->bd_iv, &c->cul_iv, 0, 0, c->ev_dropped_iv);
+			   RTT_SRC_IV);
 		c->iv_open = false;
 	}
 	c->rs = RTT_RS_SLEEPING;
 	c->sleep_cause = why;
 	c->t_cpu_mark = now;
-	if (why == RTT_STATE_SLEEP_LOCK)
-		rtt_set_cur(c, next);	/* charged while it holds the CPU */
-	if (c->wake_pending) {
+	if (why == RTT_STATE_SLEEP_LOCK) {
+		/* charged while it holds the CPU */
+		if (next)
+			rtt_save(&c->cpu_cur, next);
+		else
+			c->cpu_cur.pid = 0;
+	}
+	if (unlikely(c->wake_pending)) {
 		/* the wakeup that was observed first belongs to this sleep */
-		struct rtt_who waker = c->pending_waker;
+		struct rtt_who waker;
 		u32 notify = c->notify;
 		u64 t = c->t_pending > now ? c->t_pending : now;
 
+		rtt_saved(&c->pending_waker, &waker);
 		c->wake_pending = false;
 		rtt_core_wakeup(c, t, c->pending_cpu,
 				waker.pid >= 0 ? &waker : NULL, false);
@@ -573,7 +667,7 @@ void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 	}
 }
 
-void rtt_core_other_switch(struct rtt_core *c, u64 now, s32 cpu,
+RTT_HOT void rtt_core_other_switch(struct rtt_core *c, u64 now, s32 cpu,
 			   const struct rtt_who *prev, u8 prev_state,
 			   const struct rtt_who *next)
 {
@@ -581,14 +675,20 @@ void rtt_core_other_switch(struct rtt_core *c, u64 now, s32 cpu,
 	if (c->rs == RTT_RS_DEAD || cpu != c->cpu)
 		return;
 	rtt_charge(c, now, prev);
-	if (c->rs == RTT_RS_SLEEPING)	/* on a lock: see rtt_core_wakeup() */
-		rtt_set_cur(c, next);
+	if (c->rs == RTT_RS_SLEEPING) {
+		/* on a lock: see rtt_core_wakeup() */
+		if (next)
+			rtt_save(&c->cpu_cur, next);
+		else
+			c->cpu_cur.pid = 0;
+	}
 	rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, prev, prev_state);
 }
 
 void rtt_core_migrate(struct rtt_core *c, u64 now, s32 from, s32 to)
 {
-	struct rtt_who self, dst = { .pid = to, .prio = -1 };
+	struct rtt_who self, dst = { .pid = to, .prio = -1,
+				     .comm = rtt_no_comm };
 
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
@@ -620,7 +720,7 @@ void rtt_core_exit(struct rtt_core *c, u64 now)
 
 void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 {
-	struct rtt_who w = { .pid = irq, .prio = -1 };
+	struct rtt_who w = { .pid = irq, .prio = -1, .comm = rtt_no_comm };
 
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
@@ -638,7 +738,7 @@ void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 
 void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 {
-	struct rtt_who w = { .pid = irq, .prio = -1 };
+	struct rtt_who w = { .pid = irq, .prio = -1, .comm = rtt_no_comm };
 
 	c->notify = 0;
 	if (c->rs != RTT_RS_DEAD)

@@ -17,17 +17,43 @@
 /* Culprit candidates followed per interval; the top RTT_CULPRITS are kept. */
 #define RTT_CUL_CAND	8
 
-/* A task as an event sees it. */
+/*
+ * A task as an event sees it. comm points at the task's own name, valid
+ * only during the call: the core copies it when it keeps it.
+ */
 struct rtt_who {
+	s32 pid;
+	s16 prio;
+	u8 policy;
+	const char *comm;	/* RTT_COMM_LEN bytes */
+};
+
+/* A task kept across events (it may be gone when the copy is used). */
+struct rtt_who_saved {
 	s32 pid;
 	s16 prio;
 	u8 policy;
 	char comm[RTT_COMM_LEN];
 };
 
+/*
+ * A task that ran instead, in the open relief interval (ns_iv) and in the
+ * open wake sub-interval (ns_wake, a part of it: the wake sub-interval
+ * always lies inside the relief interval).
+ */
+struct rtt_cand {
+	s32 pid;
+	s16 prio;
+	u8 policy;
+	u64 ns_iv;
+	u64 ns_wake;
+	char comm[RTT_COMM_LEN];
+};
+
 struct rtt_culprit_set {
 	u32 nr;
-	struct rtt_culprit c[RTT_CUL_CAND];
+	u32 last;			/* the one charged last */
+	struct rtt_cand c[RTT_CUL_CAND];
 };
 
 /* The worst case of one metric, with its explanation. */
@@ -81,20 +107,28 @@ struct rtt_core {
 	u64 t_irq_run;
 	u64 t_pending;
 	s32 pending_cpu;
-	struct rtt_who pending_waker;
-	struct rtt_who cpu_cur;		/* on its CPU during a lock sleep */
-	struct rtt_breakdown bd_irq;
-	struct rtt_breakdown bd_iv;
-	struct rtt_breakdown bd_wake;
-	struct rtt_culprit_set cul_iv;
-	struct rtt_culprit_set cul_wake;
+	struct rtt_who_saved pending_waker;
+	struct rtt_who_saved cpu_cur;	/* on its CPU during a lock sleep */
+	/*
+	 * Time in each state since the slot was set up, and its value when
+	 * each open interval began: an interval's breakdown is the
+	 * difference, computed only when it is reported.
+	 */
+	struct rtt_breakdown acc;
+	struct rtt_breakdown acc_iv;
+	struct rtt_breakdown acc_wake;
+	struct rtt_breakdown acc_irq;
+	struct rtt_culprit_set cul;
 	u32 nr_ev;
 	u32 ev_wake_idx;		/* first event of the wake sub-interval */
 	u64 ev_dropped_iv;
 	u64 ev_dropped_wake;		/* ev_dropped_iv when t_wake began */
 	struct rtt_event ev[RTT_TRACE_EVENTS];
 
-	/* output of the last call: RTT_N_* and the values behind them */
+	/*
+	 * Output of the last call: RTT_N_* and, for the metrics it names,
+	 * the value and its breakdown.
+	 */
 	u32 notify;
 	u64 n_value[RTT_NR_METRICS];
 	struct rtt_breakdown n_bd[RTT_NR_METRICS];

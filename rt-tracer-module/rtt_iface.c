@@ -543,14 +543,14 @@ static size_t rtt_stage(void)
 			continue;
 		s = &rtt_slots[n.slot];
 		if (n.type == RTT_REC_WORST) {
-			raw_spin_lock_irqsave(&s->lock, flags);
+			rtt_slot_lock(s, &flags);
 			if (s->gen == n.gen)
 				s->worst_queued &= ~(1U << n.metric);
-			raw_spin_unlock_irqrestore(&s->lock, flags);
+			rtt_slot_unlock(s, flags);
 		}
 		if (n.type == RTT_REC_VIOLATION || n.type == RTT_REC_WORST) {
 			/* only what the record needs: short with irqs off */
-			raw_spin_lock_irqsave(&s->lock, flags);
+			rtt_slot_lock(s, &flags);
 			gen = s->gen;
 			life = s->life;
 			rtt_rec_core->info = s->core.info;
@@ -560,7 +560,7 @@ static size_t rtt_stage(void)
 				rtt_rec_core->m[n.metric].bound_ns =
 					s->core.m[n.metric].bound_ns;
 			}
-			raw_spin_unlock_irqrestore(&s->lock, flags);
+			rtt_slot_unlock(s, flags);
 			if (life == RTT_LIFE_FREE || gen != n.gen)
 				continue;	/* slot reused since */
 		} else if (!rtt_slot_copy(s, rtt_rec_core, &gen, &life) ||
@@ -643,9 +643,9 @@ static void rtt_clear_worst_queued(void)
 	unsigned int i;
 
 	for (i = 0; i < rtt_capacity; i++) {
-		raw_spin_lock_irqsave(&rtt_slots[i].lock, flags);
+		rtt_slot_lock(&rtt_slots[i], &flags);
 		rtt_slots[i].worst_queued = 0;
-		raw_spin_unlock_irqrestore(&rtt_slots[i].lock, flags);
+		rtt_slot_unlock(&rtt_slots[i], flags);
 	}
 }
 
@@ -692,10 +692,10 @@ static long rtt_dev_snapshot(struct file *f)
 		struct rtt_slot *s = &rtt_slots[i];
 		unsigned long flags;
 
-		raw_spin_lock_irqsave(&s->lock, flags);
+		rtt_slot_lock(s, &flags);
 		gen = s->gen;
 		life = s->life;
-		raw_spin_unlock_irqrestore(&s->lock, flags);
+		rtt_slot_unlock(s, flags);
 		if (life == RTT_LIFE_FREE)
 			continue;
 		rtt_snap_gen[i] = gen;

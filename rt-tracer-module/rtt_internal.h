@@ -23,7 +23,7 @@ enum rtt_life {
 };
 
 struct rtt_slot {
-	raw_spinlock_t lock;		/* everything below */
+	arch_spinlock_t lock;		/* everything below: rtt_slot_lock() */
 	struct task_struct *task;	/* identity while ACTIVE, else NULL */
 	u32 gen;			/* +1 each time the slot is reused */
 	u8 life;			/* enum rtt_life */
@@ -34,6 +34,39 @@ struct rtt_slot {
 	struct rtt_slot *next_free;
 	struct rtt_core core;
 };
+
+/*
+ * The slot lock is an arch spinlock, taken with interrupts off. The
+ * scheduler probes take it on every event of a tracked task, where
+ * raw_spin_lock()'s call and preemption-count bookkeeping cost a quarter
+ * of the probe; kernel tracing code (the wakeup latency tracer, the ring
+ * buffer) uses arch spinlocks for the same reason. It spins on PREEMPT_RT
+ * too, and every holder keeps it for a bounded, short time.
+ */
+static __always_inline void rtt_slot_lock(struct rtt_slot *s,
+					  unsigned long *flags)
+{
+	local_irq_save(*flags);
+	arch_spin_lock(&s->lock);
+}
+
+static __always_inline void rtt_slot_unlock(struct rtt_slot *s,
+					    unsigned long flags)
+{
+	arch_spin_unlock(&s->lock);
+	local_irq_restore(flags);
+}
+
+/* interrupts already off: scheduler tracepoints, hard IRQs, under a raw lock */
+static __always_inline void rtt_slot_lock_irqoff(struct rtt_slot *s)
+{
+	arch_spin_lock(&s->lock);
+}
+
+static __always_inline void rtt_slot_unlock_irqoff(struct rtt_slot *s)
+{
+	arch_spin_unlock(&s->lock);
+}
 
 struct rtt_notice {
 	u16 type;			/* enum rtt_rec_type */

@@ -7,8 +7,9 @@
  *
  * Concurrency (PREEMPT_RT):
  *  - Probes run with preemption disabled, the sched_* ones mostly under a
- *    run-queue raw lock. They take only raw spinlocks, never allocate,
- *    never sleep, never wake anybody up directly (irq_work does that).
+ *    run-queue raw lock. They take only spinning locks (raw spinlocks, and
+ *    arch spinlocks for the slots), never allocate, never sleep, never
+ *    wake anybody up directly (irq_work does that).
  *  - "Is this task tracked" is a lockless lookup in an open-addressing
  *    hash table keyed by task_struct pointer. Writers (control plane,
  *    sched_process_fork/exit probes) serialize on rtt_tbl_lock; removal
@@ -16,8 +17,9 @@
  *    context and swapped after an RCU grace period (probes are RCU-sched
  *    readers). A task is removed at sched_process_exit, before its
  *    task_struct can be freed and reused.
- *  - Each slot has a raw spinlock for its state machine: a wakeup on one
- *    CPU can race with a migration, an exit or a reader on another.
+ *  - Each slot has a lock for its state machine (rtt_slot_lock(): an arch
+ *    spinlock with interrupts off): a wakeup on one CPU can race with a
+ *    migration, an exit or a reader on another.
  *  - Each CPU has a small watch list of the tracked tasks queued on it;
  *    sched_switch on a CPU with an empty list costs one per-CPU load.
  */
@@ -46,8 +48,18 @@
 #include <linux/compat.h>
 #include <linux/unistd.h>
 #include <asm/syscall.h>
+#ifdef CONFIG_ARM64
+#include <asm/arch_timer.h>
+#include <clocksource/arm_arch_timer.h>
+#endif
 
 #include "rtt_internal.h"
+/*
+ * The kernel-independent core (also built into the host unit tests), in
+ * this file's translation unit so its per-event functions (RTT_HOT) inline
+ * into the probes.
+ */
+#include "rtt_core.c"
 
 #define CREATE_TRACE_POINTS
 #include "rtt_trace.h"
@@ -82,7 +94,7 @@ struct rtt_settings {
 };
 
 /* Lockless; callers run with preemption disabled or hold rtt_tbl_lock. */
-static struct rtt_slot *rtt_lookup(struct task_struct *p)
+static __always_inline struct rtt_slot *rtt_lookup(struct task_struct *p)
 {
 	struct rtt_slot **tbl = READ_ONCE(rtt_tbl);
 	u32 mask = (1U << rtt_tbl_bits) - 1;
@@ -189,18 +201,13 @@ struct rtt_watch {
 static DEFINE_PER_CPU(struct rtt_watch, rtt_watch);
 static atomic_long_t rtt_watch_overflow = ATOMIC_LONG_INIT(0);
 
-/* s->lock held: put s on the watch list of the CPU it is queued on */
-static void rtt_sync_watch(struct rtt_slot *s)
+/* s->lock held: move s from the watch list it is on to want's (-1: none) */
+static noinline void rtt_move_watch(struct rtt_slot *s, int want)
 {
 	struct rtt_core *c = &s->core;
 	struct rtt_watch *w;
-	int want = -1, i;
+	int i;
 
-	if (s->life == RTT_LIFE_ACTIVE && rtt_core_watched(c) &&
-	    c->cpu >= 0 && c->cpu < nr_cpu_ids)
-		want = c->cpu;
-	if (want == s->w_cpu)
-		return;
 	if (s->w_cpu >= 0) {
 		w = per_cpu_ptr(&rtt_watch, s->w_cpu);
 		clear_bit(s->w_idx, &w->mask);
@@ -224,6 +231,19 @@ static void rtt_sync_watch(struct rtt_slot *s)
 	c->rs = RTT_RS_UNKNOWN;
 	c->iv_open = false;
 	c->wake_open = false;
+}
+
+/* s->lock held: s on the watch list of the CPU it is queued on, if watched */
+static __always_inline void rtt_sync_watch(struct rtt_slot *s)
+{
+	const struct rtt_core *c = &s->core;
+	int want = -1;
+
+	if (s->life == RTT_LIFE_ACTIVE && rtt_core_watched(c) &&
+	    (unsigned int)c->cpu < nr_cpu_ids)
+		want = c->cpu;
+	if (unlikely(want != s->w_cpu))
+		rtt_move_watch(s, want);
 }
 
 /* ---- notices to the reader ---- */
@@ -321,14 +341,12 @@ void rtt_ring_flush(void)
 }
 
 /* s->lock held: report what the last core call asked for */
-static void rtt_notify(struct rtt_slot *s)
+static noinline void rtt_notify_slow(struct rtt_slot *s)
 {
 	struct rtt_core *c = &s->core;
 	struct rtt_notice n;
 	u32 m;
 
-	if (!c->notify)
-		return;
 	memset(&n, 0, sizeof(n));
 	n.slot = s - rtt_slots;
 	n.gen = s->gen;
@@ -349,6 +367,7 @@ static void rtt_notify(struct rtt_slot *s)
 			}
 		}
 		if (c->notify & RTT_N_WORST(m)) {
+			c->m[m].worst_at_ns = n.t_ns;	/* CLOCK_MONOTONIC */
 			trace_rtt_worst(c->info.pid, c->info.comm, m,
 					c->n_value[m], c->worst[m].nr_events);
 			if (atomic_read(&rtt_reader_open) &&
@@ -369,21 +388,66 @@ static void rtt_notify(struct rtt_slot *s)
 	c->notify = 0;
 }
 
+static __always_inline void rtt_notify(struct rtt_slot *s)
+{
+	if (unlikely(s->core.notify))
+		rtt_notify_slow(s);
+}
+
 /* ---- probes ---- */
 
-static inline u64 rtt_now(void)
+/*
+ * The probes' clock: global across CPUs and monotonic, in ns. On arm64 the
+ * architected counter (what sched_clock() reads) scaled here, a fifth of
+ * the cost of ktime_get_mono_fast_ns() on a path that reads it on every
+ * event; elsewhere ktime_get_mono_fast_ns(). Reports that promise
+ * CLOCK_MONOTONIC (worst_at_ns, record times) read that clock themselves.
+ */
+#ifdef CONFIG_ARM64
+static u32 rtt_clk_mult, rtt_clk_shift;
+
+static __always_inline u64 rtt_now(void)
+{
+	return mul_u64_u32_shr(arch_timer_read_counter(), rtt_clk_mult,
+			       rtt_clk_shift);
+}
+
+static int rtt_clock_init(void)
+{
+	u64 rate = arch_timer_get_cntfrq(), mult;
+	u32 shift;
+
+	if (!rate)
+		return -ENODEV;
+	/* the largest shift whose multiplier fits in 32 bits: best precision */
+	for (shift = 32; shift > 0; shift--) {
+		mult = div64_u64((u64)NSEC_PER_SEC << shift, rate);
+		if (mult <= U32_MAX)
+			break;
+	}
+	rtt_clk_mult = mult;
+	rtt_clk_shift = shift;
+	return 0;
+}
+#else
+static __always_inline u64 rtt_now(void)
 {
 	return ktime_get_mono_fast_ns();
 }
 
-static void rtt_who(struct task_struct *p, struct rtt_who *w)
+static int rtt_clock_init(void)
+{
+	return 0;
+}
+#endif
+
+/* comm is read in place: racy against a rename, good enough for a report */
+static __always_inline void rtt_who(struct task_struct *p, struct rtt_who *w)
 {
 	w->pid = p->pid;
 	w->prio = p->prio;
 	w->policy = p->policy;
-	/* racy against a concurrent rename, good enough for a report */
-	memcpy(w->comm, p->comm, RTT_COMM_LEN);
-	w->comm[RTT_COMM_LEN - 1] = '\0';
+	w->comm = p->comm;
 }
 
 /*
@@ -495,14 +559,13 @@ static noinline void rtt_switch_slow(struct rtt_watch *w, bool preempt,
 
 		if (!s)
 			continue;
-		raw_spin_lock(&s->lock);
+		rtt_slot_lock_irqoff(s);
 		if (s->life != RTT_LIFE_ACTIVE || s->w_cpu != cpu) {
-			raw_spin_unlock(&s->lock);
+			rtt_slot_unlock_irqoff(s);
 			continue;
 		}
 		t = s->task;
 		if (t == next) {
-			rtt_refresh(s, next);
 			rtt_core_switch_in(&s->core, now, cpu, &wprev, why);
 		} else if (t == prev) {
 			rtt_core_switch_out(&s->core, now, cpu, why, &wnext);
@@ -512,7 +575,7 @@ static noinline void rtt_switch_slow(struct rtt_watch *w, bool preempt,
 		}
 		rtt_sync_watch(s);
 		rtt_notify(s);
-		raw_spin_unlock(&s->lock);
+		rtt_slot_unlock_irqoff(s);
 	}
 }
 
@@ -546,7 +609,7 @@ static void rtt_probe_wakeup(void *data, struct task_struct *p)
 #else
 	on_cpu = p == current;
 #endif
-	raw_spin_lock_irqsave(&s->lock, flags);
+	rtt_slot_lock(s, &flags);
 	if (s->life == RTT_LIFE_ACTIVE && s->task == p) {
 		rtt_refresh(s, p);
 		rtt_core_wakeup(&s->core, rtt_now(), task_cpu(p), &waker,
@@ -554,7 +617,7 @@ static void rtt_probe_wakeup(void *data, struct task_struct *p)
 		rtt_sync_watch(s);
 		rtt_notify(s);
 	}
-	raw_spin_unlock_irqrestore(&s->lock, flags);
+	rtt_slot_unlock(s, flags);
 }
 
 static void rtt_probe_migrate(void *data, struct task_struct *p, int dest)
@@ -567,12 +630,12 @@ static void rtt_probe_migrate(void *data, struct task_struct *p, int dest)
 	s = rtt_lookup(p);
 	if (!s)
 		return;
-	raw_spin_lock_irqsave(&s->lock, flags);
+	rtt_slot_lock(s, &flags);
 	if (s->life == RTT_LIFE_ACTIVE && s->task == p) {
 		rtt_core_migrate(&s->core, rtt_now(), task_cpu(p), dest);
 		rtt_sync_watch(s);
 	}
-	raw_spin_unlock_irqrestore(&s->lock, flags);
+	rtt_slot_unlock(s, flags);
 }
 
 /* One line per task for the kernel log. */
@@ -607,7 +670,7 @@ static void rtt_probe_exit(void *data, struct task_struct *p)
 	if (atomic_dec_and_test(&rtt_nr_live) ||
 	    rtt_tbl_tombs >= (1U << rtt_tbl_bits) / 4)
 		irq_work_queue(&rtt_rebuild_iw);
-	raw_spin_lock(&s->lock);
+	rtt_slot_lock_irqoff(s);
 	if (s->core.info.flags & RTT_F_IRQ_THREAD)
 		atomic_dec(&rtt_nr_irq);
 	rtt_refresh(s, p);
@@ -619,7 +682,7 @@ static void rtt_probe_exit(void *data, struct task_struct *p)
 	info = s->core.info;
 	memcpy(st, s->core.m, sizeof(st));
 	dropped = s->core.events_dropped;
-	raw_spin_unlock(&s->lock);
+	rtt_slot_unlock_irqoff(s);
 	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
 	pr_info("exit pid=%d tgid=%d comm=%s lat_count=%llu lat_max_ns=%llu lat_viol=%llu resp_count=%llu resp_max_ns=%llu resp_viol=%llu relief_count=%llu relief_max_ns=%llu relief_viol=%llu events_dropped=%llu\n",
 		info.pid, info.tgid, info.comm,
@@ -652,7 +715,7 @@ static int rtt_slot_track(struct rtt_slot *s, struct task_struct *p, u32 kind,
 
 	if (p->flags & PF_EXITING)
 		return -ESRCH;
-	raw_spin_lock(&s->lock);
+	rtt_slot_lock_irqoff(s);
 	s->task = p;
 	s->gen++;
 	s->worst_queued = 0;
@@ -671,7 +734,7 @@ static int rtt_slot_track(struct rtt_slot *s, struct task_struct *p, u32 kind,
 		}
 	}
 	s->life = RTT_LIFE_ACTIVE;
-	raw_spin_unlock(&s->lock);
+	rtt_slot_unlock_irqoff(s);
 	rtt_tbl_insert(rtt_tbl, s);
 	atomic_inc(&rtt_nr_live);
 	if (flags & RTT_F_IRQ_THREAD)
@@ -707,14 +770,14 @@ static void rtt_probe_fork(void *data, struct task_struct *parent,
 		return;
 	}
 	/* settings of the parent (one slot lock at a time) */
-	raw_spin_lock(&ps->lock);
+	rtt_slot_lock_irqoff(ps);
 	for (m = 0; m < RTT_NR_METRICS; m++) {
 		set[m].bound_ns = ps->core.m[m].bound_ns;
 		set[m].lin_lo_ns = ps->core.m[m].lin_lo_ns;
 		set[m].lin_step_ns = ps->core.m[m].lin_step_ns;
 	}
 	tflags = ps->core.info.flags & RTT_F_TRACE;
-	raw_spin_unlock(&ps->lock);
+	rtt_slot_unlock_irqoff(ps);
 	if (rtt_slot_track(s, child, RTT_TRACK_TGID, tflags, -1, set)) {
 		s->next_free = rtt_free_list;
 		rtt_free_list = s;
@@ -736,7 +799,7 @@ static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
 	s = rtt_lookup(t);
 	if (!s)
 		return;
-	raw_spin_lock_irqsave(&s->lock, flags);
+	rtt_slot_lock(s, &flags);
 	if (s->life == RTT_LIFE_ACTIVE && s->task == t &&
 	    s->core.info.irq == irq) {
 		if (entry)
@@ -746,7 +809,7 @@ static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
 			rtt_core_irq_exit(&s->core, rtt_now(),
 					  smp_processor_id(), irq);
 	}
-	raw_spin_unlock_irqrestore(&s->lock, flags);
+	rtt_slot_unlock(s, flags);
 }
 
 /*
@@ -896,13 +959,13 @@ void rtt_slot_release(struct rtt_slot *s)
 		if (s->core.info.flags & RTT_F_IRQ_THREAD)
 			atomic_dec(&rtt_nr_irq);
 	}
-	raw_spin_lock(&s->lock);
+	rtt_slot_lock_irqoff(s);
 	s->life = RTT_LIFE_FREE;
 	s->task = NULL;
 	rtt_sync_watch(s);
 	rtt_core_init(&s->core);
 	s->worst_queued = 0;
-	raw_spin_unlock(&s->lock);
+	rtt_slot_unlock_irqoff(s);
 	s->next_free = rtt_free_list;
 	rtt_free_list = s;
 	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
@@ -915,7 +978,7 @@ bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
 	unsigned long flags;
 	bool ok;
 
-	raw_spin_lock_irqsave(&s->lock, flags);
+	rtt_slot_lock(s, &flags);
 	ok = s->life != RTT_LIFE_FREE;
 	if (ok)
 		*out = s->core;
@@ -923,7 +986,7 @@ bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
 		*gen = s->gen;
 	if (life)
 		*life = s->life;
-	raw_spin_unlock_irqrestore(&s->lock, flags);
+	rtt_slot_unlock(s, flags);
 	return ok;
 }
 
@@ -1135,9 +1198,9 @@ int rtt_ctl_bound(s32 pid, u32 metric, u64 bound_ns)
 	mutex_lock(&rtt_ctl_mutex);
 	s = rtt_find_pid(pid);
 	if (s) {
-		raw_spin_lock_irqsave(&s->lock, flags);
+		rtt_slot_lock(s, &flags);
 		rtt_core_set_bound(&s->core, metric, bound_ns);
-		raw_spin_unlock_irqrestore(&s->lock, flags);
+		rtt_slot_unlock(s, flags);
 	}
 	mutex_unlock(&rtt_ctl_mutex);
 	return s ? 0 : -ENOENT;
@@ -1154,10 +1217,10 @@ int rtt_ctl_lin(s32 pid, u32 metric, u64 lo_ns, u64 step_ns)
 	mutex_lock(&rtt_ctl_mutex);
 	s = rtt_find_pid(pid);
 	if (s) {
-		raw_spin_lock_irqsave(&s->lock, flags);
+		rtt_slot_lock(s, &flags);
 		ret = rtt_core_set_lin(&s->core, metric, lo_ns, step_ns) ?
 		      -ERANGE : 0;
-		raw_spin_unlock_irqrestore(&s->lock, flags);
+		rtt_slot_unlock(s, flags);
 	}
 	mutex_unlock(&rtt_ctl_mutex);
 	return ret;
@@ -1212,7 +1275,7 @@ static int __init rtt_init(void)
 	for (i = rtt_capacity; i-- > 0;) {
 		struct rtt_slot *s = &rtt_slots[i];
 
-		raw_spin_lock_init(&s->lock);
+		s->lock = (arch_spinlock_t)__ARCH_SPIN_LOCK_UNLOCKED;
 		rtt_core_init(&s->core);
 		s->w_cpu = -1;
 		s->w_idx = -1;
@@ -1226,6 +1289,11 @@ static int __init rtt_init(void)
 			   2 * tbl_bytes +
 			   array_size(RTT_RING, sizeof(*rtt_ring)) +
 			   num_possible_cpus() * sizeof(struct rtt_watch);
+	ret = rtt_clock_init();
+	if (ret) {
+		pr_err("no usable clock (arch timer rate 0)\n");
+		goto fail_free;
+	}
 	ret = rtt_find_probes();
 	if (ret)
 		goto fail_free;

@@ -267,7 +267,11 @@ def test_irq_delay_hog_is_explained(irq_run):
     assert top.ns >= 0.9 * BURST * US, t.text
     assert top.ns <= hog["burst_max_ns"] + 100 * US, (hog, t.text)
     assert top.ns >= 0.5 * d.max_ns, t.text
-    assert all(c.ns < 0.1 * top.ns for c in d.culprits[1:]), t.text
+    # Nobody else comes close, except that a guest-time jump while another
+    # task held the CPU (the IPI that preempts it waits for its vCPU's
+    # turn) charges that task once, up to a jump (seen: khvcd, 1.5 ms).
+    others = [c for c in d.culprits[1:] if c.ns >= 0.1 * top.ns]
+    assert len(others) <= 1 and all(c.ns <= rtt.JUMP_MAX_NS for c in others), t.text
 
 
 def test_irq_violations_against_bound(irq_run):

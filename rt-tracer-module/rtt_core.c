@@ -123,7 +123,22 @@ int rtt_core_set_lin(struct rtt_core *c, u32 metric, u64 lo_ns, u64 step_ns)
 	return 0;
 }
 
+/* A task's name, always terminated (it may be renamed while copied). */
+static __always_inline void rtt_comm_copy(char *dst, const char *src)
+{
+	memcpy(dst, src, RTT_COMM_LEN);
+	dst[RTT_COMM_LEN - 1] = '\0';
+}
+
 /* ---- culprits ---- */
+
+static __always_inline void rtt_cand_charge(const struct rtt_core *c,
+					    struct rtt_cand *e, u64 ns)
+{
+	e->ns_iv += ns;
+	if (c->wake_open)
+		e->ns_wake += ns;
+}
 
 /* Charge ns of the task's time to w, who ran instead (relief interval open). */
 static noinline void rtt_cul_add_slow(struct rtt_core *c,
@@ -151,15 +166,12 @@ static noinline void rtt_cul_add_slow(struct rtt_core *c,
 	e->pid = w->pid;
 	e->ns_iv = 0;
 	e->ns_wake = 0;
-	memcpy(e->comm, w->comm, RTT_COMM_LEN);
-	e->comm[RTT_COMM_LEN - 1] = '\0';
+	rtt_comm_copy(e->comm, w->comm);
 found:
 	cs->last = e - cs->c;
 	e->prio = w->prio;
 	e->policy = w->policy;
-	e->ns_iv += ns;
-	if (c->wake_open)
-		e->ns_wake += ns;
+	rtt_cand_charge(c, e, ns);
 }
 
 /* Mostly the same task as last time (the one the task takes turns with). */
@@ -170,9 +182,7 @@ static __always_inline void rtt_cul_add(struct rtt_core *c,
 
 	if (c->cul.last < c->cul.nr && e->pid == w->pid &&
 	    e->prio == w->prio && e->policy == w->policy) {
-		e->ns_iv += ns;
-		if (c->wake_open)
-			e->ns_wake += ns;
+		rtt_cand_charge(c, e, ns);
 		return;
 	}
 	rtt_cul_add_slow(c, w, ns);
@@ -231,8 +241,7 @@ static __always_inline void rtt_ev_who(const struct rtt_who *w, s32 *pid,
 	*pid = w->pid;
 	*prio = w->prio;
 	*policy = w->policy;
-	memcpy(comm, w->comm, RTT_COMM_LEN);
-	comm[RTT_COMM_LEN - 1] = '\0';
+	rtt_comm_copy(comm, w->comm);
 }
 
 static __always_inline void rtt_ev_add(struct rtt_core *c, u64 now, u16 type,
@@ -274,8 +283,19 @@ static void rtt_save(struct rtt_who_saved *dst, const struct rtt_who *w)
 	dst->pid = w->pid;
 	dst->prio = w->prio;
 	dst->policy = w->policy;
-	memcpy(dst->comm, w->comm, RTT_COMM_LEN);
-	dst->comm[RTT_COMM_LEN - 1] = '\0';
+	rtt_comm_copy(dst->comm, w->comm);
+}
+
+/*
+ * Who runs on the task's CPU now, while it sleeps on a lock (charged when
+ * it wakes up or the CPU switches again); unknown: as if idle, nobody.
+ */
+static void rtt_set_cur(struct rtt_core *c, const struct rtt_who *next)
+{
+	if (next)
+		rtt_save(&c->cpu_cur, next);
+	else
+		c->cpu_cur.pid = 0;
 }
 
 static void rtt_saved(const struct rtt_who_saved *src, struct rtt_who *w)
@@ -328,7 +348,7 @@ enum rtt_src {
  * Breakdown, culprits and events of a value of metric m from src that is a
  * new worst or a violation (rare: the common path only counts it).
  */
-static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v, u64 now,
+static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v,
 				 enum rtt_src src, bool worst)
 {
 	struct rtt_breakdown *bd = &c->n_bd[m];
@@ -378,7 +398,6 @@ static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v, u64 now,
 	if (!worst)
 		return;
 	c->m[m].worst = *bd;
-	c->m[m].worst_at_ns = now;
 	w->value_ns = v;
 	w->bd = *bd;
 	w->nr_culprits = cul ? rtt_cul_top(&c->cul, wake, w->culprits) : 0;
@@ -410,9 +429,9 @@ static noinline void rtt_lin_add(struct rtt_metric_stats *st, u64 v)
 		st->lin_hist[idx]++;
 }
 
-/* One measured value of metric m from src, ending at now. */
-static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v, u64 now,
-		       enum rtt_src src)
+/* One measured value v of metric m, over the interval src says. */
+static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v,
+				       enum rtt_src src)
 {
 	struct rtt_metric_stats *st = &c->m[m];
 	bool worst, viol;
@@ -437,7 +456,7 @@ static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v, u64 now
 		st->violations++;
 		c->notify |= RTT_N_VIOLATION(m);
 	}
-	rtt_explain(c, m, v, now, src, worst);
+	rtt_explain(c, m, v, src, worst);
 }
 
 /* Index, in a breakdown seen as u64[], of the task's current state. */
@@ -589,12 +608,12 @@ RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu,
 	c->wake_pending = false;
 	if (c->wake_open && !c->lat_done) {
 		c->lat_done = true;
-		rtt_record(c, RTT_METRIC_LATENCY, now - c->t_wake, now,
+		rtt_record(c, RTT_METRIC_LATENCY, now - c->t_wake,
 			   RTT_SRC_WAKE);
 	}
 	if (unlikely(c->irq_pending)) {
 		rtt_record(c, RTT_METRIC_IRQ_DELAY,
-			   now > c->t_irq ? now - c->t_irq : 0, now,
+			   now > c->t_irq ? now - c->t_irq : 0,
 			   RTT_SRC_IRQ_DELAY);
 		c->irq_pending = false;
 		c->irq_running = true;
@@ -629,30 +648,25 @@ RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 		/* an IRQ that came while the thread ran was handled by it */
 		if (c->irq_pending && c->t_irq >= c->t_irq_run)
 			c->irq_pending = false;
-		rtt_record(c, RTT_METRIC_IRQ, now - c->t_irq_run, now,
+		rtt_record(c, RTT_METRIC_IRQ, now - c->t_irq_run,
 			   RTT_SRC_IRQ);
 	}
 	if (c->wake_open && !c->resp_done) {
 		c->resp_done = true;
-		rtt_record(c, RTT_METRIC_RESPONSE, now - c->t_wake, now,
+		rtt_record(c, RTT_METRIC_RESPONSE, now - c->t_wake,
 			   RTT_SRC_WAKE);
 	}
 	c->wake_open = false;
 	if (why == RTT_STATE_SLEEP_TIMER && c->iv_open) {
-		rtt_record(c, RTT_METRIC_RELIEF, now - c->t_iv, now,
+		rtt_record(c, RTT_METRIC_RELIEF, now - c->t_iv,
 			   RTT_SRC_IV);
 		c->iv_open = false;
 	}
 	c->rs = RTT_RS_SLEEPING;
 	c->sleep_cause = why;
 	c->t_cpu_mark = now;
-	if (why == RTT_STATE_SLEEP_LOCK) {
-		/* charged while it holds the CPU */
-		if (next)
-			rtt_save(&c->cpu_cur, next);
-		else
-			c->cpu_cur.pid = 0;
-	}
+	if (why == RTT_STATE_SLEEP_LOCK)
+		rtt_set_cur(c, next);
 	if (unlikely(c->wake_pending)) {
 		/* the wakeup that was observed first belongs to this sleep */
 		struct rtt_who waker;
@@ -675,13 +689,8 @@ RTT_HOT void rtt_core_other_switch(struct rtt_core *c, u64 now, s32 cpu,
 	if (c->rs == RTT_RS_DEAD || cpu != c->cpu)
 		return;
 	rtt_charge(c, now, prev);
-	if (c->rs == RTT_RS_SLEEPING) {
-		/* on a lock: see rtt_core_wakeup() */
-		if (next)
-			rtt_save(&c->cpu_cur, next);
-		else
-			c->cpu_cur.pid = 0;
-	}
+	if (c->rs == RTT_RS_SLEEPING)	/* on a lock: see rtt_core_wakeup() */
+		rtt_set_cur(c, next);
 	rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, prev, prev_state);
 }
 

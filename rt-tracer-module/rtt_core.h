@@ -127,7 +127,8 @@ struct rtt_core {
 
 	/*
 	 * Output of the last call: RTT_N_* and, for the metrics it names,
-	 * the value and its breakdown.
+	 * the value and its breakdown. The caller stamps m[].worst_at_ns
+	 * (CLOCK_MONOTONIC: the core's clock need not be) for RTT_N_WORST.
 	 */
 	u32 notify;
 	u64 n_value[RTT_NR_METRICS];

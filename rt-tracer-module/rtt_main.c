@@ -460,8 +460,7 @@ static void rtt_refresh(struct rtt_slot *s, struct task_struct *p)
 {
 	s->core.info.prio = p->normal_prio;
 	s->core.info.policy = p->policy;
-	memcpy(s->core.info.comm, p->comm, RTT_COMM_LEN);
-	s->core.info.comm[RTT_COMM_LEN - 1] = '\0';
+	rtt_comm_copy(s->core.info.comm, p->comm);
 }
 
 /*
@@ -639,20 +638,19 @@ static void rtt_probe_migrate(void *data, struct task_struct *p, int dest)
 }
 
 /* One line per task for the kernel log. */
-static void rtt_log_summary(const struct rtt_core *c, const char *why)
+static void rtt_log_summary(const char *why, const struct rtt_task_info *t,
+			    const struct rtt_metric_stats *m, u64 dropped)
 {
-	const struct rtt_metric_stats *m = c->m;
-
 	pr_info("%s pid=%d tgid=%d comm=%s lat_count=%llu lat_max_ns=%llu lat_viol=%llu resp_count=%llu resp_max_ns=%llu resp_viol=%llu relief_count=%llu relief_max_ns=%llu relief_viol=%llu events_dropped=%llu\n",
-		why, c->info.pid, c->info.tgid, c->info.comm,
+		why, t->pid, t->tgid, t->comm,
 		m[0].count, m[0].max_ns, m[0].violations,
 		m[1].count, m[1].max_ns, m[1].violations,
-		m[2].count, m[2].max_ns, m[2].violations, c->events_dropped);
+		m[2].count, m[2].max_ns, m[2].violations, dropped);
 }
 
 static void rtt_probe_exit(void *data, struct task_struct *p)
 {
-	struct rtt_metric_stats st[3];
+	struct rtt_metric_stats st[RTT_METRIC_RELIEF + 1];	/* those logged */
 	struct rtt_task_info info;
 	struct rtt_slot *s;
 	unsigned long flags;
@@ -684,11 +682,7 @@ static void rtt_probe_exit(void *data, struct task_struct *p)
 	dropped = s->core.events_dropped;
 	rtt_slot_unlock_irqoff(s);
 	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
-	pr_info("exit pid=%d tgid=%d comm=%s lat_count=%llu lat_max_ns=%llu lat_viol=%llu resp_count=%llu resp_max_ns=%llu resp_viol=%llu relief_count=%llu relief_max_ns=%llu relief_viol=%llu events_dropped=%llu\n",
-		info.pid, info.tgid, info.comm,
-		st[0].count, st[0].max_ns, st[0].violations,
-		st[1].count, st[1].max_ns, st[1].violations,
-		st[2].count, st[2].max_ns, st[2].violations, dropped);
+	rtt_log_summary("exit", &info, st, dropped);
 }
 
 /* rtt_tbl_lock held: a free slot, or NULL */
@@ -1176,7 +1170,7 @@ int rtt_ctl_del(u32 kind, s32 id)
 		if (!s)
 			break;
 		if (c && rtt_slot_copy(s, c, NULL, NULL))
-			rtt_log_summary(c, "del");
+			rtt_log_summary("del", &c->info, c->m, c->events_dropped);
 		rtt_slot_release(s);
 		n++;
 		if (kind == RTT_TRACK_PID)
@@ -1327,8 +1321,9 @@ static void __exit rtt_exit(void)
 	c = kmalloc(sizeof(*c), GFP_KERNEL);
 	for (i = 0; c && i < rtt_capacity; i++)
 		if (rtt_slot_copy(&rtt_slots[i], c, &gen, &life))
-			rtt_log_summary(c, life == RTT_LIFE_EXITED ?
-					"unload exited" : "unload");
+			rtt_log_summary(life == RTT_LIFE_EXITED ?
+					"unload exited" : "unload",
+					&c->info, c->m, c->events_dropped);
 	kfree(c);
 	if (rtt_fork_overflow || atomic_long_read(&rtt_watch_overflow))
 		pr_info("threads not tracked for capacity: %lu, intervals lost to full watch lists: %ld\n",

@@ -81,3 +81,23 @@ setup_complete() {
 		[ -x "$(checkpatch)" ] &&
 		rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu
 }
+
+# Guest shell functions for the ping-pong runs of scripts/bench and
+# scripts/profile. track_pingpong FILE TAG waits until the pingpong writing
+# FILE has announced both ends, then tracks both with traces; an add that
+# fails prints "ADD_FAILED TAG PID" (the caller must not report that run).
+guest_pingpong_helpers() {
+	cat <<'GUEST'
+pp_pids() { sed -n 's/.* pid=\([0-9]*\) tid=.*/\1/p' "$1"; }
+track_pingpong() {
+	while :; do
+		c=$(grep -c 'task name=' "$1" 2>/dev/null)
+		[ "${c:-0}" -ge 2 ] && break
+		sleep 0.05
+	done
+	for p in $(pp_pids "$1"); do
+		echo "$p trace" > /sys/kernel/rt_tracer/add_pid || echo "ADD_FAILED $2 $p"
+	done
+}
+GUEST
+}

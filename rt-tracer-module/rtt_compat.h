@@ -15,6 +15,8 @@
 #include <linux/math64.h>
 #include <linux/bitops.h>
 #include <linux/bits.h>
+#include <linux/compiler.h>
+#include <asm/barrier.h>
 
 static inline u64 rtt_div64(u64 a, u64 b)
 {
@@ -49,7 +51,7 @@ typedef int64_t s64;
 #endif
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BIT(n) (1UL << (n))
-#include "host_attrs.h"	/* tests/: likely(), noinline, ... */
+#include "host_attrs.h"	/* tests/: likely(), noinline, barriers */
 
 static inline u64 rtt_div64(u64 a, u64 b)
 {

@@ -12,7 +12,10 @@
  * the interval. Timestamps that go backwards (clocks of two CPUs, events
  * observed out of order) are clamped to the last state change.
  *
- * All functions run in O(RTT_CUL_CAND + RTT_TRACE_EVENTS) at worst.
+ * The per-event functions run in constant time. Explaining a new worst
+ * case replays the interval from the task's own recent events and the
+ * logs of the CPUs it was on: O(RTT_SPANS * RTT_LOG_LEN) at worst, once
+ * per new worst case.
  */
 #include "rtt_core.h"
 
@@ -85,6 +88,7 @@ void rtt_core_init(struct rtt_core *c)
 		rtt_stats_init(&c->m[m]);
 	c->cpu = -1;
 	c->info.irq = -1;
+	rtt_set_rs(c, RTT_RS_UNKNOWN, 0);
 }
 
 void rtt_core_clear_stats(struct rtt_core *c)
@@ -130,100 +134,6 @@ static __always_inline void rtt_comm_copy(char *dst, const char *src)
 	dst[RTT_COMM_LEN - 1] = '\0';
 }
 
-/* ---- culprits ---- */
-
-static __always_inline void rtt_cand_charge(const struct rtt_core *c,
-					    struct rtt_cand *e, u64 ns)
-{
-	e->ns_iv += ns;
-	if (c->wake_open)
-		e->ns_wake += ns;
-}
-
-/* Charge ns of the task's time to w, who ran instead (relief interval open). */
-static noinline void rtt_cul_add_slow(struct rtt_core *c,
-				      const struct rtt_who *w, u64 ns)
-{
-	struct rtt_culprit_set *cs = &c->cul;
-	struct rtt_cand *e;
-	u32 i, min = 0;
-
-	for (i = 0; i < cs->nr; i++) {
-		e = &cs->c[i];
-		if (e->pid == w->pid)
-			goto found;
-		if (e->ns_iv < cs->c[min].ns_iv)
-			min = i;
-	}
-	if (cs->nr < RTT_CUL_CAND) {
-		e = &cs->c[cs->nr++];
-	} else {
-		/* full: the smallest candidate makes room if smaller */
-		e = &cs->c[min];
-		if (e->ns_iv >= ns)
-			return;
-	}
-	e->pid = w->pid;
-	e->ns_iv = 0;
-	e->ns_wake = 0;
-	rtt_comm_copy(e->comm, w->comm);
-found:
-	cs->last = e - cs->c;
-	e->prio = w->prio;
-	e->policy = w->policy;
-	rtt_cand_charge(c, e, ns);
-}
-
-/* Mostly the same task as last time (the one the task takes turns with). */
-static __always_inline void rtt_cul_add(struct rtt_core *c,
-					const struct rtt_who *w, u64 ns)
-{
-	struct rtt_cand *e = &c->cul.c[c->cul.last];
-
-	if (c->cul.last < c->cul.nr && e->pid == w->pid &&
-	    e->prio == w->prio && e->policy == w->policy) {
-		rtt_cand_charge(c, e, ns);
-		return;
-	}
-	rtt_cul_add_slow(c, w, ns);
-}
-
-/*
- * The top RTT_CULPRITS candidates by their time in the wake sub-interval
- * (wake) or the relief interval, longest first; returns how many.
- */
-static u32 rtt_cul_top(const struct rtt_culprit_set *cs, bool wake,
-		       struct rtt_culprit *out)
-{
-	bool used[RTT_CUL_CAND] = { false };
-	u64 ns, best_ns;
-	u32 n, i, best;
-
-	for (n = 0; n < RTT_CULPRITS; n++) {
-		best = RTT_CUL_CAND;
-		best_ns = 0;
-		for (i = 0; i < cs->nr; i++) {
-			ns = wake ? cs->c[i].ns_wake : cs->c[i].ns_iv;
-			if (!used[i] && ns > best_ns) {
-				best = i;
-				best_ns = ns;
-			}
-		}
-		if (best == RTT_CUL_CAND)
-			break;
-		used[best] = true;
-		out[n].pid = cs->c[best].pid;
-		out[n].prio = cs->c[best].prio;
-		out[n].policy = cs->c[best].policy;
-		out[n].reserved = 0;
-		out[n].ns = best_ns;
-		memcpy(out[n].comm, cs->c[best].comm, RTT_COMM_LEN);
-	}
-	for (i = n; i < RTT_CULPRITS; i++)
-		memset(&out[i], 0, sizeof(out[i]));
-	return n;
-}
-
 /* ---- events ---- */
 
 static const char rtt_no_comm[RTT_COMM_LEN];
@@ -244,58 +154,72 @@ static __always_inline void rtt_ev_who(const struct rtt_who *w, s32 *pid,
 	rtt_comm_copy(comm, w->comm);
 }
 
-static __always_inline void rtt_ev_add(struct rtt_core *c, u64 now, u16 type,
-				       s32 cpu, const struct rtt_who *who,
-				       const struct rtt_who *other, u8 state)
+RTT_HOT void rtt_cpulog_switch(struct rtt_cpulog *l, u64 now,
+			       const struct rtt_who *prev, u8 prev_state,
+			       const struct rtt_who *next)
 {
-	struct rtt_event *e;
+	struct rtt_event *e = rtt_cpulog_next(l);
 
-	if (!c->iv_open || !(c->info.flags & RTT_F_TRACE))
-		return;
-	if (unlikely(c->nr_ev >= RTT_TRACE_EVENTS)) {
-		c->ev_dropped_iv++;
-		c->events_dropped++;
-		return;
-	}
-	e = &c->ev[c->nr_ev++];
-	e->t_ns = now > c->t_iv ? now - c->t_iv : 0;
+	e->t_ns = now;
+	e->pid = next->pid;
+	e->prio = next->prio;
+	e->policy = next->policy;
+	memcpy(e->comm, next->comm, RTT_COMM_LEN);
+	e->other_pid = prev->pid;
+	e->other_prio = prev->prio;
+	e->other_policy = prev->policy;
+	memcpy(e->other_comm, prev->comm, RTT_COMM_LEN);
+	e->prev_state = prev_state;
+	rtt_cpulog_commit(l);
+}
+
+/* Switch i of cpu's log l, if it is still there (false: overwritten). */
+static bool rtt_cpulog_read(const struct rtt_cpulog *l, s32 cpu, u64 i,
+			    struct rtt_event *out)
+{
+	*out = l->ev[i & (RTT_LOG_LEN - 1)];
+	/* the copy before the check: pairs with rtt_cpulog_commit() */
+	smp_rmb();
+	if (i + RTT_LOG_LEN <= READ_ONCE(l->seq))
+		return false;	/* the writer may have been at it */
+	out->type = RTT_EV_SWITCH;
+	out->cpu = (u16)cpu;
+	out->comm[RTT_COMM_LEN - 1] = '\0';
+	out->other_comm[RTT_COMM_LEN - 1] = '\0';
+	return true;
+}
+
+/* Marks an own event whose pid, prio, policy, comm are the task's own. */
+#define RTT_OWN_SELF	1
+
+/*
+ * One of the task's own events (absolute time; kept whatever the flags).
+ * who NULL: the task itself.
+ */
+static __always_inline void rtt_own_add(struct rtt_core *c, u64 now, u16 type,
+					s32 cpu, const struct rtt_who *who,
+					const struct rtt_who *other)
+{
+	struct rtt_event *e = &c->own[c->nr_own++ & (RTT_OWN_LEN - 1)];
+
+	e->t_ns = now;
 	e->type = type;
 	e->cpu = (u16)cpu;
-	rtt_ev_who(who, &e->pid, &e->prio, &e->policy, e->comm);
+	e->reserved = who ? 0 : RTT_OWN_SELF;
+	if (who)
+		rtt_ev_who(who, &e->pid, &e->prio, &e->policy, e->comm);
 	rtt_ev_who(other, &e->other_pid, &e->other_prio, &e->other_policy,
 		   e->other_comm);
-	e->prev_state = state;
-	e->reserved = 0;
-	e->pad = 0;
 }
 
-static __always_inline void rtt_self(const struct rtt_core *c,
-				     struct rtt_who *w)
-{
-	w->pid = c->info.pid;
-	w->prio = c->info.prio;
-	w->policy = c->info.policy;
-	w->comm = c->info.comm;
-}
-
-static void rtt_save(struct rtt_who_saved *dst, const struct rtt_who *w)
+/* inline: a task description passed by address stays in registers */
+static __always_inline void rtt_save(struct rtt_who_saved *dst,
+				     const struct rtt_who *w)
 {
 	dst->pid = w->pid;
 	dst->prio = w->prio;
 	dst->policy = w->policy;
 	rtt_comm_copy(dst->comm, w->comm);
-}
-
-/*
- * Who runs on the task's CPU now, while it sleeps on a lock (charged when
- * it wakes up or the CPU switches again); unknown: as if idle, nobody.
- */
-static void rtt_set_cur(struct rtt_core *c, const struct rtt_who *next)
-{
-	if (next)
-		rtt_save(&c->cpu_cur, next);
-	else
-		c->cpu_cur.pid = 0;
 }
 
 static void rtt_saved(const struct rtt_who_saved *src, struct rtt_who *w)
@@ -304,6 +228,295 @@ static void rtt_saved(const struct rtt_who_saved *src, struct rtt_who *w)
 	w->prio = src->prio;
 	w->policy = src->policy;
 	w->comm = src->comm;
+}
+
+/* The task is on cpu from now on: where its next switches are logged. */
+static noinline void rtt_span_push(struct rtt_core *c, u64 now, s32 cpu)
+{
+	struct rtt_span *sp = &c->spans[c->nr_spans++ & (RTT_SPANS - 1)];
+	struct rtt_cpulog *l = rtt_cpulog_of(cpu);
+	/* pairs with rtt_cpulog_commit(): switches before it are complete */
+	u64 seq = l ? smp_load_acquire(&l->seq) : 0;
+
+	sp->cpu = cpu;
+	sp->t = now;
+	/* a switch being logged there right now may carry an earlier time */
+	sp->seq = seq ? seq - 1 : 0;
+	c->cpu = cpu;
+}
+
+static __always_inline void rtt_set_cpu(struct rtt_core *c, u64 now, s32 cpu)
+{
+	if (unlikely(cpu != c->cpu))
+		rtt_span_push(c, now, cpu);
+}
+
+/* ---- explanations ---- */
+
+struct rtt_cul_set {
+	u32 nr;
+	u32 last;			/* the one charged last */
+	struct rtt_cand c[RTT_CUL_CAND];
+};
+
+/* Charge ns of the task's time to whoever ran instead (pid, prio, ...). */
+static void rtt_cul_add(struct rtt_cul_set *cs, const struct rtt_event *e,
+			u64 ns)
+{
+	struct rtt_cand *x;
+	u32 i, min = 0;
+
+	for (i = 0; i < cs->nr; i++) {
+		x = &cs->c[i];
+		if (x->pid == e->other_pid)
+			goto found;
+		if (x->ns < cs->c[min].ns)
+			min = i;
+	}
+	if (cs->nr < RTT_CUL_CAND) {
+		x = &cs->c[cs->nr++];
+	} else {
+		/* full: the smallest candidate makes room if smaller */
+		x = &cs->c[min];
+		if (x->ns >= ns)
+			return;
+	}
+	x->pid = e->other_pid;
+	x->ns = 0;
+	memcpy(x->comm, e->other_comm, RTT_COMM_LEN);
+found:
+	x->prio = e->other_prio;
+	x->policy = e->other_policy;
+	x->ns += ns;
+}
+
+/* The top RTT_CULPRITS candidates, longest first; returns how many. */
+static u32 rtt_cul_top(const struct rtt_cul_set *cs, struct rtt_culprit *out)
+{
+	bool used[RTT_CUL_CAND] = { false };
+	u32 n, i, best;
+	u64 best_ns;
+
+	for (n = 0; n < RTT_CULPRITS; n++) {
+		best = RTT_CUL_CAND;
+		best_ns = 0;
+		for (i = 0; i < cs->nr; i++) {
+			if (!used[i] && cs->c[i].ns > best_ns) {
+				best = i;
+				best_ns = cs->c[i].ns;
+			}
+		}
+		if (best == RTT_CUL_CAND)
+			break;
+		used[best] = true;
+		out[n].pid = cs->c[best].pid;
+		out[n].prio = cs->c[best].prio;
+		out[n].policy = cs->c[best].policy;
+		out[n].reserved = 0;
+		out[n].ns = best_ns;
+		memcpy(out[n].comm, cs->c[best].comm, RTT_COMM_LEN);
+	}
+	for (i = n; i < RTT_CULPRITS; i++)
+		memset(&out[i], 0, sizeof(out[i]));
+	return n;
+}
+
+/*
+ * An interval replayed from the task's own events and the logs of the
+ * CPUs it was on, in time order, following where the task was: the time
+ * it waited for its CPU, or slept on a lock there, is charged to whoever
+ * ran on that CPU meanwhile (the lock holder, or whoever kept the holder
+ * from running: a priority inversion); the idle task is nobody's fault.
+ * The events kept are the task's own and the switches on its CPU while it
+ * was runnable or asleep on a lock.
+ */
+struct rtt_walk {
+	const struct rtt_core *c;
+	u64 t0, t1;
+	u8 rs;				/* the task's state, replayed */
+	u8 cause;
+	u8 rs_lost;			/* what it is where the past is lost */
+	u64 t_mark;			/* replayed up to here */
+	u64 owed;			/* chargeable time since the last switch */
+	bool trace;
+	u32 nr_ev;
+	u64 dropped;
+	struct rtt_event *ev;		/* RTT_TRACE_EVENTS */
+	struct rtt_cul_set cul;
+};
+
+static void rtt_walk_to(struct rtt_walk *x, u64 t)
+{
+	if (t < x->t_mark)
+		t = x->t_mark;
+	if (x->rs == RTT_RS_WAITING ||
+	    (x->rs == RTT_RS_SLEEPING && x->cause == RTT_STATE_SLEEP_LOCK))
+		x->owed += t - x->t_mark;
+	x->t_mark = t;
+}
+
+static void rtt_walk_keep(struct rtt_walk *x, const struct rtt_event *e)
+{
+	struct rtt_event *o;
+
+	if (!x->trace)
+		return;
+	if (x->nr_ev >= RTT_TRACE_EVENTS) {
+		x->dropped++;
+		return;
+	}
+	o = &x->ev[x->nr_ev++];
+	*o = *e;
+	o->t_ns = e->t_ns > x->t0 ? e->t_ns - x->t0 : 0;
+	if (e->reserved == RTT_OWN_SELF) {
+		o->pid = x->c->info.pid;
+		o->prio = x->c->info.prio;
+		o->policy = x->c->info.policy;
+		memcpy(o->comm, x->c->info.comm, RTT_COMM_LEN);
+	}
+	o->reserved = 0;
+	o->pad = 0;
+}
+
+static void rtt_walk_switch(struct rtt_walk *x, const struct rtt_event *e)
+{
+	s32 self = x->c->info.pid;
+	bool seen = x->rs != RTT_RS_SLEEPING ||
+		    x->cause == RTT_STATE_SLEEP_LOCK;
+
+	rtt_walk_to(x, e->t_ns);
+	/* the task switched out here ran since the last switch */
+	if (x->owed && e->other_pid != self && e->other_pid != 0)
+		rtt_cul_add(&x->cul, e, x->owed);
+	x->owed = 0;
+	if (seen || e->pid == self || e->other_pid == self)
+		rtt_walk_keep(x, e);
+	if (e->pid == self) {
+		x->rs = RTT_RS_RUNNING;
+	} else if (e->other_pid == self) {
+		x->rs = e->prev_state == RTT_STATE_PREEMPTED ?
+			RTT_RS_WAITING : RTT_RS_SLEEPING;
+		x->cause = e->prev_state > RTT_STATE_SLEEP_OTHER ?
+			   RTT_STATE_SLEEP_OTHER : e->prev_state;
+	}
+}
+
+static void rtt_walk_own(struct rtt_walk *x, const struct rtt_event *e)
+{
+	rtt_walk_to(x, e->t_ns);
+	if (e->type == RTT_EV_WAKEUP &&
+	    (x->rs == RTT_RS_SLEEPING || x->rs == RTT_RS_UNKNOWN))
+		x->rs = RTT_RS_WAITING;
+	else if (e->type == RTT_EV_MIGRATE)
+		x->owed = 0;	/* who ran on the old CPU is not known */
+	rtt_walk_keep(x, e);
+}
+
+/* Own events from index *i up to (not including) time t; all if t is 0. */
+static void rtt_walk_own_until(struct rtt_walk *x, u64 *i, u64 t)
+{
+	const struct rtt_core *c = x->c;
+
+	for (; *i < c->nr_own; (*i)++) {
+		const struct rtt_event *e = &c->own[*i & (RTT_OWN_LEN - 1)];
+
+		if (t && e->t_ns >= t)
+			return;
+		rtt_walk_own(x, e);
+	}
+}
+
+/* The switches logged on span k's CPU within the span and the window. */
+static void rtt_walk_span(struct rtt_walk *x, u32 k, u64 *own)
+{
+	const struct rtt_core *c = x->c;
+	const struct rtt_span *sp = &c->spans[k & (RTT_SPANS - 1)];
+	u64 end = k + 1 < c->nr_spans ?
+		  c->spans[(k + 1) & (RTT_SPANS - 1)].t : U64_MAX;
+	u64 from = sp->t > x->t0 ? sp->t : x->t0, hi, lo, i;
+	const struct rtt_cpulog *l = rtt_cpulog_of(sp->cpu);
+	struct rtt_event e;
+	bool lost = false;
+
+	if (!l || end < x->t0 || sp->t > x->t1)
+		return;
+	/* pairs with rtt_cpulog_commit(): entries below hi are complete */
+	hi = smp_load_acquire(&l->seq);
+	/* the oldest slot is the one the writer fills next */
+	lo = hi >= RTT_LOG_LEN ? hi - RTT_LOG_LEN + 1 : 0;
+	if (lo < sp->seq)
+		lo = sp->seq;
+	/* back to the first switch of the window (the log is in time order) */
+	for (i = hi; i > lo; i--) {
+		if (!rtt_cpulog_read(l, sp->cpu, i - 1, &e)) {
+			lost = true;	/* overwritten while we looked */
+			break;
+		}
+		if (e.t_ns < from)
+			break;
+	}
+	if (lost || (i == lo && lo > sp->seq)) {
+		x->dropped++;	/* the log no longer goes back that far */
+		lost = true;
+	}
+	for (; i < hi; i++) {
+		if (!rtt_cpulog_read(l, sp->cpu, i, &e)) {
+			x->dropped++;
+			lost = true;
+			continue;
+		}
+		if (e.t_ns < from)
+			continue;
+		if (e.t_ns >= end || e.t_ns > x->t1)
+			break;
+		rtt_walk_own_until(x, own, e.t_ns);
+		if (lost) {
+			/*
+			 * Who ran before the first switch left, and since
+			 * when, and what the task did meanwhile: not known.
+			 */
+			rtt_walk_to(x, e.t_ns);
+			x->owed = 0;
+			x->rs = x->rs_lost;
+			lost = false;
+		}
+		rtt_walk_switch(x, &e);
+	}
+}
+
+/*
+ * Culprits and events of the window [t0, t1] that began with own event
+ * own_from, in state rs; the result goes to w. rs_lost: the state where
+ * the logs no longer reach back (RTT_RS_UNKNOWN: nobody is charged until
+ * the task's next switch or wakeup tells).
+ */
+static void rtt_walk(const struct rtt_core *c, struct rtt_worst *w, u64 t0,
+		     u64 t1, u64 own_from, u8 rs, u8 rs_lost)
+{
+	struct rtt_walk x = {
+		.c = c, .t0 = t0, .t1 = t1, .rs = rs, .rs_lost = rs_lost,
+		.cause = RTT_STATE_SLEEP_OTHER, .t_mark = t0,
+		.trace = c->info.flags & RTT_F_TRACE, .ev = w->events,
+	};
+	u64 own = own_from;
+	u32 k = c->nr_spans > RTT_SPANS ? c->nr_spans - RTT_SPANS : 0;
+
+	if (c->nr_own > RTT_OWN_LEN && own < c->nr_own - RTT_OWN_LEN) {
+		/* its first own events are gone (an IRQ storm): and its wakeup */
+		x.dropped += c->nr_own - RTT_OWN_LEN - own;
+		own = c->nr_own - RTT_OWN_LEN;
+		x.rs = rs_lost;
+	}
+	if (k && c->spans[k & (RTT_SPANS - 1)].t > t0) {
+		x.dropped++;	/* it was on more CPUs than remembered */
+		x.rs = rs_lost;
+	}
+	for (; k < c->nr_spans; k++)
+		rtt_walk_span(&x, k, &own);
+	rtt_walk_own_until(&x, &own, 0);
+	w->nr_culprits = rtt_cul_top(&x.cul, w->culprits);
+	w->nr_events = x.nr_ev;
+	w->events_dropped = x.trace ? x.dropped : 0;
 }
 
 /* ---- statistics ---- */
@@ -345,32 +558,28 @@ enum rtt_src {
 };
 
 /*
- * Breakdown, culprits and events of a value of metric m from src that is a
- * new worst or a violation (rare: the common path only counts it).
+ * Breakdown, culprits and events of a value v of metric m from src that is
+ * a new worst or a violation (rare: the common path only counts it).
  */
 static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v,
 				 enum rtt_src src, bool worst)
 {
 	struct rtt_breakdown *bd = &c->n_bd[m];
 	struct rtt_worst *w = &c->worst[m];
-	u64 ev_base = 0, dropped = 0;
-	u32 i, n, ev_from = c->nr_ev;
-	bool cul = false, wake = false;
+	u64 t0 = 0, own = c->nr_own;
+	u8 rs = RTT_RS_WAITING;
 
 	memset(bd, 0, sizeof(*bd));
 	switch (src) {
 	case RTT_SRC_WAKE:
 		rtt_bd_since(c, &c->acc_wake, bd);
-		cul = wake = true;
-		ev_from = c->ev_wake_idx;
-		ev_base = c->t_wake - c->t_iv;
-		dropped = c->ev_dropped_iv - c->ev_dropped_wake;
+		t0 = c->t_wake;
+		own = c->own_wake;
 		break;
 	case RTT_SRC_IV:
 		rtt_bd_since(c, &c->acc_iv, bd);
-		cul = true;
-		ev_from = 0;
-		dropped = c->ev_dropped_iv;
+		t0 = c->t_iv;
+		own = c->own_iv;
 		break;
 	case RTT_SRC_IRQ_DELAY:
 		/*
@@ -384,14 +593,15 @@ static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v,
 		} else {
 			bd->waiting_ns = v;
 		}
-		cul = wake = c->wake_open;
-		ev_from = c->wake_open ? c->ev_wake_idx : 0;
-		if (c->iv_open && c->t_irq > c->t_iv)
-			ev_base = c->t_irq - c->t_iv;
-		dropped = c->ev_dropped_iv - c->ev_dropped_wake;
+		t0 = c->t_irq;
+		own = c->own_irq;
+		rs = c->rs_irq;
 		break;
 	case RTT_SRC_IRQ:
 		rtt_bd_since(c, &c->acc_irq, bd);
+		t0 = c->t_irq_run;
+		own = c->own_irq_run;
+		rs = RTT_RS_RUNNING;
 		break;
 	}
 	c->n_value[m] = v;
@@ -400,18 +610,14 @@ static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v,
 	c->m[m].worst = *bd;
 	w->value_ns = v;
 	w->bd = *bd;
-	w->nr_culprits = cul ? rtt_cul_top(&c->cul, wake, w->culprits) : 0;
-	if (!cul)
-		memset(w->culprits, 0, sizeof(w->culprits));
-	n = 0;
-	for (i = ev_from; i < c->nr_ev && n < RTT_TRACE_EVENTS; i++) {
-		w->events[n] = c->ev[i];
-		w->events[n].t_ns = c->ev[i].t_ns > ev_base ?
-				    c->ev[i].t_ns - ev_base : 0;
-		n++;
-	}
-	w->nr_events = n;
-	w->events_dropped = dropped;
+	/*
+	 * A latency is waiting from start to end, whatever the logs lost; an
+	 * IRQ delay is, from the thread's wakeup inside the hard IRQ on.
+	 */
+	rtt_walk(c, w, t0, t0 + v, own, rs,
+		 src == RTT_SRC_IRQ_DELAY || m == RTT_METRIC_LATENCY ?
+		 RTT_RS_WAITING : RTT_RS_UNKNOWN);
+	c->events_dropped += w->events_dropped;
 }
 
 static noinline void rtt_lin_add(struct rtt_metric_stats *st, u64 v)
@@ -459,21 +665,6 @@ static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v,
 	rtt_explain(c, m, v, src, worst);
 }
 
-/* Index, in a breakdown seen as u64[], of the task's current state. */
-static __always_inline unsigned int rtt_bd_idx(const struct rtt_core *c)
-{
-	switch (c->rs) {
-	case RTT_RS_RUNNING:
-		return 0;
-	case RTT_RS_WAITING:
-		return 1;
-	case RTT_RS_SLEEPING:
-		return 1 + c->sleep_cause;
-	default:
-		return 1 + RTT_STATE_SLEEP_OTHER;
-	}
-}
-
 /*
  * Give the time since the last state change to the current state. Returns
  * now clamped so that time never goes backwards.
@@ -482,42 +673,19 @@ static __always_inline u64 rtt_account(struct rtt_core *c, u64 now)
 {
 	if (now < c->t_state)
 		now = c->t_state;
-	((u64 *)&c->acc)[rtt_bd_idx(c)] += now - c->t_state;
+	((u64 *)&c->acc)[c->acc_idx] += now - c->t_state;
 	c->t_state = now;
 	return now;
-}
-
-/*
- * Charge whoever ran on the task's CPU since the last mark while the task
- * waited for that CPU or slept on a lock there (the lock holder, or whoever
- * kept the holder from running: a priority inversion). The idle task is
- * nobody's fault: its time (the CPU leaving idle) shows as waiting only.
- */
-static __always_inline void rtt_charge(struct rtt_core *c, u64 now,
-				       const struct rtt_who *ran)
-{
-	if (c->iv_open && ran->pid != c->info.pid && ran->pid != 0 &&
-	    now > c->t_cpu_mark &&
-	    (c->rs == RTT_RS_WAITING ||
-	     (c->rs == RTT_RS_SLEEPING &&
-	      c->sleep_cause == RTT_STATE_SLEEP_LOCK)))
-		rtt_cul_add(c, ran, now - c->t_cpu_mark);
-	if (now > c->t_cpu_mark)
-		c->t_cpu_mark = now;
 }
 
 /* ---- events in ---- */
 
 RTT_HOT void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
-		     const struct rtt_who *waker, bool on_cpu)
+			     const struct rtt_who *waker, bool on_cpu)
 {
-	struct rtt_who self;
-	u32 i;
-
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
 		return;
-	rtt_self(c, &self);
 	if (on_cpu || c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING) {
 		/*
 		 * The task is on a run queue already: a wakeup racing with its
@@ -525,10 +693,10 @@ RTT_HOT void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 		 * running". Not a new activation.
 		 */
 		if (c->rs == RTT_RS_UNKNOWN) {
-			c->rs = on_cpu ? RTT_RS_RUNNING : RTT_RS_WAITING;
+			rtt_set_rs(c, on_cpu ? RTT_RS_RUNNING : RTT_RS_WAITING,
+				   0);
 			c->t_state = now;
-			c->t_cpu_mark = now;
-			c->cpu = cpu;
+			rtt_set_cpu(c, now, cpu);
 		}
 		if (c->rs == RTT_RS_RUNNING && !on_cpu) {
 			/*
@@ -544,67 +712,49 @@ RTT_HOT void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 			else
 				c->pending_waker.pid = -1;
 		}
-		rtt_ev_add(c, now, RTT_EV_WAKEUP, cpu, &self, waker, 0);
+		rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
 		return;
 	}
 	now = rtt_account(c, now);	/* the sleep that ends here */
-	if (c->rs == RTT_RS_SLEEPING &&
-	    c->sleep_cause == RTT_STATE_SLEEP_LOCK) {
-		struct rtt_who cur;
-
-		/* who runs on its CPU now ran since the last switch there */
-		rtt_saved(&c->cpu_cur, &cur);
-		rtt_charge(c, now, &cur);
-	}
+	rtt_set_cpu(c, now, cpu);
 	if (!c->iv_open) {
 		c->iv_open = true;
 		c->t_iv = now;
 		c->acc_iv = c->acc;
-		c->cul.nr = 0;
-		c->nr_ev = 0;
-		c->ev_dropped_iv = 0;
-	}
-	if (c->nr_ev > RTT_TRACE_EVENTS / 2) {
-		/*
-		 * A long relief interval (a task that never sleeps on a timer
-		 * keeps one open for ever): its older events make room for
-		 * this wakeup's, which explain latency and response.
-		 */
-		c->ev_dropped_iv += c->nr_ev;
-		c->events_dropped += c->nr_ev;
-		c->nr_ev = 0;
+		c->own_iv = c->nr_own;
 	}
 	c->wake_open = true;
 	c->lat_done = false;
 	c->resp_done = false;
 	c->t_wake = now;
 	c->acc_wake = c->acc;
-	for (i = 0; i < c->cul.nr; i++)
-		c->cul.c[i].ns_wake = 0;
-	c->ev_wake_idx = c->nr_ev;
-	c->ev_dropped_wake = c->ev_dropped_iv;
-	c->t_cpu_mark = now;
-	c->rs = RTT_RS_WAITING;
-	c->cpu = cpu;
-	rtt_ev_add(c, now, RTT_EV_WAKEUP, cpu, &self, waker, 0);
+	c->own_wake = c->nr_own;
+	rtt_set_rs(c, RTT_RS_WAITING, 0);
+	rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
 }
 
-RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu,
-			const struct rtt_who *prev, u8 prev_state)
+/* At its switch-out: the wakeup that was observed first ends this sleep. */
+static noinline void rtt_pending_wakeup(struct rtt_core *c, u64 now)
 {
-	struct rtt_who self;
+	struct rtt_who waker;
+	u32 notify = c->notify;
+	u64 t = c->t_pending > now ? c->t_pending : now;
 
+	rtt_saved(&c->pending_waker, &waker);
+	c->wake_pending = false;
+	rtt_core_wakeup(c, t, c->pending_cpu, waker.pid >= 0 ? &waker : NULL,
+			false);
+	c->notify |= notify;
+}
+
+RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu)
+{
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
 		return;
-	if (now < c->t_state)
-		now = c->t_state;
-	rtt_charge(c, now, prev);
 	now = rtt_account(c, now);
-	rtt_self(c, &self);
-	rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, &self, prev, prev_state);
-	c->rs = RTT_RS_RUNNING;
-	c->cpu = cpu;
+	rtt_set_cpu(c, now, cpu);
+	rtt_set_rs(c, RTT_RS_RUNNING, 0);
 	c->wake_pending = false;
 	if (c->wake_open && !c->lat_done) {
 		c->lat_done = true;
@@ -619,30 +769,24 @@ RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu,
 		c->irq_running = true;
 		c->t_irq_run = now;
 		c->acc_irq = c->acc;
+		c->own_irq_run = c->nr_own;
 	}
 }
 
-RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
-			 const struct rtt_who *next)
+RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why)
 {
-	struct rtt_who self;
-
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
 		return;
 	now = rtt_account(c, now);
-	rtt_self(c, &self);
-	c->cpu = cpu;
+	rtt_set_cpu(c, now, cpu);
 	if (why == RTT_STATE_PREEMPTED) {
-		rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, &self, why);
-		c->rs = RTT_RS_WAITING;
-		c->t_cpu_mark = now;
+		rtt_set_rs(c, RTT_RS_WAITING, 0);
 		c->wake_pending = false;
 		return;
 	}
 	if (why > RTT_STATE_SLEEP_OTHER)
 		why = RTT_STATE_SLEEP_OTHER;	/* dying: exit comes next */
-	rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, &self, why);
 	if (unlikely(c->irq_running)) {
 		c->irq_running = false;
 		/* an IRQ that came while the thread ran was handled by it */
@@ -662,51 +806,21 @@ RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
 			   RTT_SRC_IV);
 		c->iv_open = false;
 	}
-	c->rs = RTT_RS_SLEEPING;
+	rtt_set_rs(c, RTT_RS_SLEEPING, why);
 	c->sleep_cause = why;
-	c->t_cpu_mark = now;
-	if (why == RTT_STATE_SLEEP_LOCK)
-		rtt_set_cur(c, next);
-	if (unlikely(c->wake_pending)) {
-		/* the wakeup that was observed first belongs to this sleep */
-		struct rtt_who waker;
-		u32 notify = c->notify;
-		u64 t = c->t_pending > now ? c->t_pending : now;
-
-		rtt_saved(&c->pending_waker, &waker);
-		c->wake_pending = false;
-		rtt_core_wakeup(c, t, c->pending_cpu,
-				waker.pid >= 0 ? &waker : NULL, false);
-		c->notify |= notify;
-	}
-}
-
-RTT_HOT void rtt_core_other_switch(struct rtt_core *c, u64 now, s32 cpu,
-			   const struct rtt_who *prev, u8 prev_state,
-			   const struct rtt_who *next)
-{
-	c->notify = 0;
-	if (c->rs == RTT_RS_DEAD || cpu != c->cpu)
-		return;
-	rtt_charge(c, now, prev);
-	if (c->rs == RTT_RS_SLEEPING)	/* on a lock: see rtt_core_wakeup() */
-		rtt_set_cur(c, next);
-	rtt_ev_add(c, now, RTT_EV_SWITCH, cpu, next, prev, prev_state);
+	if (unlikely(c->wake_pending))
+		rtt_pending_wakeup(c, now);
 }
 
 void rtt_core_migrate(struct rtt_core *c, u64 now, s32 from, s32 to)
 {
-	struct rtt_who self, dst = { .pid = to, .prio = -1,
-				     .comm = rtt_no_comm };
+	struct rtt_who dst = { .pid = to, .prio = -1, .comm = rtt_no_comm };
 
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
 		return;
-	rtt_self(c, &self);
-	rtt_ev_add(c, now, RTT_EV_MIGRATE, from, &self, &dst, 0);
-	c->cpu = to;
-	if (now > c->t_cpu_mark)
-		c->t_cpu_mark = now;
+	rtt_own_add(c, now, RTT_EV_MIGRATE, from, NULL, &dst);
+	rtt_set_cpu(c, now, to);
 }
 
 void rtt_core_exit(struct rtt_core *c, u64 now)
@@ -715,7 +829,7 @@ void rtt_core_exit(struct rtt_core *c, u64 now)
 	if (c->rs == RTT_RS_DEAD)
 		return;
 	now = rtt_account(c, now);
-	c->rs = RTT_RS_DEAD;
+	rtt_set_rs(c, RTT_RS_DEAD, 0);
 	c->iv_open = false;
 	c->wake_open = false;
 	c->irq_pending = false;
@@ -734,7 +848,6 @@ void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
 		return;
-	rtt_ev_add(c, now, RTT_EV_IRQ_ENTRY, cpu, &w, NULL, 0);
 	/*
 	 * While the thread is in an activation (running, or preempted in
 	 * it), the handler runs again in that activation: not a new delay.
@@ -742,7 +855,10 @@ void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 	if (!c->irq_pending && !c->irq_running) {
 		c->irq_pending = true;
 		c->t_irq = now;
+		c->rs_irq = c->rs;
+		c->own_irq = c->nr_own;
 	}
+	rtt_own_add(c, now, RTT_EV_IRQ_ENTRY, cpu, &w, NULL);
 }
 
 void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
@@ -751,7 +867,7 @@ void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 
 	c->notify = 0;
 	if (c->rs != RTT_RS_DEAD)
-		rtt_ev_add(c, now, RTT_EV_IRQ_EXIT, cpu, &w, NULL, 0);
+		rtt_own_add(c, now, RTT_EV_IRQ_EXIT, cpu, &w, NULL);
 }
 
 /* ---- text ---- */

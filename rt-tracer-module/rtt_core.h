@@ -14,8 +14,14 @@
 #include "rtt_compat.h"
 #include <linux/rt_tracer.h>
 
-/* Culprit candidates followed per interval; the top RTT_CULPRITS are kept. */
+/* Culprit candidates followed while explaining; the top RTT_CULPRITS are kept. */
 #define RTT_CUL_CAND	8
+/* Switches kept per CPU; a power of two (explanations look back this far). */
+#define RTT_LOG_LEN	256
+/* A task's own recent events (wakeups, migrations, hard IRQs); power of two. */
+#define RTT_OWN_LEN	16
+/* CPUs a task's recent time is remembered on (migrations); power of two. */
+#define RTT_SPANS	8
 
 /*
  * A task as an event sees it. comm points at the task's own name, valid
@@ -37,23 +43,47 @@ struct rtt_who_saved {
 };
 
 /*
- * A task that ran instead, in the open relief interval (ns_iv) and in the
- * open wake sub-interval (ns_wake, a part of it: the wake sub-interval
- * always lies inside the relief interval).
+ * The context switches of one CPU while a tracked task is watched there,
+ * written once per switch by that CPU only, whoever is tracked: the tasks'
+ * explanations (events, who ran instead) are derived from it only when a
+ * value is a new worst. Switch i is ev[i % RTT_LOG_LEN] with its absolute
+ * time in t_ns, pid/prio/policy/comm of next and other_* of prev; type,
+ * cpu and the padding are filled in when it is read. Entry i is complete
+ * once seq > i, and overwritten from when seq reaches i + RTT_LOG_LEN.
  */
+struct rtt_cpulog {
+	u64 seq;			/* switches written */
+	struct rtt_event ev[RTT_LOG_LEN];
+};
+
+static __always_inline struct rtt_event *rtt_cpulog_next(struct rtt_cpulog *l)
+{
+	return &l->ev[l->seq & (RTT_LOG_LEN - 1)];
+}
+
+static __always_inline void rtt_cpulog_commit(struct rtt_cpulog *l)
+{
+	/* the entry is complete before seq says so (rtt_cpulog_read()) */
+	smp_store_release(&l->seq, l->seq + 1);
+}
+
+/* The log of a CPU (the module's per-CPU logs, the tests' own); NULL if none */
+struct rtt_cpulog *rtt_cpulog_of(s32 cpu);
+
+/* From time t (log position seq), the task was on cpu. */
+struct rtt_span {
+	s32 cpu;
+	u64 t;
+	u64 seq;
+};
+
+/* A task that ran instead, and for how long (while explaining). */
 struct rtt_cand {
 	s32 pid;
 	s16 prio;
 	u8 policy;
-	u64 ns_iv;
-	u64 ns_wake;
+	u64 ns;
 	char comm[RTT_COMM_LEN];
-};
-
-struct rtt_culprit_set {
-	u32 nr;
-	u32 last;			/* the one charged last */
-	struct rtt_cand c[RTT_CUL_CAND];
 };
 
 /* The worst case of one metric, with its explanation. */
@@ -91,6 +121,8 @@ struct rtt_core {
 	/* state machine */
 	u8 rs;				/* enum rtt_run_state */
 	u8 sleep_cause;			/* enum rtt_state while sleeping */
+	u8 acc_idx;			/* acc (as u64[]) the current state adds to */
+	u8 rs_irq;			/* rs when the pending hard IRQ came */
 	bool iv_open;			/* relief interval since t_iv */
 	bool wake_open;			/* latency/response since t_wake */
 	bool lat_done;
@@ -100,15 +132,17 @@ struct rtt_core {
 	bool wake_pending;		/* wakeup seen before the switch-out */
 	s32 cpu;			/* CPU it is on or queued on; -1 */
 	u64 t_state;			/* last state change */
-	u64 t_cpu_mark;			/* last switch on its CPU while waiting */
 	u64 t_iv;
 	u64 t_wake;
 	u64 t_irq;
 	u64 t_irq_run;
 	u64 t_pending;
+	u64 own_iv;			/* nr_own when each interval began */
+	u64 own_wake;
+	u64 own_irq;
+	u64 own_irq_run;
 	s32 pending_cpu;
 	struct rtt_who_saved pending_waker;
-	struct rtt_who_saved cpu_cur;	/* on its CPU during a lock sleep */
 	/*
 	 * Time in each state since the slot was set up, and its value when
 	 * each open interval began: an interval's breakdown is the
@@ -118,12 +152,15 @@ struct rtt_core {
 	struct rtt_breakdown acc_iv;
 	struct rtt_breakdown acc_wake;
 	struct rtt_breakdown acc_irq;
-	struct rtt_culprit_set cul;
-	u32 nr_ev;
-	u32 ev_wake_idx;		/* first event of the wake sub-interval */
-	u64 ev_dropped_iv;
-	u64 ev_dropped_wake;		/* ev_dropped_iv when t_wake began */
-	struct rtt_event ev[RTT_TRACE_EVENTS];
+	/* where it was lately (spans[nr_spans % RTT_SPANS] is the next) */
+	u32 nr_spans;
+	struct rtt_span spans[RTT_SPANS];
+	/*
+	 * Its own events, own[nr_own % RTT_OWN_LEN] the next (t_ns absolute;
+	 * the task's own pid, prio, policy, comm are filled in when read).
+	 */
+	u64 nr_own;
+	struct rtt_event own[RTT_OWN_LEN];
 
 	/*
 	 * Output of the last call: RTT_N_* and, for the metrics it names,
@@ -134,6 +171,25 @@ struct rtt_core {
 	u64 n_value[RTT_NR_METRICS];
 	struct rtt_breakdown n_bd[RTT_NR_METRICS];
 };
+
+/* Where, in a breakdown seen as u64[], the time in each state goes. */
+#define RTT_ACC_RUNNING	0
+#define RTT_ACC_WAITING	1
+#define RTT_ACC_SLEEP(cause)	(1 + (cause))
+
+/* The task is now in state rs (sleeping: for cause). */
+static __always_inline void rtt_set_rs(struct rtt_core *c, u8 rs, u8 cause)
+{
+	c->rs = rs;
+	if (rs == RTT_RS_RUNNING)
+		c->acc_idx = RTT_ACC_RUNNING;
+	else if (rs == RTT_RS_WAITING)
+		c->acc_idx = RTT_ACC_WAITING;
+	else if (rs == RTT_RS_SLEEPING)
+		c->acc_idx = RTT_ACC_SLEEP(cause);
+	else
+		c->acc_idx = RTT_ACC_SLEEP(RTT_STATE_SLEEP_OTHER);
+}
 
 /* Set up a slot for a newly tracked task (info filled by the caller after). */
 void rtt_core_init(struct rtt_core *c);
@@ -148,21 +204,24 @@ void rtt_core_clear_stats(struct rtt_core *c);
  */
 void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 		     const struct rtt_who *waker, bool on_cpu);
-/* The task itself is switched in; prev is who ran before on cpu. */
-void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu,
-			const struct rtt_who *prev, u8 prev_state);
-/* The task is switched out; why is enum rtt_state (PREEMPTED: runnable). */
-void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why,
-			 const struct rtt_who *next);
-/* A switch on the task's CPU between two other tasks. */
-void rtt_core_other_switch(struct rtt_core *c, u64 now, s32 cpu,
-			   const struct rtt_who *prev, u8 prev_state,
-			   const struct rtt_who *next);
+/*
+ * The task itself is switched in / out on cpu (why: enum rtt_state,
+ * PREEMPTED: still runnable). Every switch on a CPU where a tracked task
+ * is watched goes to that CPU's log first (rtt_cpulog_switch()): the tasks
+ * that ran instead are read from there.
+ */
+void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu);
+void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why);
 void rtt_core_migrate(struct rtt_core *c, u64 now, s32 from, s32 to);
 void rtt_core_exit(struct rtt_core *c, u64 now);
 /* Hard IRQ entry/exit of the IRQ this (IRQ thread) task serves. */
 void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
 void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
+
+/* Log a switch on cpu (the caller is that CPU, or serializes the log). */
+void rtt_cpulog_switch(struct rtt_cpulog *l, u64 now,
+		       const struct rtt_who *prev, u8 prev_state,
+		       const struct rtt_who *next);
 
 /*
  * Must the switches on the task's CPU be watched? While it is on a run

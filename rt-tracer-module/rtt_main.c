@@ -187,19 +187,32 @@ static void rtt_tbl_rebuild(void)
 	rtt_tbl_spare = old;
 }
 
-/* ---- watch lists ---- */
+/* ---- watch lists and switch logs ---- */
 
 /*
- * An entry is claimed with cmpxchg on s[i], then published in mask; the
- * switch probe walks the bits of mask only.
+ * Each CPU watches the tracked tasks queued on it (and those asleep on a
+ * lock there inside an interval). An entry is claimed with cmpxchg on
+ * s[i], then published in mask; the switch probe walks the bits of mask
+ * only, and logs every switch of the CPU while mask is not empty. A task
+ * that goes to sleep stays on the list (sleepers) until a switch it takes
+ * no part in: one that sleeps and wakes on the same CPU, as most do, then
+ * never leaves and rejoins.
  */
 struct rtt_watch {
 	unsigned long mask;
+	unsigned long sleepers;		/* this CPU's probe only */
+	struct rtt_cpulog *log;
 	struct rtt_slot *s[RTT_WATCH];
 };
 
 static DEFINE_PER_CPU(struct rtt_watch, rtt_watch);
 static atomic_long_t rtt_watch_overflow = ATOMIC_LONG_INIT(0);
+static struct rtt_cpulog *rtt_logs;	/* nr_cpu_ids of them */
+
+struct rtt_cpulog *rtt_cpulog_of(s32 cpu)
+{
+	return (unsigned int)cpu < nr_cpu_ids ? &rtt_logs[cpu] : NULL;
+}
 
 /* s->lock held: move s from the watch list it is on to want's (-1: none) */
 static noinline void rtt_move_watch(struct rtt_slot *s, int want)
@@ -228,22 +241,59 @@ static noinline void rtt_move_watch(struct rtt_slot *s, int want)
 	}
 	/* too many tracked tasks queued on one CPU: lose this interval */
 	atomic_long_inc(&rtt_watch_overflow);
-	c->rs = RTT_RS_UNKNOWN;
+	rtt_set_rs(c, RTT_RS_UNKNOWN, 0);
 	c->iv_open = false;
 	c->wake_open = false;
 }
 
-/* s->lock held: s on the watch list of the CPU it is queued on, if watched */
+/*
+ * s->lock held: s on the watch list of the CPU it is queued on while
+ * watched; asleep, it may stay on that CPU's list (see struct rtt_watch).
+ */
 static __always_inline void rtt_sync_watch(struct rtt_slot *s)
 {
 	const struct rtt_core *c = &s->core;
 	int want = -1;
 
-	if (s->life == RTT_LIFE_ACTIVE && rtt_core_watched(c) &&
-	    (unsigned int)c->cpu < nr_cpu_ids)
+	if (s->life == RTT_LIFE_ACTIVE && (unsigned int)c->cpu < nr_cpu_ids &&
+	    (s->w_cpu == c->cpu || rtt_core_watched(c)))
 		want = c->cpu;
 	if (unlikely(want != s->w_cpu))
 		rtt_move_watch(s, want);
+}
+
+/* Sleepers on this CPU's list that took no part in its last switch leave. */
+static noinline void rtt_reap(struct rtt_watch *w, unsigned long r, int cpu)
+{
+	unsigned int i;
+
+	for_each_set_bit(i, &r, RTT_WATCH) {
+		struct rtt_slot *s = READ_ONCE(w->s[i]);
+
+		w->sleepers &= ~BIT(i);
+		if (!s)
+			continue;
+		rtt_slot_lock_irqoff(s);
+		if (s->w_cpu == cpu && s->w_idx == i &&
+		    (s->life != RTT_LIFE_ACTIVE || !rtt_core_watched(&s->core)))
+			rtt_move_watch(s, -1);
+		rtt_slot_unlock_irqoff(s);
+	}
+}
+
+/*
+ * The tracked task's own priority is its configured one (normal_prio):
+ * p->prio is raised while it holds a PI lock that a higher task waits on,
+ * and a report would then show a priority nobody set. Other tasks in
+ * events and culprits show p->prio, boosts included (that explains them).
+ * Refreshed when it is reported (a new worst, a violation, a read, its
+ * exit), not on every event.
+ */
+static void rtt_refresh(struct rtt_slot *s, struct task_struct *p)
+{
+	s->core.info.prio = p->normal_prio;
+	s->core.info.policy = p->policy;
+	rtt_comm_copy(s->core.info.comm, p->comm);
 }
 
 /* ---- notices to the reader ---- */
@@ -347,6 +397,8 @@ static noinline void rtt_notify_slow(struct rtt_slot *s)
 	struct rtt_notice n;
 	u32 m;
 
+	if (s->life == RTT_LIFE_ACTIVE && s->task)
+		rtt_refresh(s, s->task);	/* what it is called now */
 	memset(&n, 0, sizeof(n));
 	n.slot = s - rtt_slots;
 	n.gen = s->gen;
@@ -451,19 +503,6 @@ static __always_inline void rtt_who(struct task_struct *p, struct rtt_who *w)
 }
 
 /*
- * The tracked task's own priority is its configured one (normal_prio):
- * p->prio is raised while it holds a PI lock that a higher task waits on,
- * and a report would then show a priority nobody set. Other tasks in
- * events and culprits show p->prio, boosts included (that explains them).
- */
-static void rtt_refresh(struct rtt_slot *s, struct task_struct *p)
-{
-	s->core.info.prio = p->normal_prio;
-	s->core.info.policy = p->policy;
-	rtt_comm_copy(s->core.info.comm, p->comm);
-}
-
-/*
  * Why prev leaves the CPU. prev is current. Voluntary only when the
  * scheduler really blocks it: not a preemption, a non-running state, and
  * not turned back to running by a pending signal. The cause is the
@@ -537,45 +576,67 @@ static u8 rtt_classify(struct task_struct *prev, bool preempt,
 	}
 }
 
+/* The tracked task p is switched in or out on this CPU (s->lock free). */
+static __always_inline void rtt_switch_task(struct rtt_watch *w,
+					    struct rtt_slot *s,
+					    struct task_struct *p, bool in,
+					    u64 now, int cpu, u8 why)
+{
+	struct rtt_core *c = &s->core;
+
+	rtt_slot_lock_irqoff(s);
+	if (likely(s->life == RTT_LIFE_ACTIVE && s->task == p)) {
+		if (in) {
+			rtt_core_switch_in(c, now, cpu);
+		} else {
+			rtt_core_switch_out(c, now, cpu, why);
+			/* asleep, it stays listed until the reaper looks */
+			w->sleepers |= BIT(s->w_idx);
+		}
+		/* it is on this CPU's list (found there) unless moved since */
+		if (unlikely(s->w_cpu != cpu))
+			rtt_sync_watch(s);
+		rtt_notify(s);
+	}
+	rtt_slot_unlock_irqoff(s);
+}
+
 static noinline void rtt_switch_slow(struct rtt_watch *w, bool preempt,
 				     struct task_struct *prev,
 				     struct task_struct *next,
 				     unsigned int prev_state)
 {
-	unsigned long mask = READ_ONCE(w->mask);
+	unsigned long mask = READ_ONCE(w->mask), part = 0;
+	struct rtt_slot *sp = NULL, *sn = NULL;
 	struct rtt_who wprev, wnext;
 	int cpu = smp_processor_id();
 	u64 now = rtt_now();
-	unsigned int i;
 	u8 why;
 
+	while (mask) {
+		unsigned int i = __ffs(mask);
+		struct rtt_slot *s = READ_ONCE(w->s[i]);
+		struct task_struct *t = s ? READ_ONCE(s->task) : NULL;
+
+		mask &= mask - 1;
+		if (t == prev) {
+			sp = s;
+			part |= BIT(i);
+		} else if (t == next) {
+			sn = s;
+			part |= BIT(i);
+		}
+	}
 	why = rtt_classify(prev, preempt, prev_state);
 	rtt_who(prev, &wprev);
 	rtt_who(next, &wnext);
-	for_each_set_bit(i, &mask, RTT_WATCH) {
-		struct rtt_slot *s = READ_ONCE(w->s[i]);
-		struct task_struct *t;
-
-		if (!s)
-			continue;
-		rtt_slot_lock_irqoff(s);
-		if (s->life != RTT_LIFE_ACTIVE || s->w_cpu != cpu) {
-			rtt_slot_unlock_irqoff(s);
-			continue;
-		}
-		t = s->task;
-		if (t == next) {
-			rtt_core_switch_in(&s->core, now, cpu, &wprev, why);
-		} else if (t == prev) {
-			rtt_core_switch_out(&s->core, now, cpu, why, &wnext);
-		} else {
-			rtt_core_other_switch(&s->core, now, cpu, &wprev, why,
-					      &wnext);
-		}
-		rtt_sync_watch(s);
-		rtt_notify(s);
-		rtt_slot_unlock_irqoff(s);
-	}
+	rtt_cpulog_switch(w->log, now, &wprev, why, &wnext);
+	if (sp)
+		rtt_switch_task(w, sp, prev, false, now, cpu, why);
+	if (sn)
+		rtt_switch_task(w, sn, next, true, now, cpu, why);
+	if (unlikely(w->sleepers & ~part))
+		rtt_reap(w, w->sleepers & ~part, cpu);
 }
 
 static void rtt_probe_switch(void *data, bool preempt,
@@ -610,7 +671,6 @@ static void rtt_probe_wakeup(void *data, struct task_struct *p)
 #endif
 	rtt_slot_lock(s, &flags);
 	if (s->life == RTT_LIFE_ACTIVE && s->task == p) {
-		rtt_refresh(s, p);
 		rtt_core_wakeup(&s->core, rtt_now(), task_cpu(p), &waker,
 				on_cpu);
 		rtt_sync_watch(s);
@@ -974,6 +1034,8 @@ bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
 
 	rtt_slot_lock(s, &flags);
 	ok = s->life != RTT_LIFE_FREE;
+	if (s->life == RTT_LIFE_ACTIVE && s->task)
+		rtt_refresh(s, s->task);
 	if (ok)
 		*out = s->core;
 	if (gen)
@@ -1240,6 +1302,8 @@ static void rtt_free_all(void)
 	vfree(rtt_tbl);
 	vfree(rtt_tbl_spare);
 	vfree(rtt_ring);
+	vfree(rtt_logs);
+	rtt_logs = NULL;
 	rtt_slots = NULL;
 	rtt_tbl = NULL;
 	rtt_tbl_spare = NULL;
@@ -1262,7 +1326,8 @@ static int __init rtt_init(void)
 	rtt_tbl = vzalloc(tbl_bytes);
 	rtt_tbl_spare = vzalloc(tbl_bytes);
 	rtt_ring = vzalloc(array_size(RTT_RING, sizeof(*rtt_ring)));
-	if (!rtt_slots || !rtt_tbl || !rtt_tbl_spare || !rtt_ring) {
+	rtt_logs = vzalloc(array_size(nr_cpu_ids, sizeof(*rtt_logs)));
+	if (!rtt_slots || !rtt_tbl || !rtt_tbl_spare || !rtt_ring || !rtt_logs) {
 		rtt_free_all();
 		return -ENOMEM;
 	}
@@ -1277,12 +1342,15 @@ static int __init rtt_init(void)
 		s->next_free = rtt_free_list;
 		rtt_free_list = s;
 	}
+	for_each_possible_cpu(i)
+		per_cpu_ptr(&rtt_watch, i)->log = &rtt_logs[i];
 	init_irq_work(&rtt_wake_work, rtt_wake_fn);
 	init_irq_work(&rtt_rebuild_iw, rtt_rebuild_kick);
 	rtt_memory_bytes = array_size(rtt_capacity, sizeof(*rtt_slots)) +
 			   2 * tbl_bytes +
 			   array_size(RTT_RING, sizeof(*rtt_ring)) +
-			   num_possible_cpus() * sizeof(struct rtt_watch);
+			   num_possible_cpus() * sizeof(struct rtt_watch) +
+			   array_size(nr_cpu_ids, sizeof(*rtt_logs));
 	ret = rtt_clock_init();
 	if (ret) {
 		pr_err("no usable clock (arch timer rate 0)\n");

@@ -57,8 +57,44 @@ static struct rtt_who W(int pid, const char *comm, int prio)
 	return w;
 }
 
+/* The CPUs' switch logs, as the module keeps them per CPU. */
+#define TEST_CPUS 4
+static struct rtt_cpulog logs[TEST_CPUS];
+
+struct rtt_cpulog *rtt_cpulog_of(s32 cpu)
+{
+	return cpu >= 0 && cpu < TEST_CPUS ? &logs[cpu] : NULL;
+}
+
+/* The tracked task itself, as an event names it. */
+static const struct rtt_who *me(const struct rtt_core *c)
+{
+	static struct rtt_who w;
+
+	w.pid = c->info.pid;
+	w.prio = c->info.prio;
+	w.policy = c->info.policy;
+	w.comm = c->info.comm;
+	return &w;
+}
+
+/*
+ * A context switch on cpu as the module's probe handles it: into the CPU's
+ * log first, then to the tracked task if it is one of the two.
+ */
+static void sw(struct rtt_core *c, u64 t, int cpu, const struct rtt_who *prev,
+	       u8 prev_state, const struct rtt_who *next)
+{
+	rtt_cpulog_switch(&logs[cpu], t, prev, prev_state, next);
+	if (next->pid == c->info.pid)
+		rtt_core_switch_in(c, t, cpu);
+	else if (prev->pid == c->info.pid)
+		rtt_core_switch_out(c, t, cpu, prev_state);
+}
+
 static struct rtt_core *fresh(struct rtt_core *c, int pid, unsigned int flags)
 {
+	memset(logs, 0, sizeof(logs));
 	rtt_core_init(c);
 	c->info.pid = pid;
 	c->info.tgid = pid;
@@ -96,11 +132,11 @@ static void t_events_without_timer_sleeps(void)
 
 	for (i = 0; i < 40; i++) {
 		rtt_core_wakeup(c, t, 0, &waker, false);
-		rtt_core_other_switch(c, t + 10, 0, &waker, RTT_STATE_PREEMPTED, &hog);
+		sw(c, t + 10, 0, &waker, RTT_STATE_PREEMPTED, &hog);
 		/* the last latency is the longest */
 		t += i == 39 ? 500 : 100;
-		rtt_core_switch_in(c, t, 0, &hog, RTT_STATE_PREEMPTED);
-		rtt_core_switch_out(c, t + 50, 0, RTT_STATE_SLEEP_IO, &idle);
+		sw(c, t, 0, &hog, RTT_STATE_PREEMPTED, me(c));
+		sw(c, t + 50, 0, me(c), RTT_STATE_SLEEP_IO, &idle);
 		t += 1000;
 	}
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 0);
@@ -127,14 +163,14 @@ static void t_lock_sleep_culprits(void)
 	struct rtt_worst *w = &c->worst[RTT_METRIC_RELIEF];
 
 	rtt_core_wakeup(c, 0, 1, &waker, false);
-	rtt_core_switch_in(c, 10, 1, &idle, 0);
-	rtt_core_switch_out(c, 100, 1, RTT_STATE_SLEEP_LOCK, &low);
+	sw(c, 10, 1, &idle, 0, me(c));
+	sw(c, 100, 1, me(c), RTT_STATE_SLEEP_LOCK, &low);
 	CHECK(rtt_core_watched(c));
-	rtt_core_other_switch(c, 200, 1, &low, RTT_STATE_PREEMPTED, &med);
-	rtt_core_other_switch(c, 5200, 1, &med, RTT_STATE_SLEEP_TIMER, &low);
+	sw(c, 200, 1, &low, RTT_STATE_PREEMPTED, &med);
+	sw(c, 5200, 1, &med, RTT_STATE_SLEEP_TIMER, &low);
 	rtt_core_wakeup(c, 5400, 1, &low, false);	/* low unlocks */
-	rtt_core_switch_in(c, 5450, 1, &low, RTT_STATE_PREEMPTED);
-	rtt_core_switch_out(c, 5500, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 5450, 1, &low, RTT_STATE_PREEMPTED, me(c));
+	sw(c, 5500, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK(!rtt_core_watched(c));
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 1);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].max_ns, 5500);
@@ -152,12 +188,12 @@ static void t_lock_sleep_culprits(void)
 
 	/* an I/O sleep is not watched: nobody is charged while it lasts */
 	rtt_core_wakeup(c, 10000, 1, &waker, false);
-	rtt_core_switch_in(c, 10000, 1, &idle, 0);
-	rtt_core_switch_out(c, 10100, 1, RTT_STATE_SLEEP_IO, &med);
+	sw(c, 10000, 1, &idle, 0, me(c));
+	sw(c, 10100, 1, me(c), RTT_STATE_SLEEP_IO, &med);
 	CHECK(!rtt_core_watched(c));
 	rtt_core_wakeup(c, 20000, 1, &waker, false);
-	rtt_core_switch_in(c, 20000, 1, &med, RTT_STATE_PREEMPTED);
-	rtt_core_switch_out(c, 20100, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 20000, 1, &med, RTT_STATE_PREEMPTED, me(c));
+	sw(c, 20100, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].max_ns, 10100);
 	CHECK_EQ(w->nr_culprits, 0);
@@ -171,8 +207,8 @@ static void t_latency_culprits(void)
 	rtt_core_wakeup(c, 1000, 0, &waker, false);
 	CHECK(rtt_core_watched(c));
 	CHECK_EQ(c->cpu, 0);
-	rtt_core_other_switch(c, 1500, 0, &hog, RTT_STATE_PREEMPTED, &other);
-	rtt_core_switch_in(c, 5000, 0, &other, RTT_STATE_SLEEP_OTHER);
+	sw(c, 1500, 0, &hog, RTT_STATE_PREEMPTED, &other);
+	sw(c, 5000, 0, &other, RTT_STATE_SLEEP_OTHER, me(c));
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].count, 1);
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].max_ns, 4000);
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].min_ns, 4000);
@@ -196,12 +232,12 @@ static void t_response_relief_breakdown(void)
 	struct rtt_breakdown *bd;
 
 	rtt_core_wakeup(c, 1000, 0, &waker, false);
-	rtt_core_switch_in(c, 5000, 0, &idle, RTT_STATE_PREEMPTED);
-	rtt_core_switch_out(c, 6000, 0, RTT_STATE_PREEMPTED, &hog);
+	sw(c, 5000, 0, &idle, RTT_STATE_PREEMPTED, me(c));
+	sw(c, 6000, 0, me(c), RTT_STATE_PREEMPTED, &hog);
 	CHECK(rtt_core_watched(c));
-	rtt_core_switch_in(c, 8000, 0, &hog, RTT_STATE_PREEMPTED);
+	sw(c, 8000, 0, &hog, RTT_STATE_PREEMPTED, me(c));
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].count, 1);	/* not again */
-	rtt_core_switch_out(c, 9000, 0, RTT_STATE_SLEEP_IO, &idle);
+	sw(c, 9000, 0, me(c), RTT_STATE_SLEEP_IO, &idle);
 	CHECK(!rtt_core_watched(c));
 	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 1);
 	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].max_ns, 8000);
@@ -215,12 +251,12 @@ static void t_response_relief_breakdown(void)
 	CHECK_EQ(c->worst[RTT_METRIC_RESPONSE].culprits[0].ns, 2000);
 
 	rtt_core_wakeup(c, 12000, 1, &waker, false);
-	rtt_core_switch_in(c, 12500, 1, &idle, RTT_STATE_PREEMPTED);
+	sw(c, 12500, 1, &idle, RTT_STATE_PREEMPTED, me(c));
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].count, 2);
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].last_ns, 500);
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].min_ns, 500);
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].max_ns, 4000);
-	rtt_core_switch_out(c, 13000, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 13000, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 2);
 	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 1000);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 1);
@@ -233,8 +269,8 @@ static void t_response_relief_breakdown(void)
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].sum_ns, 4500);
 	/* next cycle opens a new relief interval */
 	rtt_core_wakeup(c, 20000, 1, &waker, false);
-	rtt_core_switch_in(c, 20100, 1, &idle, RTT_STATE_PREEMPTED);
-	rtt_core_switch_out(c, 20300, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 20100, 1, &idle, RTT_STATE_PREEMPTED, me(c));
+	sw(c, 20300, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 300);
 }
@@ -245,14 +281,14 @@ static void t_lock_sleep_in_relief(void)
 	struct rtt_breakdown *bd;
 
 	rtt_core_wakeup(c, 0, 0, &waker, false);
-	rtt_core_switch_in(c, 100, 0, &idle, 0);
-	rtt_core_switch_out(c, 300, 0, RTT_STATE_SLEEP_LOCK, &idle);
+	sw(c, 100, 0, &idle, 0, me(c));
+	sw(c, 300, 0, me(c), RTT_STATE_SLEEP_LOCK, &idle);
 	rtt_core_wakeup(c, 1300, 0, &waker, false);
-	rtt_core_switch_in(c, 1350, 0, &idle, 0);
-	rtt_core_switch_out(c, 1400, 0, RTT_STATE_SLEEP_OTHER, &idle);
+	sw(c, 1350, 0, &idle, 0, me(c));
+	sw(c, 1400, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
 	rtt_core_wakeup(c, 1500, 0, &waker, false);
-	rtt_core_switch_in(c, 1510, 0, &idle, 0);
-	rtt_core_switch_out(c, 2000, 0, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 1510, 0, &idle, 0, me(c));
+	sw(c, 2000, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	bd = &c->m[RTT_METRIC_RELIEF].worst;
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].max_ns, 2000);
 	CHECK_EQ(bd->sleep_ns[RTT_STATE_SLEEP_LOCK - 1], 1000);
@@ -278,9 +314,9 @@ static void t_histograms(void)
 	CHECK(rtt_core_set_lin(c, RTT_METRIC_LATENCY, 200, 1000) == 0);
 	for (i = 0; i < ARRAY_SIZE(v); i++) {
 		rtt_core_wakeup(c, t, 0, &waker, false);
-		rtt_core_switch_in(c, t + v[i], 0, &idle, 0);
+		sw(c, t + v[i], 0, &idle, 0, me(c));
 		t += v[i] + 10;
-		rtt_core_switch_out(c, t, 0, RTT_STATE_SLEEP_TIMER, &idle);
+		sw(c, t, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 		t += 100;
 	}
 	CHECK_EQ(st->count, ARRAY_SIZE(v));
@@ -317,7 +353,7 @@ static void t_bounds(void)
 	rtt_core_set_bound(c, RTT_METRIC_LATENCY, 3000);
 	for (i = 0; i < ARRAY_SIZE(v); i++) {
 		rtt_core_wakeup(c, t, 0, &waker, false);
-		rtt_core_switch_in(c, t + v[i], 0, &idle, 0);
+		sw(c, t + v[i], 0, &idle, 0, me(c));
 		if (c->notify & RTT_N_VIOLATION(RTT_METRIC_LATENCY)) {
 			nviol++;
 			CHECK(c->n_value[0] > 3000);
@@ -326,7 +362,7 @@ static void t_bounds(void)
 		if (c->notify & RTT_N_WORST(RTT_METRIC_LATENCY))
 			nworst++;
 		t += v[i] + 1;
-		rtt_core_switch_out(c, t, 0, RTT_STATE_SLEEP_TIMER, &idle);
+		sw(c, t, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 		t += 10;
 	}
 	CHECK_EQ(c->m[0].violations, 2);
@@ -345,8 +381,8 @@ static void t_worst_events_dropped(void)
 
 	/* first interval: small */
 	rtt_core_wakeup(c, 100, 0, &waker, false);
-	rtt_core_switch_in(c, 200, 0, &idle, 0);
-	rtt_core_switch_out(c, 300, 0, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 200, 0, &idle, 0, me(c));
+	sw(c, 300, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(w->nr_events, 2);
 	CHECK_EQ(w->events[0].type, RTT_EV_WAKEUP);
 	CHECK_EQ(w->events[0].other_pid, 10);
@@ -356,12 +392,11 @@ static void t_worst_events_dropped(void)
 	/* second: 30 switches between a and b while it waits */
 	rtt_core_wakeup(c, 1000, 0, &waker, false);
 	for (i = 0; i < 30; i++)
-		rtt_core_other_switch(c, 1000 + 100 * (i + 1), 0,
-				      i & 1 ? &b : &a, RTT_STATE_PREEMPTED,
-				      i & 1 ? &a : &b);
+		sw(c, 1000 + 100 * (i + 1), 0, i & 1 ? &b : &a,
+		   RTT_STATE_PREEMPTED, i & 1 ? &a : &b);
 	rtt_core_migrate(c, 4050, 0, 1);
-	rtt_core_other_switch(c, 4060, 0, &a, 0, &b);	/* other CPU now */
-	rtt_core_switch_in(c, 4100, 1, &idle, 0);
+	sw(c, 4060, 0, &a, 0, &b);	/* other CPU now */
+	sw(c, 4100, 1, &idle, 0, me(c));
 	CHECK_EQ(c->m[0].max_ns, 3100);
 	CHECK_EQ(w->value_ns, 3100);
 	CHECK_EQ(w->nr_events, RTT_TRACE_EVENTS);
@@ -382,6 +417,64 @@ static void t_worst_events_dropped(void)
 	CHECK_EQ(w->bd.waiting_ns, 3100);
 }
 
+/*
+ * A wait longer than a CPU's log reaches back: what is gone is not
+ * explained (events_dropped says so), what is left still is, and the
+ * breakdown stays exact. The log is shared: the other tasks' switches
+ * count against it whatever is tracked.
+ */
+static void t_log_overrun(void)
+{
+	struct rtt_core *c = fresh(&core, 14, RTT_F_TRACE);
+	struct rtt_worst *w = &c->worst[RTT_METRIC_LATENCY];
+	struct rtt_who a = W(700, "a", 110), b = W(701, "b", 110);
+	u64 t = 1000;
+	u32 i;
+
+	rtt_core_wakeup(c, t, 2, &waker, false);
+	for (i = 0; i < RTT_LOG_LEN + 50; i++) {
+		t += 10;
+		sw(c, t, 2, i & 1 ? &b : &a, RTT_STATE_PREEMPTED, i & 1 ? &a : &b);
+	}
+	sw(c, t + 5, 2, &a, RTT_STATE_SLEEP_IO, me(c));
+	CHECK_EQ(w->value_ns, t + 5 - 1000);
+	CHECK_EQ(w->bd.waiting_ns, t + 5 - 1000);
+	/*
+	 * the last RTT_LOG_LEN - 1 switches (the oldest slot is the one the
+	 * writer fills next), the self switch-in included; who ran before the
+	 * oldest one kept is not charged (since when is unknown)
+	 */
+	CHECK_EQ(w->nr_culprits, 2);
+	CHECK_EQ(w->culprits[0].ns + w->culprits[1].ns,
+		 (RTT_LOG_LEN - 3) * 10 + 5);
+	CHECK_EQ(w->nr_events, RTT_TRACE_EVENTS);
+	CHECK(w->events[0].type == RTT_EV_WAKEUP);
+	CHECK(w->events[1].type == RTT_EV_SWITCH);
+	CHECK(w->events[1].t_ns > 50 * 10);	/* the early ones are gone */
+	CHECK(w->events_dropped > RTT_LOG_LEN - RTT_TRACE_EVENTS);
+	CHECK_EQ(c->events_dropped, w->events_dropped);
+}
+
+/* More own events in an interval than kept: the oldest are counted lost. */
+static void t_own_overrun(void)
+{
+	struct rtt_core *c = fresh(&core, 15, RTT_F_TRACE);
+	struct rtt_worst *w = &c->worst[RTT_METRIC_LATENCY];
+	u32 i;
+
+	rtt_core_wakeup(c, 100, 0, &waker, false);
+	for (i = 0; i < RTT_OWN_LEN + 4; i++)	/* woken again and again */
+		rtt_core_wakeup(c, 200 + i, 0, &waker, false);
+	sw(c, 1000, 0, &idle, 0, me(c));
+	CHECK_EQ(w->value_ns, 900);
+	CHECK_EQ(w->nr_events, RTT_OWN_LEN + 1);
+	CHECK_EQ(w->events_dropped, 5);
+	CHECK_EQ(w->events[0].t_ns, 104);	/* own event 5 of 0..20: at 204 */
+	CHECK_EQ(w->events[0].pid, 15);
+	CHECK(!strcmp(w->events[0].comm, "ctrl_loop"));
+	CHECK_EQ(w->events[RTT_OWN_LEN].pid, 15);	/* switch-in */
+}
+
 static void t_culprit_overflow(void)
 {
 	struct rtt_core *c = fresh(&core, 11, 0);
@@ -394,9 +487,9 @@ static void t_culprit_overflow(void)
 	for (i = 0; i < 12; i++) {
 		t += lens[i];
 		x = W(600 + i, "x", 120);
-		rtt_core_other_switch(c, t, 0, &x, 0, &idle);
+		sw(c, t, 0, &x, 0, &idle);
 	}
-	rtt_core_switch_in(c, t + 1, 0, &idle, 0);
+	sw(c, t + 1, 0, &idle, 0, me(c));
 	CHECK_EQ(w->nr_culprits, RTT_CULPRITS);
 	CHECK_EQ(w->culprits[0].ns, 90);
 	CHECK_EQ(w->culprits[1].ns, 80);
@@ -415,13 +508,13 @@ static void t_race_wakeup_after_switch_out_skew(void)
 	/* every relief violates: n_bd then holds its breakdown */
 	rtt_core_set_bound(c, RTT_METRIC_RELIEF, 1);
 	rtt_core_wakeup(c, 0, 1, &waker, false);
-	rtt_core_switch_in(c, 10, 1, &idle, 0);
-	rtt_core_switch_out(c, 10000, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 10, 1, &idle, 0, me(c));
+	sw(c, 10000, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	rtt_core_wakeup(c, 9990, 1, &waker, false);	/* skewed */
 	CHECK_EQ(c->t_wake, 10000);
-	rtt_core_switch_in(c, 10500, 1, &idle, 0);
+	sw(c, 10500, 1, &idle, 0, me(c));
 	CHECK_EQ(c->m[0].last_ns, 500);
-	rtt_core_switch_out(c, 10400, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 10400, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 500);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 500);
 	CHECK(c->notify & RTT_N_VIOLATION(RTT_METRIC_RELIEF));
@@ -434,34 +527,34 @@ static void t_race_wakeup_before_switch_out(void)
 	struct rtt_core *c = fresh(&core, 13, 0);
 
 	rtt_core_wakeup(c, 0, 1, &waker, false);
-	rtt_core_switch_in(c, 10, 1, &idle, 0);
-	rtt_core_switch_out(c, 100, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 10, 1, &idle, 0, me(c));
+	sw(c, 100, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	rtt_core_wakeup(c, 200, 1, &waker, false);
-	rtt_core_switch_in(c, 300, 1, &idle, 0);
+	sw(c, 300, 1, &idle, 0, me(c));
 	CHECK_EQ(c->rs, RTT_RS_RUNNING);
 	/* wakeup seen first, task not on a CPU any more */
 	rtt_core_wakeup(c, 1000, 1, &waker, false);
 	CHECK_EQ(c->m[0].count, 2);
 	CHECK(c->wake_pending);
-	rtt_core_switch_out(c, 990, 1, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 990, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 790);
 	CHECK_EQ(c->rs, RTT_RS_WAITING);		/* the pending wakeup */
 	CHECK_EQ(c->t_wake, 1000);
-	rtt_core_switch_in(c, 1200, 1, &idle, 0);
+	sw(c, 1200, 1, &idle, 0, me(c));
 	CHECK_EQ(c->m[0].count, 3);
 	CHECK_EQ(c->m[0].last_ns, 200);
 	/* genuine "wakeup while still running": no new activation */
 	rtt_core_wakeup(c, 1300, 1, &waker, true);
 	CHECK(!c->wake_pending);
-	rtt_core_switch_out(c, 1400, 1, RTT_STATE_PREEMPTED, &hog);
-	rtt_core_switch_in(c, 1500, 1, &hog, 0);
+	sw(c, 1400, 1, me(c), RTT_STATE_PREEMPTED, &hog);
+	sw(c, 1500, 1, &hog, 0, me(c));
 	CHECK_EQ(c->m[0].count, 3);
 	/* pending wakeup then preemption: dropped */
 	rtt_core_wakeup(c, 1600, 1, &waker, false);
-	rtt_core_switch_out(c, 1700, 1, RTT_STATE_PREEMPTED, &hog);
+	sw(c, 1700, 1, me(c), RTT_STATE_PREEMPTED, &hog);
 	CHECK(!c->wake_pending);
-	rtt_core_switch_in(c, 1800, 1, &hog, 0);
+	sw(c, 1800, 1, &hog, 0, me(c));
 	CHECK_EQ(c->m[0].count, 3);
 }
 
@@ -472,11 +565,11 @@ static void t_unknown_start(void)
 	/* added while running: switches are not seen until a wakeup */
 	rtt_core_wakeup(c, 50, 0, &waker, true);
 	CHECK_EQ(c->rs, RTT_RS_RUNNING);
-	rtt_core_switch_out(c, 100, 0, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 100, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 0);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 0);
 	rtt_core_wakeup(c, 200, 0, &waker, false);
-	rtt_core_switch_in(c, 250, 0, &idle, 0);
+	sw(c, 250, 0, &idle, 0, me(c));
 	CHECK_EQ(c->m[0].count, 1);
 	CHECK_EQ(c->m[0].last_ns, 50);
 }
@@ -486,14 +579,14 @@ static void t_exit_record(void)
 	struct rtt_core *c = fresh(&core, 15, 0);
 
 	rtt_core_wakeup(c, 0, 0, &waker, false);
-	rtt_core_switch_in(c, 10, 0, &idle, 0);
+	sw(c, 10, 0, &idle, 0, me(c));
 	rtt_core_exit(c, 50);
 	CHECK(c->notify & RTT_N_EXIT);
 	CHECK(c->info.flags & RTT_F_EXITED);
 	CHECK_EQ(c->exit_ns, 50);
 	CHECK(!rtt_core_watched(c));
 	rtt_core_wakeup(c, 60, 0, &waker, false);
-	rtt_core_switch_in(c, 70, 0, &idle, 0);
+	sw(c, 70, 0, &idle, 0, me(c));
 	CHECK_EQ(c->m[0].count, 1);
 	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 0);
 	rtt_core_exit(c, 80);
@@ -509,10 +602,10 @@ static void t_pid_reuse(void)
 	a->info.start_ns = 111;
 	b->info.start_ns = 222;
 	rtt_core_wakeup(a, 0, 0, &waker, false);
-	rtt_core_switch_in(a, 700, 0, &idle, 0);
+	sw(a, 700, 0, &idle, 0, me(a));
 	rtt_core_exit(a, 800);
 	rtt_core_wakeup(b, 1000, 0, &waker, false);
-	rtt_core_switch_in(b, 1030, 0, &idle, 0);
+	sw(b, 1030, 0, &idle, 0, me(b));
 	CHECK_EQ(a->m[0].max_ns, 700);
 	CHECK_EQ(b->m[0].max_ns, 30);
 	CHECK_EQ(b->m[0].count, 1);
@@ -536,12 +629,12 @@ static void t_irq_preempted_activation(void)
 	c->info.irq = 33;
 	rtt_core_irq_entry(c, 100, 0, 33);
 	rtt_core_wakeup(c, 110, 0, &hog, false);
-	rtt_core_switch_in(c, 200, 0, &hog, 0);
+	sw(c, 200, 0, &hog, 0, me(c));
 	rtt_core_irq_entry(c, 250, 0, 33);		/* while it runs */
-	rtt_core_switch_out(c, 300, 0, RTT_STATE_PREEMPTED, &hog);
+	sw(c, 300, 0, me(c), RTT_STATE_PREEMPTED, &hog);
 	rtt_core_irq_entry(c, 400, 0, 33);		/* while preempted */
-	rtt_core_switch_in(c, 1300, 0, &hog, RTT_STATE_PREEMPTED);
-	rtt_core_switch_out(c, 1400, 0, RTT_STATE_SLEEP_OTHER, &idle);
+	sw(c, 1300, 0, &hog, RTT_STATE_PREEMPTED, me(c));
+	sw(c, 1400, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 1);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].max_ns, 100);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ].count, 1);
@@ -552,7 +645,7 @@ static void t_irq_preempted_activation(void)
 	/* the next IRQ after the sleep is a new activation */
 	rtt_core_irq_entry(c, 2000, 0, 33);
 	rtt_core_wakeup(c, 2010, 0, &hog, false);
-	rtt_core_switch_in(c, 2050, 0, &idle, 0);
+	sw(c, 2050, 0, &idle, 0, me(c));
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 2);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].last_ns, 50);
 }
@@ -561,6 +654,7 @@ static void t_irq(void)
 {
 	struct rtt_core *c = fresh(&core, 20, 0);
 	struct rtt_breakdown *bd;
+	u32 i;
 	char buf[RTT_FORMAT_MAX];
 
 	c->info.flags |= RTT_F_IRQ_THREAD;
@@ -569,29 +663,45 @@ static void t_irq(void)
 	rtt_core_irq_entry(c, 100, 0, 33);
 	rtt_core_wakeup(c, 110, 0, &hog, false);
 	rtt_core_irq_exit(c, 120, 0, 33);
-	rtt_core_switch_in(c, 200, 0, &hog, 0);
+	sw(c, 200, 0, &hog, 0, me(c));
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 1);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].max_ns, 100);
 	bd = &c->m[RTT_METRIC_IRQ_DELAY].worst;
 	CHECK_EQ(bd->waiting_ns, 100);
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].max_ns, 90);
-	rtt_core_switch_out(c, 300, 0, RTT_STATE_PREEMPTED, &hog);
-	rtt_core_switch_in(c, 350, 0, &hog, 0);
-	rtt_core_switch_out(c, 500, 0, RTT_STATE_SLEEP_OTHER, &idle);
+	/* who kept the CPU from the thread explains the delay too */
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].nr_culprits, 1);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].culprits[0].pid, 456);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].culprits[0].ns, 90);
+	sw(c, 300, 0, me(c), RTT_STATE_PREEMPTED, &hog);
+	sw(c, 350, 0, &hog, 0, me(c));
+	sw(c, 500, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ].count, 1);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ].max_ns, 300);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ].worst.running_ns, 250);
 	/* an IRQ while the thread runs is handled in that run */
 	rtt_core_irq_entry(c, 1000, 0, 33);
 	rtt_core_wakeup(c, 1001, 0, &hog, false);
-	rtt_core_switch_in(c, 1050, 0, &hog, 0);
+	sw(c, 1050, 0, &hog, 0, me(c));
 	rtt_core_irq_entry(c, 1060, 0, 33);
-	rtt_core_switch_out(c, 1100, 0, RTT_STATE_SLEEP_OTHER, &idle);
+	sw(c, 1100, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 2);
 	CHECK(!c->irq_pending);
+	/* an IRQ storm while it waits: the wakeup left its own events */
+	rtt_core_irq_entry(c, 2000, 0, 33);
+	rtt_core_wakeup(c, 2001, 0, &hog, false);
+	for (i = 0; i < RTT_OWN_LEN; i++) {
+		rtt_core_irq_entry(c, 2100 + 2 * i, 0, 33);
+		rtt_core_irq_exit(c, 2101 + 2 * i, 0, 33);
+	}
+	sw(c, 9000, 0, &hog, 0, me(c));
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].value_ns, 7000);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].culprits[0].pid, 456);
+	CHECK(c->worst[RTT_METRIC_IRQ_DELAY].culprits[0].ns >= 9000 - 2100 - 2);
+	sw(c, 9100, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
 	rtt_core_format(c, buf, sizeof(buf));
-	CHECK(strstr(buf, "  irq_delay count=2 "));
-	CHECK(strstr(buf, "  irq count=2 "));
+	CHECK(strstr(buf, "  irq_delay count=3 "));
+	CHECK(strstr(buf, "  irq count=3 "));
 	CHECK(strstr(buf, "flags=irq_thread"));
 }
 
@@ -619,12 +729,12 @@ static void t_format_exact(void)
 	rtt_core_set_bound(c, 0, 3500);
 	rtt_core_set_lin(c, 0, 0, 1000);
 	rtt_core_wakeup(c, 0, 0, &waker, false);
-	rtt_core_switch_in(c, 4000, 0, &hog, 0);
-	rtt_core_switch_out(c, 5000, 0, RTT_STATE_SLEEP_IO, &idle);
+	sw(c, 4000, 0, &hog, 0, me(c));
+	sw(c, 5000, 0, me(c), RTT_STATE_SLEEP_IO, &idle);
 	rtt_core_wakeup(c, 6000, 0, &waker, false);
-	rtt_core_other_switch(c, 7000, 0, &idle, 0, &other);
-	rtt_core_switch_in(c, 9000, 0, &other, 0);
-	rtt_core_switch_out(c, 9500, 0, RTT_STATE_SLEEP_TIMER, &idle);
+	sw(c, 7000, 0, &idle, 0, &other);
+	sw(c, 9000, 0, &other, 0, me(c));
+	sw(c, 9500, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	n = rtt_core_format(c, buf, sizeof(buf));
 	CHECK_EQ(n, strlen(buf));
 	CHECK(!strcmp(buf, expect));
@@ -694,15 +804,13 @@ static void t_random_invariants(void)
 			break;
 		case 1:
 		case 2:
-			rtt_core_switch_in(c, t, c->cpu < 0 ? 0 : c->cpu, &x,
-					   0);
+			sw(c, t, c->cpu < 0 ? 0 : c->cpu, &x, 0, me(c));
 			break;
 		case 3:
-			rtt_core_switch_out(c, t, c->cpu < 0 ? 0 : c->cpu,
-					    (r >> 4) % 5, &x);
+			sw(c, t, c->cpu < 0 ? 0 : c->cpu, me(c), (r >> 4) % 5, &x);
 			break;
 		case 4:
-			rtt_core_other_switch(c, t, r % 2, &x, 0, &hog);
+			sw(c, t, r % 2, &x, 0, &hog);
 			break;
 		case 5:
 			rtt_core_migrate(c, t, c->cpu, r % 2);
@@ -711,7 +819,7 @@ static void t_random_invariants(void)
 			rtt_core_irq_entry(c, t, 0, 3);
 			break;
 		default:
-			rtt_core_switch_in(c, t, r % 2, &hog, 1);
+			sw(c, t, r % 2, &hog, 1, me(c));
 			break;
 		}
 		for (m = 0; m < RTT_NR_METRICS; m++) {
@@ -780,6 +888,8 @@ int main(void)
 	run("bounds", t_bounds);
 	run("worst_events_dropped", t_worst_events_dropped);
 	run("culprit_overflow", t_culprit_overflow);
+	run("log_overrun", t_log_overrun);
+	run("own_overrun", t_own_overrun);
 	run("race_wakeup_after_switch_out_skew",
 	    t_race_wakeup_after_switch_out_skew);
 	run("race_wakeup_before_switch_out", t_race_wakeup_before_switch_out);

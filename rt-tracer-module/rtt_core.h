@@ -31,6 +31,7 @@ struct rtt_who {
 	s32 pid;
 	s16 prio;
 	u8 policy;
+	bool hardirq;		/* a waker: interrupted by the hard IRQ that woke */
 	const char *comm;	/* RTT_COMM_LEN bytes */
 };
 
@@ -39,6 +40,7 @@ struct rtt_who_saved {
 	s32 pid;
 	s16 prio;
 	u8 policy;
+	bool hardirq;
 	char comm[RTT_COMM_LEN];
 };
 
@@ -65,6 +67,8 @@ static __always_inline void rtt_cpulog_commit(struct rtt_cpulog *l)
 {
 	/* the entry is complete before seq says so (rtt_cpulog_read()) */
 	smp_store_release(&l->seq, l->seq + 1);
+	/* and seq moves on before the next entry overwrites an old one */
+	smp_wmb();
 }
 
 /* The log of a CPU (the module's per-CPU logs, the tests' own); NULL if none */
@@ -157,7 +161,8 @@ struct rtt_core {
 	struct rtt_span spans[RTT_SPANS];
 	/*
 	 * Its own events, own[nr_own % RTT_OWN_LEN] the next (t_ns absolute;
-	 * the task's own pid, prio, policy, comm are filled in when read).
+	 * the task's own pid, prio, policy, comm are filled in when read,
+	 * where pad says so).
 	 */
 	u64 nr_own;
 	struct rtt_event own[RTT_OWN_LEN];

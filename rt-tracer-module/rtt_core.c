@@ -184,6 +184,8 @@ static bool rtt_cpulog_read(const struct rtt_cpulog *l, s32 cpu, u64 i,
 		return false;	/* the writer may have been at it */
 	out->type = RTT_EV_SWITCH;
 	out->cpu = (u16)cpu;
+	out->flags = 0;
+	out->pad = 0;
 	out->comm[RTT_COMM_LEN - 1] = '\0';
 	out->other_comm[RTT_COMM_LEN - 1] = '\0';
 	return true;
@@ -205,7 +207,8 @@ static __always_inline void rtt_own_add(struct rtt_core *c, u64 now, u16 type,
 	e->t_ns = now;
 	e->type = type;
 	e->cpu = (u16)cpu;
-	e->reserved = who ? 0 : RTT_OWN_SELF;
+	e->flags = other && other->hardirq ? RTT_EVF_HARDIRQ : 0;
+	e->pad = who ? 0 : RTT_OWN_SELF;
 	if (who)
 		rtt_ev_who(who, &e->pid, &e->prio, &e->policy, e->comm);
 	rtt_ev_who(other, &e->other_pid, &e->other_prio, &e->other_policy,
@@ -219,6 +222,7 @@ static __always_inline void rtt_save(struct rtt_who_saved *dst,
 	dst->pid = w->pid;
 	dst->prio = w->prio;
 	dst->policy = w->policy;
+	dst->hardirq = w->hardirq;
 	rtt_comm_copy(dst->comm, w->comm);
 }
 
@@ -227,6 +231,7 @@ static void rtt_saved(const struct rtt_who_saved *src, struct rtt_who *w)
 	w->pid = src->pid;
 	w->prio = src->prio;
 	w->policy = src->policy;
+	w->hardirq = src->hardirq;
 	w->comm = src->comm;
 }
 
@@ -368,13 +373,12 @@ static void rtt_walk_keep(struct rtt_walk *x, const struct rtt_event *e)
 	o = &x->ev[x->nr_ev++];
 	*o = *e;
 	o->t_ns = e->t_ns > x->t0 ? e->t_ns - x->t0 : 0;
-	if (e->reserved == RTT_OWN_SELF) {
+	if (e->pad == RTT_OWN_SELF) {
 		o->pid = x->c->info.pid;
 		o->prio = x->c->info.prio;
 		o->policy = x->c->info.policy;
 		memcpy(o->comm, x->c->info.comm, RTT_COMM_LEN);
 	}
-	o->reserved = 0;
 	o->pad = 0;
 }
 

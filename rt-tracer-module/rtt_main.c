@@ -499,6 +499,7 @@ static __always_inline void rtt_who(struct task_struct *p, struct rtt_who *w)
 	w->pid = p->pid;
 	w->prio = p->prio;
 	w->policy = p->policy;
+	w->hardirq = false;
 	w->comm = p->comm;
 }
 
@@ -664,6 +665,11 @@ static void rtt_probe_wakeup(void *data, struct task_struct *p)
 	if (!s)
 		return;
 	rtt_who(current, &waker);
+	/*
+	 * A hard IRQ handler or an hrtimer expiring in hard IRQ context (an
+	 * RT task's nanosleep on PREEMPT_RT): current was only interrupted.
+	 */
+	waker.hardirq = in_hardirq();
 #ifdef CONFIG_SMP
 	on_cpu = READ_ONCE(p->on_cpu);
 #else

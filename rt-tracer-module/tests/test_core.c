@@ -627,8 +627,12 @@ static void t_irq_preempted_activation(void)
 
 	c->info.flags |= RTT_F_IRQ_THREAD;
 	c->info.irq = 33;
+	struct rtt_who in_irq = hog;	/* hog was interrupted by the IRQ */
+
+	in_irq.hardirq = true;
+	c->info.flags |= RTT_F_TRACE;
 	rtt_core_irq_entry(c, 100, 0, 33);
-	rtt_core_wakeup(c, 110, 0, &hog, false);
+	rtt_core_wakeup(c, 110, 0, &in_irq, false);
 	sw(c, 200, 0, &hog, 0, me(c));
 	rtt_core_irq_entry(c, 250, 0, 33);		/* while it runs */
 	sw(c, 300, 0, me(c), RTT_STATE_PREEMPTED, &hog);
@@ -652,7 +656,8 @@ static void t_irq_preempted_activation(void)
 
 static void t_irq(void)
 {
-	struct rtt_core *c = fresh(&core, 20, 0);
+	struct rtt_core *c = fresh(&core, 20, RTT_F_TRACE);
+	struct rtt_who in_irq = hog;	/* hog was interrupted by the IRQ */
 	struct rtt_breakdown *bd;
 	u32 i;
 	char buf[RTT_FORMAT_MAX];
@@ -660,8 +665,9 @@ static void t_irq(void)
 	c->info.flags |= RTT_F_IRQ_THREAD;
 	c->info.kind = RTT_TRACK_IRQ;
 	c->info.irq = 33;
+	in_irq.hardirq = true;
 	rtt_core_irq_entry(c, 100, 0, 33);
-	rtt_core_wakeup(c, 110, 0, &hog, false);
+	rtt_core_wakeup(c, 110, 0, &in_irq, false);
 	rtt_core_irq_exit(c, 120, 0, 33);
 	sw(c, 200, 0, &hog, 0, me(c));
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 1);
@@ -669,6 +675,13 @@ static void t_irq(void)
 	bd = &c->m[RTT_METRIC_IRQ_DELAY].worst;
 	CHECK_EQ(bd->waiting_ns, 100);
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].max_ns, 90);
+	/* the wakeup says it came from the hard IRQ, not from hog */
+	CHECK_EQ(c->worst[RTT_METRIC_LATENCY].events[0].type, RTT_EV_WAKEUP);
+	CHECK_EQ(c->worst[RTT_METRIC_LATENCY].events[0].flags, RTT_EVF_HARDIRQ);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].events[0].type, RTT_EV_IRQ_ENTRY);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].events[1].flags, RTT_EVF_HARDIRQ);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].events[2].type, RTT_EV_IRQ_EXIT);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].events[3].flags, 0);
 	/* who kept the CPU from the thread explains the delay too */
 	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].nr_culprits, 1);
 	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].culprits[0].pid, 456);
@@ -702,7 +715,7 @@ static void t_irq(void)
 	rtt_core_format(c, buf, sizeof(buf));
 	CHECK(strstr(buf, "  irq_delay count=3 "));
 	CHECK(strstr(buf, "  irq count=3 "));
-	CHECK(strstr(buf, "flags=irq_thread"));
+	CHECK(strstr(buf, "flags=trace,irq_thread"));
 }
 
 static void t_format_exact(void)

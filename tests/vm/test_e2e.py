@@ -117,6 +117,13 @@ def e2e_problems(objs: list[dict]) -> list[str]:
     elif not any(c.get("comm") == "prio_hog" for w in worst for c in w.get("culprits", [])):
         p.append("no ctrl_loop worst case names prio_hog as a culprit: " +
                  "; ".join(w.get("explanation", "?") for w in worst[:3]))
+    # ctrl_loop (FIFO) sleeps in clock_nanosleep: on PREEMPT_RT its timer
+    # expires in hard IRQ context, so its wakeups name no waker task.
+    wakeups = [e for w in worst for e in w.get("events", []) if e.get("event") == "wakeup"]
+    if worst and not any(e.get("hardirq") and "woken in hard IRQ" in e.get("text", "")
+                         for e in wakeups):
+        p.append("no ctrl_loop wakeup event says it came from a hard IRQ: " +
+                 "; ".join(e.get("text", "?") for e in wakeups[:3]))
 
     links = of_type(objs, "link")
     final = [lk for lk in links if lk.get("final")]
@@ -221,7 +228,9 @@ def test_checks_fail_on_captures_without_the_story():
         {"type": "task", "comm": "ctrl_loop", "metrics": {"latency": lat}},
         {"type": "violation", "comm": "ctrl_loop", "metric": "latency", "value_ns": 900_000,
          "bound_ns": BOUND_NS},
-        {"type": "worst", "comm": "ctrl_loop", "culprits": [{"comm": "prio_hog", "ns": 1}]},
+        {"type": "worst", "comm": "ctrl_loop", "culprits": [{"comm": "prio_hog", "ns": 1}],
+         "events": [{"event": "wakeup", "hardirq": True,
+                     "text": "ctrl_loop (pid 9, FIFO 50) woken in hard IRQ (interrupting swapper/1, pid 0)"}]},
         {"type": "link", "final": False, "crc_errors": 0, "frames": 5, "agent": {"frames_sent": 5}},
         {"type": "console", "text": "[   15.523612] reboot: Power down"},
         {"type": "link", "final": True, "crc_errors": 0, "frames": 9, "agent": {"frames_sent": 9}},
@@ -240,6 +249,7 @@ def test_checks_fail_on_captures_without_the_story():
     assert broken(2, metrics={"latency": {**lat, "violations": 0}})
     assert broken(3, value_ns=BOUND_NS)
     assert broken(4, culprits=[{"comm": "bgload", "ns": 1}])
+    assert broken(4, events=[{"event": "wakeup", "hardirq": False, "text": "woken by swapper/1"}])
     assert broken(7, crc_errors=1)
     assert broken(7, final=False)
     assert broken(0, text="Welcome")                      # no kernel text before the frames

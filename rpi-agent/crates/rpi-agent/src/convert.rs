@@ -118,6 +118,7 @@ pub fn worst(r: &u::RttRecWorst) -> p::Message {
     }
     let n = (r.nr_events as usize).min(r.events.len());
     let mut events = heapless::Vec::new();
+    let mut event_flags = heapless::Vec::new();
     let mut dropped = r.events_dropped;
     for e in &r.events[..n] {
         let ev = p::Event {
@@ -136,6 +137,10 @@ pub fn worst(r: &u::RttRecWorst) -> p::Message {
         };
         if events.push(ev).is_err() {
             dropped += 1;
+        } else {
+            // the same capacity as events: cannot fail where that did not
+            let hardirq = e.flags & u::RTT_EVF_HARDIRQ != 0;
+            let _ = event_flags.push(if hardirq { p::event_flag::HARDIRQ } else { 0 });
         }
     }
     p::Message::Worst(p::Worst {
@@ -148,6 +153,7 @@ pub fn worst(r: &u::RttRecWorst) -> p::Message {
         breakdown: breakdown(&r.breakdown),
         culprits,
         events,
+        event_flags,
     })
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Wire protocol version. Major: incompatible change; minor: additions only.
 pub const PROTOCOL_MAJOR: u16 = 1;
-pub const PROTOCOL_MINOR: u16 = 0;
+pub const PROTOCOL_MINOR: u16 = 1;
 
 pub const COMM_LEN: usize = 16;
 /// Log2 histogram buckets (bucket i: [2^(i-1), 2^i) ns; 0: 0 ns; last: open).
@@ -69,6 +69,12 @@ pub mod metric {
 }
 
 /// Event types, equal to `enum rtt_event_type`.
+/// Bits of `Worst::event_flags`.
+pub mod event_flag {
+    /// A wakeup from hard interrupt context: `other_*` is the interrupted task.
+    pub const HARDIRQ: u8 = 0x01;
+}
+
 pub mod event {
     pub const WAKEUP: u8 = 1;
     pub const SWITCH: u8 = 2;
@@ -354,6 +360,46 @@ pub struct Worst {
     /// Longest first.
     pub culprits: Vec<Culprit, MAX_CULPRITS>,
     pub events: Vec<Event, MAX_EVENTS>,
+    /// `event_flag::*` of `events[i]` (1.1; empty from a 1.0 agent).
+    pub event_flags: Vec<u8, MAX_EVENTS>,
+}
+
+impl Worst {
+    /// The `event_flag::*` of event i (0 where the agent sent none).
+    pub fn event_flags_of(&self, i: usize) -> u8 {
+        self.event_flags.get(i).copied().unwrap_or(0)
+    }
+}
+
+/// `Worst` as protocol 1.0 sent it (no `event_flags`).
+#[derive(Deserialize)]
+struct WorstV1_0 {
+    t_ns: u64,
+    task: TaskInfo,
+    metric: u8,
+    value_ns: u64,
+    bound_ns: u64,
+    events_dropped: u64,
+    breakdown: Breakdown,
+    culprits: Vec<Culprit, MAX_CULPRITS>,
+    events: Vec<Event, MAX_EVENTS>,
+}
+
+impl From<WorstV1_0> for Worst {
+    fn from(w: WorstV1_0) -> Self {
+        Worst {
+            t_ns: w.t_ns,
+            task: w.task,
+            metric: w.metric,
+            value_ns: w.value_ns,
+            bound_ns: w.bound_ns,
+            events_dropped: w.events_dropped,
+            breakdown: w.breakdown,
+            culprits: w.culprits,
+            events: w.events,
+            event_flags: Vec::new(),
+        }
+    }
 }
 
 /// Detail records the module could not deliver (slow reader).
@@ -465,7 +511,12 @@ impl Message {
             kind::IRQ => Message::Irq(take(payload)?),
             kind::EXIT => Message::Exit(take(payload)?),
             kind::VIOLATION => Message::Violation(take(payload)?),
-            kind::WORST => Message::Worst(take(payload)?),
+            kind::WORST => Message::Worst(match take(payload) {
+                Ok(w) => w,
+                // a 1.0 agent: the payload ends before event_flags
+                Err(postcard::Error::DeserializeUnexpectedEnd) => take::<WorstV1_0>(payload)?.into(),
+                Err(e) => return Err(e),
+            }),
             kind::DROPPED => Message::Dropped(take(payload)?),
             kind::NOTICE => Message::Notice(take(payload)?),
             _ => return Ok(None),

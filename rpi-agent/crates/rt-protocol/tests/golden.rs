@@ -110,8 +110,8 @@ fn golden_violation() {
     );
 }
 
-#[test]
-fn golden_worst() {
+/// The Worst of `golden_worst`, with `event_flags` (protocol 1.1).
+fn golden_worst_msg(event_flags: &[u8]) -> Message {
     let mut culprits = heapless::Vec::new();
     culprits
         .push(Culprit {
@@ -139,25 +139,39 @@ fn golden_worst() {
             other_comm: bounded_str("swapper/1"),
         })
         .unwrap();
-    check(
-        5,
-        Message::Worst(Worst {
-            t_ns: 11,
-            task: task(),
-            metric: metric::RESPONSE,
-            value_ns: 1_059_000,
-            bound_ns: 1_000_000,
-            events_dropped: 0,
-            breakdown: Breakdown {
-                running_ns: 1_000_000,
-                waiting_ns: 59_000,
-                ..Default::default()
-            },
-            culprits,
-            events,
-        }),
-        GOLDEN_WORST,
-    );
+    Message::Worst(Worst {
+        t_ns: 11,
+        task: task(),
+        metric: metric::RESPONSE,
+        value_ns: 1_059_000,
+        bound_ns: 1_000_000,
+        events_dropped: 0,
+        breakdown: Breakdown {
+            running_ns: 1_000_000,
+            waiting_ns: 59_000,
+            ..Default::default()
+        },
+        culprits,
+        events,
+        event_flags: event_flags.iter().copied().collect(),
+    })
+}
+
+#[test]
+fn golden_worst() {
+    // 1.1: the 1.0 payload, then event_flags [HARDIRQ] (01 01) at its end
+    check(5, golden_worst_msg(&[event_flag::HARDIRQ]), GOLDEN_WORST);
+}
+
+#[test]
+fn worst_from_a_1_0_agent_decodes() {
+    // The same Worst as a 1.0 agent sends it: no event_flags at the end.
+    let bytes: Vec<u8> = (0..GOLDEN_WORST_1_0.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&GOLDEN_WORST_1_0[i..i + 2], 16).unwrap())
+        .collect();
+    let (msgs, _, _) = decode_all(&bytes);
+    assert_eq!(msgs, vec![(5, golden_worst_msg(&[]))]);
 }
 
 #[test]
@@ -202,7 +216,9 @@ const GOLDEN_HELLO: &str =
 const GOLDEN_TASK: &str = "00011903033009a413a4130101012601066379636c6963c096b10202011003d804e807e012840701a006010a030103e80701010106074a8df23300";
 const GOLDEN_VIOLATION: &str =
     "0001270406270aa413a4130101012601066379636c6963c096b10201b8d140c0843d02c0843df8cc030101010557fa895200";
-const GOLDEN_WORST: &str = "0001200507510ba413a4130101012601066379636c6963c096b10201b8d140c0843d07c0843df8cc030101010e0190071201f8cc0303686f6701050101a4130526f001010116066379636c696309737761707065722f319b69b1de00";
+const GOLDEN_WORST: &str = "0001200507530ba413a4130101012601066379636c6963c096b10201b8d140c0843d07c0843df8cc030101010e0190071201f8cc0303686f6701050101a4130526f001010118066379636c696309737761707065722f3101012a06193d00";
+/// Protocol 1.0's Worst (before event_flags), as a 1.0 agent sends it.
+const GOLDEN_WORST_1_0: &str = "0001200507510ba413a4130101012601066379636c6963c096b10201b8d140c0843d07c0843df8cc030101010e0190071201f8cc0303686f6701050101a4130526f001010116066379636c696309737761707065722f319b69b1de00";
 const GOLDEN_HEARTBEAT: &str = "00010a060211010203900305010101010101090102805af56bb4aa00";
 const GOLDEN_DROPPED: &str = "00010c070804010203049be12e2e00";
 const GOLDEN_NOTICE: &str = "000139080931012f77616974696e6720666f72202f6465762f72745f74726163657220286d6f6470726f62652072745f74726163657229780720cb00";

@@ -125,6 +125,7 @@ fn maximal_messages_fit() {
         breakdown: b,
         culprits: (0..8).map(|_| cul.clone()).collect(),
         events: (0..32).map(|_| ev.clone()).collect(),
+        event_flags: (0..32).map(|_| 0xff).collect(),
     };
     for msg in [Message::Task(snap), Message::Worst(worst)] {
         let bytes = wire(u32::MAX, &msg);

@@ -7,7 +7,7 @@
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 pub const RTT_UAPI_MAJOR: u32 = 1;
-pub const RTT_UAPI_MINOR: u32 = 0;
+pub const RTT_UAPI_MINOR: u32 = 1;
 
 pub const RTT_COMM_LEN: usize = 16;
 pub const RTT_LOG2_BUCKETS: usize = 32;
@@ -16,6 +16,11 @@ pub const RTT_TRACE_EVENTS: usize = 24;
 pub const RTT_CULPRITS: usize = 4;
 pub const RTT_NR_METRICS: usize = 5;
 pub const RTT_NR_SLEEP_CAUSES: usize = 4;
+
+/// `RttEvent::flags`: a wakeup from hard interrupt context (a hard IRQ
+/// handler, an hrtimer such as an RT task's nanosleep): `other_*` is the
+/// task that was interrupted, not the one that woke it.
+pub const RTT_EVF_HARDIRQ: u8 = 0x01;
 
 pub const RTT_METRIC_LATENCY: u32 = 0;
 pub const RTT_METRIC_RESPONSE: u32 = 1;
@@ -59,7 +64,8 @@ pub struct RttEvent {
     pub policy: u8,
     pub other_policy: u8,
     pub prev_state: u8,
-    pub reserved: u8,
+    /// `RTT_EVF_*` (0 from a UAPI 1.0 module).
+    pub flags: u8,
     pub comm: [u8; RTT_COMM_LEN],
     pub other_comm: [u8; RTT_COMM_LEN],
     pub pad: u32,

@@ -31,7 +31,7 @@ macro_rules! layouts {
             "rtt_breakdown" => RttBreakdown { "running_ns" => running_ns, "waiting_ns" => waiting_ns, "sleep_ns" => sleep_ns }
             "rtt_event" => RttEvent { "t_ns" => t_ns, "type" => type_, "cpu" => cpu, "pid" => pid, "other_pid" => other_pid,
                 "prio" => prio, "other_prio" => other_prio, "policy" => policy, "other_policy" => other_policy,
-                "prev_state" => prev_state, "reserved" => reserved, "comm" => comm, "other_comm" => other_comm, "pad" => pad }
+                "prev_state" => prev_state, "flags" => flags, "comm" => comm, "other_comm" => other_comm, "pad" => pad }
             "rtt_culprit" => RttCulprit { "pid" => pid, "prio" => prio, "policy" => policy, "reserved" => reserved, "ns" => ns, "comm" => comm }
             "rtt_metric_stats" => RttMetricStats { "count" => count, "min_ns" => min_ns, "max_ns" => max_ns, "sum_ns" => sum_ns,
                 "bound_ns" => bound_ns, "violations" => violations, "last_ns" => last_ns, "lin_lo_ns" => lin_lo_ns,

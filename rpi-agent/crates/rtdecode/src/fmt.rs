@@ -1,6 +1,6 @@
 //! Human wording: durations, priorities, breakdowns, worst-case stories.
 
-use rt_protocol::{event, metric, sched_label, state, Breakdown, Event, TaskInfo, Worst};
+use rt_protocol::{event, event_flag, metric, sched_label, state, Breakdown, Event, TaskInfo, Worst};
 
 /// 850 ns, 1059 us, 12.3 ms, 2.5 s.
 pub fn dur(ns: u64) -> String {
@@ -90,9 +90,15 @@ fn ev_who(comm: &str, pid: i32, policy: u8, prio: i16) -> String {
     format!("{comm} (pid {pid}, {})", sched(policy, prio))
 }
 
-/// One event in words.
-pub fn event_text(e: &Event) -> String {
+/// One event in words (`flags`: its `event_flag::*`).
+pub fn event_text(e: &Event, flags: u8) -> String {
     match e.kind {
+        event::WAKEUP if flags & event_flag::HARDIRQ != 0 => format!(
+            "{} woken in hard IRQ (interrupting {}, pid {})",
+            ev_who(&e.comm, e.pid, e.policy, e.prio),
+            e.other_comm,
+            e.other_pid
+        ),
         event::WAKEUP => format!(
             "{} woken by {} (pid {})",
             ev_who(&e.comm, e.pid, e.policy, e.prio),
@@ -149,5 +155,24 @@ mod tests {
         assert_eq!(dur(850), "850 ns");
         assert_eq!(dur(12_345_678), "12.3 ms");
         assert_eq!(sched(0, 120), "OTHER nice 0");
+    }
+
+    #[test]
+    fn wakeup_from_hard_irq_names_no_waker() {
+        let e = Event {
+            kind: event::WAKEUP,
+            pid: 300,
+            prio: 9,
+            policy: 1,
+            other_pid: 77,
+            comm: bounded_str("cyclic"),
+            other_comm: bounded_str("bash"),
+            ..Default::default()
+        };
+        assert_eq!(event_text(&e, 0), "cyclic (pid 300, FIFO 90) woken by bash (pid 77)");
+        assert_eq!(
+            event_text(&e, event_flag::HARDIRQ),
+            "cyclic (pid 300, FIFO 90) woken in hard IRQ (interrupting bash, pid 77)"
+        );
     }
 }

@@ -150,7 +150,7 @@ pub fn violation(v: &Violation) -> Value {
     o.into()
 }
 
-fn event(e: &Event) -> Value {
+fn event(e: &Event, flags: u8) -> Value {
     json!({
         "t_ns": e.t_ns,
         "cpu": e.cpu,
@@ -165,7 +165,8 @@ fn event(e: &Event) -> Value {
         "other_prio": e.other_prio,
         "other_policy": e.other_policy,
         "prev_state": rt_protocol::state::name(e.prev_state),
-        "text": fmt::event_text(e),
+        "hardirq": flags & rt_protocol::event_flag::HARDIRQ != 0,
+        "text": fmt::event_text(e, flags),
     })
 }
 
@@ -178,7 +179,13 @@ pub fn worst(w: &Worst) -> Value {
     o.insert("bound_ns".into(), w.bound_ns.into());
     o.insert("t_ns".into(), w.t_ns.into());
     o.insert("breakdown".into(), breakdown(&w.breakdown));
-    o.insert("events".into(), w.events.iter().map(event).collect::<Vec<_>>().into());
+    let events: Vec<Value> = w
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| event(e, w.event_flags_of(i)))
+        .collect();
+    o.insert("events".into(), events.into());
     o.insert("events_dropped".into(), w.events_dropped.into());
     o.insert(
         "culprits".into(),

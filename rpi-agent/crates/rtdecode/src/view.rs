@@ -367,13 +367,13 @@ impl<W: Write> View<W> {
                     fmt::who(&w.task),
                     fmt::explain_worst(w)
                 )?;
-                for e in &w.events {
+                for (i, e) in w.events.iter().enumerate() {
                     writeln!(
                         self.out,
                         "     +{:>9}  cpu{:<2} {}",
                         fmt::dur(e.t_ns),
                         e.cpu,
-                        fmt::event_text(e)
+                        fmt::event_text(e, w.event_flags_of(i))
                     )?;
                 }
                 if w.events_dropped > 0 {

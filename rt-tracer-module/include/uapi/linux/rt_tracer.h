@@ -15,7 +15,7 @@
 #include <linux/types.h>
 
 #define RTT_UAPI_MAJOR		1
-#define RTT_UAPI_MINOR		0
+#define RTT_UAPI_MINOR		1	/* 1: rtt_event.flags */
 
 #define RTT_COMM_LEN		16
 #define RTT_LOG2_BUCKETS	32	/* bucket i: [2^(i-1), 2^i) ns; 0: 0 ns; last: open */
@@ -61,6 +61,14 @@ enum rtt_event_type {
 	RTT_EV_IRQ_EXIT,
 };
 
+/*
+ * rtt_event.flags. HARDIRQ: a wakeup from hard interrupt context (a hard
+ * IRQ handler, an hrtimer expiring in hard IRQ context such as an RT
+ * task's clock_nanosleep): other_* is the task that was interrupted, not
+ * the one that woke it.
+ */
+#define RTT_EVF_HARDIRQ		0x01
+
 /* One scheduler event behind a worst case. prio is the kernel's (0-99 RT,
  * 100-139 normal, as sched_switch prints it).
  */
@@ -75,7 +83,7 @@ struct rtt_event {
 	__u8 policy;		/* SCHED_* of pid */
 	__u8 other_policy;
 	__u8 prev_state;	/* enum rtt_state, RTT_EV_SWITCH only */
-	__u8 reserved;
+	__u8 flags;		/* RTT_EVF_* (0 before UAPI 1.1) */
 	char comm[RTT_COMM_LEN];
 	char other_comm[RTT_COMM_LEN];
 	__u32 pad;

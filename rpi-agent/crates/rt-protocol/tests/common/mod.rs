@@ -208,10 +208,19 @@ pub fn message() -> impl Strategy<Value = Message> {
             any::<(u8, u64, u64, u64)>(),
             breakdown(),
             hvec::<Culprit, 8>(culprit()),
-            hvec::<Event, 32>(event())
+            hvec::<Event, 32>(event()),
+            hvec::<u8, 32>(any::<u8>())
         )
             .prop_map(
-                |(t_ns, task, (metric, value_ns, bound_ns, events_dropped), breakdown, culprits, events)| {
+                |(
+                    t_ns,
+                    task,
+                    (metric, value_ns, bound_ns, events_dropped),
+                    breakdown,
+                    culprits,
+                    events,
+                    event_flags,
+                )| {
                     Message::Worst(Worst {
                         t_ns,
                         task,
@@ -222,6 +231,7 @@ pub fn message() -> impl Strategy<Value = Message> {
                         breakdown,
                         culprits,
                         events,
+                        event_flags,
                     })
                 }
             ),

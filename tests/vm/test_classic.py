@@ -258,8 +258,15 @@ finish
     assert rel.worst["sleep_io_ns"] == 0, t.text
     # The task that kept it from its work is the background one. (While
     # bb_bg sleeps with the lock held the CPU is idle: the idle task, pid 0,
-    # may be listed too, but it is nobody's fault.)
+    # may be listed too, but it is nobody's fault.) It always runs in the
+    # lock wait, if only to unlock. When the worst wait began in bb_bg's
+    # blocking phase (the CPU idle nearly all of it; a guest-time jump can
+    # make that one the longest, seen: 4.19 ms with 23 us of CPU time in it)
+    # the few microseconds the timer threads ran may outrank it; otherwise it
+    # is the top culprit.
     busy = [c for c in rel.culprits if c.pid != 0]
-    assert busy and (busy[0].pid, busy[0].comm) == (ids["bb_bg"], "bb_bg"), t.text
+    assert any((c.pid, c.comm) == (ids["bb_bg"], "bb_bg") for c in busy), t.text
+    if sum(c.ns for c in busy) > rel.worst["sleep_lock_ns"] // 10:
+        assert (busy[0].pid, busy[0].comm) == (ids["bb_bg"], "bb_bg"), t.text
     # Its latency is not the problem: it gets the CPU at once.
     assert t.latency.max_ns < b["block"] * US, t.text

@@ -258,9 +258,17 @@ static __always_inline void rtt_set_cpu(struct rtt_core *c, u64 now, s32 cpu)
 
 /* ---- explanations ---- */
 
+/* A task that ran instead, and for how long. */
+struct rtt_cand {
+	s32 pid;
+	s16 prio;
+	u8 policy;
+	u64 ns;
+	char comm[RTT_COMM_LEN];
+};
+
 struct rtt_cul_set {
 	u32 nr;
-	u32 last;			/* the one charged last */
 	struct rtt_cand c[RTT_CUL_CAND];
 };
 
@@ -416,7 +424,7 @@ static void rtt_walk_own(struct rtt_walk *x, const struct rtt_event *e)
 	rtt_walk_keep(x, e);
 }
 
-/* Own events from index *i up to (not including) time t; all if t is 0. */
+/* Own events from index *i up to (not including) time t. */
 static void rtt_walk_own_until(struct rtt_walk *x, u64 *i, u64 t)
 {
 	const struct rtt_core *c = x->c;
@@ -424,7 +432,7 @@ static void rtt_walk_own_until(struct rtt_walk *x, u64 *i, u64 t)
 	for (; *i < c->nr_own; (*i)++) {
 		const struct rtt_event *e = &c->own[*i & (RTT_OWN_LEN - 1)];
 
-		if (t && e->t_ns >= t)
+		if (e->t_ns >= t)
 			return;
 		rtt_walk_own(x, e);
 	}
@@ -517,7 +525,7 @@ static void rtt_walk(const struct rtt_core *c, struct rtt_worst *w, u64 t0,
 	}
 	for (; k < c->nr_spans; k++)
 		rtt_walk_span(&x, k, &own);
-	rtt_walk_own_until(&x, &own, 0);
+	rtt_walk_own_until(&x, &own, U64_MAX);
 	w->nr_culprits = rtt_cul_top(&x.cul, w->culprits);
 	w->nr_events = x.nr_ev;
 	w->events_dropped = x.trace ? x.dropped : 0;
@@ -811,7 +819,6 @@ RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why)
 		c->iv_open = false;
 	}
 	rtt_set_rs(c, RTT_RS_SLEEPING, why);
-	c->sleep_cause = why;
 	if (unlikely(c->wake_pending))
 		rtt_pending_wakeup(c, now);
 }

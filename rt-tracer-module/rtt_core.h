@@ -81,15 +81,6 @@ struct rtt_span {
 	u64 seq;
 };
 
-/* A task that ran instead, and for how long (while explaining). */
-struct rtt_cand {
-	s32 pid;
-	s16 prio;
-	u8 policy;
-	u64 ns;
-	char comm[RTT_COMM_LEN];
-};
-
 /* The worst case of one metric, with its explanation. */
 struct rtt_worst {
 	u64 value_ns;
@@ -182,18 +173,20 @@ struct rtt_core {
 #define RTT_ACC_WAITING	1
 #define RTT_ACC_SLEEP(cause)	(1 + (cause))
 
-/* The task is now in state rs (sleeping: for cause). */
+/* The task is now in state rs (sleeping: for cause, kept in sleep_cause). */
 static __always_inline void rtt_set_rs(struct rtt_core *c, u8 rs, u8 cause)
 {
 	c->rs = rs;
-	if (rs == RTT_RS_RUNNING)
+	if (rs == RTT_RS_RUNNING) {
 		c->acc_idx = RTT_ACC_RUNNING;
-	else if (rs == RTT_RS_WAITING)
+	} else if (rs == RTT_RS_WAITING) {
 		c->acc_idx = RTT_ACC_WAITING;
-	else if (rs == RTT_RS_SLEEPING)
+	} else if (rs == RTT_RS_SLEEPING) {
+		c->sleep_cause = cause;
 		c->acc_idx = RTT_ACC_SLEEP(cause);
-	else
+	} else {
 		c->acc_idx = RTT_ACC_SLEEP(RTT_STATE_SLEEP_OTHER);
+	}
 }
 
 /* Set up a slot for a newly tracked task (info filled by the caller after). */

@@ -296,6 +296,13 @@ static void rtt_refresh(struct rtt_slot *s, struct task_struct *p)
 	rtt_comm_copy(s->core.info.comm, p->comm);
 }
 
+/* s->lock held: rtt_refresh() while s tracks a live task */
+static void rtt_refresh_live(struct rtt_slot *s)
+{
+	if (s->life == RTT_LIFE_ACTIVE && s->task)
+		rtt_refresh(s, s->task);
+}
+
 /* ---- notices to the reader ---- */
 
 static DEFINE_RAW_SPINLOCK(rtt_ring_lock);
@@ -397,8 +404,7 @@ static noinline void rtt_notify_slow(struct rtt_slot *s)
 	struct rtt_notice n;
 	u32 m;
 
-	if (s->life == RTT_LIFE_ACTIVE && s->task)
-		rtt_refresh(s, s->task);	/* what it is called now */
+	rtt_refresh_live(s);	/* what it is called now */
 	memset(&n, 0, sizeof(n));
 	n.slot = s - rtt_slots;
 	n.gen = s->gen;
@@ -587,16 +593,16 @@ static __always_inline void rtt_switch_task(struct rtt_watch *w,
 
 	rtt_slot_lock_irqoff(s);
 	if (likely(s->life == RTT_LIFE_ACTIVE && s->task == p)) {
-		if (in) {
+		if (in)
 			rtt_core_switch_in(c, now, cpu);
-		} else {
+		else
 			rtt_core_switch_out(c, now, cpu, why);
-			/* asleep, it stays listed until the reaper looks */
-			w->sleepers |= BIT(s->w_idx);
-		}
 		/* it is on this CPU's list (found there) unless moved since */
 		if (unlikely(s->w_cpu != cpu))
 			rtt_sync_watch(s);
+		/* asleep, it stays listed until the reaper looks */
+		if (!in && s->w_cpu == cpu)
+			w->sleepers |= BIT(s->w_idx);
 		rtt_notify(s);
 	}
 	rtt_slot_unlock_irqoff(s);
@@ -1040,8 +1046,7 @@ bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
 
 	rtt_slot_lock(s, &flags);
 	ok = s->life != RTT_LIFE_FREE;
-	if (s->life == RTT_LIFE_ACTIVE && s->task)
-		rtt_refresh(s, s->task);
+	rtt_refresh_live(s);
 	if (ok)
 		*out = s->core;
 	if (gen)

@@ -25,7 +25,15 @@ static inline u64 rtt_div64(u64 a, u64 b)
 
 static inline unsigned int rtt_fls64(u64 v)
 {
+#ifdef CONFIG_ARM64
+	u64 z;
+
+	/* clz is defined for 0 (64) on arm64: no test needed */
+	asm("clz %0, %1" : "=r" (z) : "r" (v));
+	return 64 - z;
+#else
 	return fls64(v);
+#endif
 }
 
 #else /* host unit tests */

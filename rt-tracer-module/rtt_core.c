@@ -19,6 +19,8 @@
  */
 #include "rtt_core.h"
 
+static void rtt_rare_update(struct rtt_core *c, u32 m);
+
 static const char * const rtt_metric_names[RTT_NR_METRICS] = {
 	"latency", "response", "relief", "irq_delay", "irq",
 };
@@ -89,6 +91,7 @@ void rtt_core_init(struct rtt_core *c)
 	c->cpu = -1;
 	c->info.irq = -1;
 	rtt_set_rs(c, RTT_RS_UNKNOWN, 0);
+	rtt_core_settings_changed(c);
 }
 
 void rtt_core_clear_stats(struct rtt_core *c)
@@ -100,12 +103,15 @@ void rtt_core_clear_stats(struct rtt_core *c)
 		memset(&c->worst[m], 0, sizeof(c->worst[m]));
 	}
 	c->events_dropped = 0;
+	rtt_core_settings_changed(c);
 }
 
 void rtt_core_set_bound(struct rtt_core *c, u32 metric, u64 bound_ns)
 {
-	if (metric < RTT_NR_METRICS)
+	if (metric < RTT_NR_METRICS) {
 		c->m[metric].bound_ns = bound_ns;
+		rtt_rare_update(c, metric);
+	}
 }
 
 int rtt_core_set_lin(struct rtt_core *c, u32 metric, u64 lo_ns, u64 step_ns)
@@ -124,6 +130,7 @@ int rtt_core_set_lin(struct rtt_core *c, u32 metric, u64 lo_ns, u64 step_ns)
 	st->lin_under = 0;
 	st->lin_over = 0;
 	memset(st->lin_hist, 0, sizeof(st->lin_hist));
+	rtt_rare_update(c, metric);
 	return 0;
 }
 
@@ -138,37 +145,25 @@ static __always_inline void rtt_comm_copy(char *dst, const char *src)
 
 static const char rtt_no_comm[RTT_COMM_LEN];
 
-static __always_inline void rtt_ev_who(const struct rtt_who *w, s32 *pid,
-				       s16 *prio, u8 *policy, char *comm)
-{
-	if (!w) {
-		*pid = -1;
-		*prio = -1;
-		*policy = 0;
-		memset(comm, 0, RTT_COMM_LEN);
-		return;
-	}
-	*pid = w->pid;
-	*prio = w->prio;
-	*policy = w->policy;
-	rtt_comm_copy(comm, w->comm);
-}
+/* a power of two: an entry's address is a shift away from its index */
+_Static_assert(sizeof(struct rtt_logent) == 64, "log entry size");
+_Static_assert(sizeof(struct rtt_ownent) == 64, "own event size");
 
 RTT_HOT void rtt_cpulog_switch(struct rtt_cpulog *l, u64 now,
 			       const struct rtt_who *prev, u8 prev_state,
 			       const struct rtt_who *next)
 {
-	struct rtt_event *e = rtt_cpulog_next(l);
+	struct rtt_logent *e = rtt_cpulog_next(l);
 
 	e->t_ns = now;
-	e->pid = next->pid;
-	e->prio = next->prio;
-	e->policy = next->policy;
-	memcpy(e->comm, next->comm, RTT_COMM_LEN);
-	e->other_pid = prev->pid;
-	e->other_prio = prev->prio;
-	e->other_policy = prev->policy;
-	memcpy(e->other_comm, prev->comm, RTT_COMM_LEN);
+	memcpy(e->next_comm, next->comm, RTT_COMM_LEN);
+	memcpy(e->prev_comm, prev->comm, RTT_COMM_LEN);
+	e->next_pid = next->pid;
+	e->prev_pid = prev->pid;
+	e->next_prio = next->prio;
+	e->prev_prio = prev->prio;
+	e->next_policy = next->policy;
+	e->prev_policy = prev->policy;
 	e->prev_state = prev_state;
 	rtt_cpulog_commit(l);
 }
@@ -177,22 +172,29 @@ RTT_HOT void rtt_cpulog_switch(struct rtt_cpulog *l, u64 now,
 static bool rtt_cpulog_read(const struct rtt_cpulog *l, s32 cpu, u64 i,
 			    struct rtt_event *out)
 {
-	*out = l->ev[i & (RTT_LOG_LEN - 1)];
+	struct rtt_logent e = l->ev[i & (RTT_LOG_LEN - 1)];
+
 	/* the copy before the check: pairs with rtt_cpulog_commit() */
 	smp_rmb();
 	if (i + RTT_LOG_LEN <= READ_ONCE(l->seq))
 		return false;	/* the writer may have been at it */
+	memset(out, 0, sizeof(*out));
+	out->t_ns = e.t_ns;
 	out->type = RTT_EV_SWITCH;
 	out->cpu = (u16)cpu;
-	out->flags = 0;
-	out->pad = 0;
+	out->prev_state = e.prev_state;
+	out->pid = e.next_pid;
+	out->prio = e.next_prio;
+	out->policy = e.next_policy;
+	memcpy(out->comm, e.next_comm, RTT_COMM_LEN);
 	out->comm[RTT_COMM_LEN - 1] = '\0';
+	out->other_pid = e.prev_pid;
+	out->other_prio = e.prev_prio;
+	out->other_policy = e.prev_policy;
+	memcpy(out->other_comm, e.prev_comm, RTT_COMM_LEN);
 	out->other_comm[RTT_COMM_LEN - 1] = '\0';
 	return true;
 }
-
-/* Marks an own event whose pid, prio, policy, comm are the task's own. */
-#define RTT_OWN_SELF	1
 
 /*
  * One of the task's own events (absolute time; kept whatever the flags).
@@ -202,17 +204,55 @@ static __always_inline void rtt_own_add(struct rtt_core *c, u64 now, u16 type,
 					s32 cpu, const struct rtt_who *who,
 					const struct rtt_who *other)
 {
-	struct rtt_event *e = &c->own[c->nr_own++ & (RTT_OWN_LEN - 1)];
+	struct rtt_ownent *e = &c->own[c->nr_own++ & (RTT_OWN_LEN - 1)];
 
 	e->t_ns = now;
+	if (other) {
+		memcpy(e->other_comm, other->comm, RTT_COMM_LEN);
+		e->other_pid = other->pid;
+		e->other_prio = other->prio;
+		e->other_policy = other->policy;
+		e->flags = other->hardirq ? RTT_EVF_HARDIRQ : 0;
+	} else {
+		memset(e->other_comm, 0, RTT_COMM_LEN);
+		e->other_pid = -1;
+		e->other_prio = -1;
+		e->other_policy = 0;
+		e->flags = 0;
+	}
+	e->pid = who ? who->pid : 0;
+	e->prio = who ? who->prio : 0;
+	e->policy = who ? who->policy : 0;
+	e->self = !who;
 	e->type = type;
 	e->cpu = (u16)cpu;
-	e->flags = other && other->hardirq ? RTT_EVF_HARDIRQ : 0;
-	e->pad = who ? 0 : RTT_OWN_SELF;
-	if (who)
-		rtt_ev_who(who, &e->pid, &e->prio, &e->policy, e->comm);
-	rtt_ev_who(other, &e->other_pid, &e->other_prio, &e->other_policy,
-		   e->other_comm);
+}
+
+/* Own event i of the task as an event (it is still there: i in range). */
+static void rtt_own_read(const struct rtt_core *c, u64 i, struct rtt_event *out)
+{
+	const struct rtt_ownent *e = &c->own[i & (RTT_OWN_LEN - 1)];
+
+	memset(out, 0, sizeof(*out));
+	out->t_ns = e->t_ns;
+	out->type = e->type;
+	out->cpu = e->cpu;
+	out->flags = e->flags;
+	out->other_pid = e->other_pid;
+	out->other_prio = e->other_prio;
+	out->other_policy = e->other_policy;
+	memcpy(out->other_comm, e->other_comm, RTT_COMM_LEN);
+	out->other_comm[RTT_COMM_LEN - 1] = '\0';
+	if (e->self) {
+		out->pid = c->info.pid;
+		out->prio = c->info.prio;
+		out->policy = c->info.policy;
+		memcpy(out->comm, c->info.comm, RTT_COMM_LEN);
+	} else {
+		out->pid = e->pid;
+		out->prio = e->prio;
+		out->policy = e->policy;
+	}
 }
 
 /* inline: a task description passed by address stays in registers */
@@ -381,13 +421,6 @@ static void rtt_walk_keep(struct rtt_walk *x, const struct rtt_event *e)
 	o = &x->ev[x->nr_ev++];
 	*o = *e;
 	o->t_ns = e->t_ns > x->t0 ? e->t_ns - x->t0 : 0;
-	if (e->pad == RTT_OWN_SELF) {
-		o->pid = x->c->info.pid;
-		o->prio = x->c->info.prio;
-		o->policy = x->c->info.policy;
-		memcpy(o->comm, x->c->info.comm, RTT_COMM_LEN);
-	}
-	o->pad = 0;
 }
 
 static void rtt_walk_switch(struct rtt_walk *x, const struct rtt_event *e)
@@ -429,12 +462,13 @@ static void rtt_walk_own_until(struct rtt_walk *x, u64 *i, u64 t)
 {
 	const struct rtt_core *c = x->c;
 
-	for (; *i < c->nr_own; (*i)++) {
-		const struct rtt_event *e = &c->own[*i & (RTT_OWN_LEN - 1)];
+	struct rtt_event e;
 
-		if (e->t_ns >= t)
+	for (; *i < c->nr_own; (*i)++) {
+		if (c->own[*i & (RTT_OWN_LEN - 1)].t_ns >= t)
 			return;
-		rtt_walk_own(x, e);
+		rtt_own_read(c, *i, &e);
+		rtt_walk_own(x, &e);
 	}
 }
 
@@ -617,6 +651,7 @@ static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v,
 		break;
 	}
 	c->n_value[m] = v;
+	c->n_end[m] = t0 + v;
 	if (!worst)
 		return;
 	c->m[m].worst = *bd;
@@ -632,7 +667,7 @@ static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v,
 	c->events_dropped += w->events_dropped;
 }
 
-static noinline void rtt_lin_add(struct rtt_metric_stats *st, u64 v)
+static void rtt_lin_add(struct rtt_metric_stats *st, u64 v)
 {
 	u64 idx;
 
@@ -647,25 +682,42 @@ static noinline void rtt_lin_add(struct rtt_metric_stats *st, u64 v)
 		st->lin_hist[idx]++;
 }
 
-/* One measured value v of metric m, over the interval src says. */
-static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v,
-				       enum rtt_src src)
+/*
+ * Where values of metric m stop being only counted: from a new worst (or
+ * the first value) and from a violation of the bound on; every value while
+ * the linear histogram is on.
+ */
+static void rtt_rare_update(struct rtt_core *c, u32 m)
+{
+	const struct rtt_metric_stats *st = &c->m[m];
+	u64 from = st->max_ns < U64_MAX ? st->max_ns + 1 : U64_MAX;
+
+	if (st->bound_ns && st->bound_ns < from)
+		from = st->bound_ns + 1;
+	if (!st->count || st->lin_step_ns)
+		from = 0;
+	c->rare_from[m] = from;
+}
+
+void rtt_core_settings_changed(struct rtt_core *c)
+{
+	u32 m;
+
+	for (m = 0; m < RTT_NR_METRICS; m++)
+		rtt_rare_update(c, m);
+}
+
+/* The value is more than a count: see rtt_rare_update(). */
+static noinline void rtt_record_rare(struct rtt_core *c, u32 m, u64 v,
+				     enum rtt_src src)
 {
 	struct rtt_metric_stats *st = &c->m[m];
 	bool worst, viol;
 
-	st->count++;
-	st->sum_ns += v;
-	st->last_ns = v;
-	if (v < st->min_ns)
-		st->min_ns = v;
-	st->log2_hist[rtt_log2_bucket(v)]++;
-	if (unlikely(st->lin_step_ns))
+	if (st->lin_step_ns)
 		rtt_lin_add(st, v);
 	worst = st->count == 1 || v > st->max_ns;
 	viol = st->bound_ns && v > st->bound_ns;
-	if (likely(!worst && !viol))
-		return;
 	if (worst) {
 		st->max_ns = v;
 		c->notify |= RTT_N_WORST(m);
@@ -674,7 +726,25 @@ static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v,
 		st->violations++;
 		c->notify |= RTT_N_VIOLATION(m);
 	}
-	rtt_explain(c, m, v, src, worst);
+	rtt_rare_update(c, m);
+	if (worst || viol)
+		rtt_explain(c, m, v, src, worst);
+}
+
+/* One measured value v of metric m, over the interval src says. */
+static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v,
+				       enum rtt_src src)
+{
+	struct rtt_metric_stats *st = &c->m[m];
+
+	st->count++;
+	st->sum_ns += v;
+	st->last_ns = v;
+	if (v < st->min_ns)
+		st->min_ns = v;
+	st->log2_hist[rtt_log2_bucket(v)]++;
+	if (unlikely(v >= c->rare_from[m]))
+		rtt_record_rare(c, m, v, src);
 }
 
 /*
@@ -692,12 +762,17 @@ static __always_inline u64 rtt_account(struct rtt_core *c, u64 now)
 
 /* ---- events in ---- */
 
-RTT_HOT void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
-			     const struct rtt_who *waker, bool on_cpu)
+/*
+ * The per-event functions' bodies, for callers that know the task has not
+ * exited and clear notify themselves once they have reported it (the
+ * module): notify then accumulates. The rtt_core_*() entry points check
+ * and clear.
+ */
+static __always_inline void rtt_wakeup_live(struct rtt_core *c, u64 now,
+					    s32 cpu,
+					    const struct rtt_who *waker,
+					    bool on_cpu)
 {
-	c->notify = 0;
-	if (c->rs == RTT_RS_DEAD)
-		return;
 	if (on_cpu || c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING) {
 		/*
 		 * The task is on a run queue already: a wakeup racing with its
@@ -745,25 +820,29 @@ RTT_HOT void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
 	rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
 }
 
+RTT_HOT void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
+			     const struct rtt_who *waker, bool on_cpu)
+{
+	c->notify = 0;
+	if (c->rs != RTT_RS_DEAD)
+		rtt_wakeup_live(c, now, cpu, waker, on_cpu);
+}
+
 /* At its switch-out: the wakeup that was observed first ends this sleep. */
 static noinline void rtt_pending_wakeup(struct rtt_core *c, u64 now)
 {
 	struct rtt_who waker;
-	u32 notify = c->notify;
 	u64 t = c->t_pending > now ? c->t_pending : now;
 
 	rtt_saved(&c->pending_waker, &waker);
 	c->wake_pending = false;
-	rtt_core_wakeup(c, t, c->pending_cpu, waker.pid >= 0 ? &waker : NULL,
+	rtt_wakeup_live(c, t, c->pending_cpu, waker.pid >= 0 ? &waker : NULL,
 			false);
-	c->notify |= notify;
 }
 
-RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu)
+static __always_inline void rtt_switch_in_live(struct rtt_core *c, u64 now,
+					       s32 cpu)
 {
-	c->notify = 0;
-	if (c->rs == RTT_RS_DEAD)
-		return;
 	now = rtt_account(c, now);
 	rtt_set_cpu(c, now, cpu);
 	rtt_set_rs(c, RTT_RS_RUNNING, 0);
@@ -785,11 +864,9 @@ RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu)
 	}
 }
 
-RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why)
+static __always_inline void rtt_switch_out_live(struct rtt_core *c, u64 now,
+						s32 cpu, u8 why)
 {
-	c->notify = 0;
-	if (c->rs == RTT_RS_DEAD)
-		return;
 	now = rtt_account(c, now);
 	rtt_set_cpu(c, now, cpu);
 	if (why == RTT_STATE_PREEMPTED) {
@@ -821,6 +898,20 @@ RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why)
 	rtt_set_rs(c, RTT_RS_SLEEPING, why);
 	if (unlikely(c->wake_pending))
 		rtt_pending_wakeup(c, now);
+}
+
+RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu)
+{
+	c->notify = 0;
+	if (c->rs != RTT_RS_DEAD)
+		rtt_switch_in_live(c, now, cpu);
+}
+
+RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why)
+{
+	c->notify = 0;
+	if (c->rs != RTT_RS_DEAD)
+		rtt_switch_out_live(c, now, cpu, why);
 }
 
 void rtt_core_migrate(struct rtt_core *c, u64 now, s32 from, s32 to)

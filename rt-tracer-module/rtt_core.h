@@ -45,20 +45,37 @@ struct rtt_who_saved {
 };
 
 /*
+ * A switch as a CPU logs it: laid out so the probe writes it with a few
+ * aligned stores (the names in pairs); read back as a struct rtt_event.
+ */
+struct rtt_logent {
+	u64 t_ns;			/* absolute */
+	char next_comm[RTT_COMM_LEN];
+	char prev_comm[RTT_COMM_LEN];
+	s32 next_pid;
+	s32 prev_pid;
+	s16 next_prio;
+	s16 prev_prio;
+	u8 next_policy;
+	u8 prev_policy;
+	u8 prev_state;			/* enum rtt_state */
+	u8 pad[9];
+};
+
+/*
  * The context switches of one CPU while a tracked task is watched there,
  * written once per switch by that CPU only, whoever is tracked: the tasks'
  * explanations (events, who ran instead) are derived from it only when a
- * value is a new worst. Switch i is ev[i % RTT_LOG_LEN] with its absolute
- * time in t_ns, pid/prio/policy/comm of next and other_* of prev; type,
- * cpu and the padding are filled in when it is read. Entry i is complete
- * once seq > i, and overwritten from when seq reaches i + RTT_LOG_LEN.
+ * value is a new worst. Switch i is ev[i % RTT_LOG_LEN]. Entry i is
+ * complete once seq > i, and overwritten from when seq reaches
+ * i + RTT_LOG_LEN.
  */
 struct rtt_cpulog {
 	u64 seq;			/* switches written */
-	struct rtt_event ev[RTT_LOG_LEN];
+	struct rtt_logent ev[RTT_LOG_LEN];
 };
 
-static __always_inline struct rtt_event *rtt_cpulog_next(struct rtt_cpulog *l)
+static __always_inline struct rtt_logent *rtt_cpulog_next(struct rtt_cpulog *l)
 {
 	return &l->ev[l->seq & (RTT_LOG_LEN - 1)];
 }
@@ -73,6 +90,28 @@ static __always_inline void rtt_cpulog_commit(struct rtt_cpulog *l)
 
 /* The log of a CPU (the module's per-CPU logs, the tests' own); NULL if none */
 struct rtt_cpulog *rtt_cpulog_of(s32 cpu);
+
+/*
+ * One of a task's own events (wakeup, migration, hard IRQ) as kept: laid
+ * out for a few aligned stores, read back as a struct rtt_event. Its
+ * subject (pid, prio, policy) is the task itself where self says so (the
+ * task's name is filled in when read); else an IRQ number, without name.
+ */
+struct rtt_ownent {
+	u64 t_ns;			/* absolute */
+	char other_comm[RTT_COMM_LEN];
+	s32 other_pid;
+	s32 pid;
+	s16 other_prio;
+	s16 prio;
+	u16 type;			/* enum rtt_event_type */
+	u16 cpu;
+	u8 other_policy;
+	u8 policy;
+	u8 flags;			/* RTT_EVF_* */
+	u8 self;
+	u8 pad[20];			/* 64 bytes: indexed by a shift */
+};
 
 /* From time t (log position seq), the task was on cpu. */
 struct rtt_span {
@@ -106,13 +145,12 @@ enum rtt_run_state {
 #define RTT_N_WORST(m)		BIT(8 + (m))
 #define RTT_N_EXIT		BIT(16)
 
+/*
+ * Fields in the order the per-event paths use them: the state machine
+ * first, so the probes reach it with short offsets; the large, rarely
+ * written parts (reports, worst cases) last.
+ */
 struct rtt_core {
-	struct rtt_task_info info;
-	u64 events_dropped;		/* all intervals, all time */
-	u64 exit_ns;
-	struct rtt_metric_stats m[RTT_NR_METRICS];
-	struct rtt_worst worst[RTT_NR_METRICS];
-
 	/* state machine */
 	u8 rs;				/* enum rtt_run_state */
 	u8 sleep_cause;			/* enum rtt_state while sleeping */
@@ -126,18 +164,24 @@ struct rtt_core {
 	bool irq_running;		/* IRQ thread handling since t_irq_run */
 	bool wake_pending;		/* wakeup seen before the switch-out */
 	s32 cpu;			/* CPU it is on or queued on; -1 */
+	u32 notify;			/* RTT_N_* of the last call (below) */
 	u64 t_state;			/* last state change */
 	u64 t_iv;
 	u64 t_wake;
 	u64 t_irq;
 	u64 t_irq_run;
 	u64 t_pending;
+	/*
+	 * A value v of metric m needs more than counting (a new worst, a
+	 * violation, a linear histogram) when v >= rare_from[m]
+	 * (rtt_rare_update()).
+	 */
+	u64 rare_from[RTT_NR_METRICS];
 	u64 own_iv;			/* nr_own when each interval began */
 	u64 own_wake;
 	u64 own_irq;
 	u64 own_irq_run;
 	s32 pending_cpu;
-	struct rtt_who_saved pending_waker;
 	/*
 	 * Time in each state since the slot was set up, and its value when
 	 * each open interval began: an interval's breakdown is the
@@ -151,21 +195,27 @@ struct rtt_core {
 	u32 nr_spans;
 	struct rtt_span spans[RTT_SPANS];
 	/*
-	 * Its own events, own[nr_own % RTT_OWN_LEN] the next (t_ns absolute;
-	 * the task's own pid, prio, policy, comm are filled in when read,
-	 * where pad says so).
+	 * Its own events, own[nr_own % RTT_OWN_LEN] the next.
 	 */
 	u64 nr_own;
-	struct rtt_event own[RTT_OWN_LEN];
+	struct rtt_ownent own[RTT_OWN_LEN];
+
+	struct rtt_metric_stats m[RTT_NR_METRICS];
+	struct rtt_task_info info;
+	u64 events_dropped;		/* all intervals, all time */
+	u64 exit_ns;
+	struct rtt_who_saved pending_waker;
 
 	/*
-	 * Output of the last call: RTT_N_* and, for the metrics it names,
-	 * the value and its breakdown. The caller stamps m[].worst_at_ns
-	 * (CLOCK_MONOTONIC: the core's clock need not be) for RTT_N_WORST.
+	 * Output of the last call: RTT_N_* in notify and, for the metrics it
+	 * names, the value, when it ended (the core's clock) and its
+	 * breakdown. The caller stamps m[].worst_at_ns (CLOCK_MONOTONIC: the
+	 * core's clock need not be) for RTT_N_WORST.
 	 */
-	u32 notify;
 	u64 n_value[RTT_NR_METRICS];
+	u64 n_end[RTT_NR_METRICS];
 	struct rtt_breakdown n_bd[RTT_NR_METRICS];
+	struct rtt_worst worst[RTT_NR_METRICS];
 };
 
 /* Where, in a breakdown seen as u64[], the time in each state goes. */
@@ -233,9 +283,14 @@ static inline bool rtt_core_watched(const struct rtt_core *c)
 		c->sleep_cause == RTT_STATE_SLEEP_LOCK && c->iv_open);
 }
 
-/* Settings; return 0 or a negative errno-like -1 for bad arguments. */
+/*
+ * Settings; return 0 or a negative errno-like -1 for bad arguments. Whoever
+ * writes m[].bound_ns or the linear histogram's settings otherwise calls
+ * rtt_core_settings_changed() after.
+ */
 void rtt_core_set_bound(struct rtt_core *c, u32 metric, u64 bound_ns);
 int rtt_core_set_lin(struct rtt_core *c, u32 metric, u64 lo_ns, u64 step_ns);
+void rtt_core_settings_changed(struct rtt_core *c);
 
 /* Helpers shared with the module and the tests. */
 unsigned int rtt_log2_bucket(u64 v);

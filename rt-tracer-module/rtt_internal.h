@@ -30,10 +30,29 @@ struct rtt_slot {
 	u8 worst_queued;		/* metrics with an undelivered WORST */
 	s16 w_cpu;			/* watch list it is on, -1 */
 	s16 w_idx;
+	unsigned long w_bit;		/* BIT(w_idx), 0 while on no list */
 	s32 hidx;			/* hash table index while ACTIVE */
+	/*
+	 * A switch-in the switch probe left to apply (its time; 0: none):
+	 * see rtt_catch_up(). Written without the lock by the CPU that
+	 * switches the task in, taken under the lock.
+	 */
+	u64 t_in;
 	struct rtt_slot *next_free;
 	struct rtt_core core;
 };
+
+/*
+ * s->lock held: does s track the live task p? task is set (and life
+ * ACTIVE) from the moment s starts tracking a task until it exits or is
+ * released, both changed together under the lock: an exited task's core
+ * is never fed another event.
+ */
+static __always_inline bool rtt_slot_tracks(const struct rtt_slot *s,
+					    const struct task_struct *p)
+{
+	return s->task == p;
+}
 
 /*
  * The slot lock is an arch spinlock, taken with interrupts off. The

@@ -93,12 +93,24 @@ struct rtt_settings {
 	u64 lin_step_ns;
 };
 
+/*
+ * A multiplicative hash of the task pointer (hash_ptr() on 64-bit), from
+ * values set at load: every wakeup looks a task up.
+ */
+static u64 rtt_hash_mult __read_mostly = GOLDEN_RATIO_64;
+static u32 rtt_hash_shift __read_mostly, rtt_tbl_mask __read_mostly;
+
+static __always_inline u32 rtt_hash(const struct task_struct *p)
+{
+	return ((u64)(unsigned long)p * rtt_hash_mult) >> rtt_hash_shift;
+}
+
 /* Lockless; callers run with preemption disabled or hold rtt_tbl_lock. */
 static __always_inline struct rtt_slot *rtt_lookup(struct task_struct *p)
 {
 	struct rtt_slot **tbl = READ_ONCE(rtt_tbl);
-	u32 mask = (1U << rtt_tbl_bits) - 1;
-	u32 i = hash_ptr(p, rtt_tbl_bits), n;
+	u32 mask = rtt_tbl_mask;
+	u32 i = rtt_hash(p), n;
 	struct rtt_slot *s;
 
 	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
@@ -114,8 +126,8 @@ static __always_inline struct rtt_slot *rtt_lookup(struct task_struct *p)
 /* rtt_tbl_lock held; p not in the table */
 static void rtt_tbl_insert(struct rtt_slot **tbl, struct rtt_slot *s)
 {
-	u32 mask = (1U << rtt_tbl_bits) - 1;
-	u32 i = hash_ptr(s->task, rtt_tbl_bits), n;
+	u32 mask = rtt_tbl_mask;
+	u32 i = rtt_hash(s->task), n;
 
 	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
 		if (!tbl[i] || tbl[i] == RTT_TOMB) {
@@ -201,6 +213,8 @@ static void rtt_tbl_rebuild(void)
 struct rtt_watch {
 	unsigned long mask;
 	unsigned long sleepers;		/* this CPU's probe only */
+	struct rtt_slot *cur;		/* of the task it switched in last */
+	struct rtt_slot *out;		/* of the task it switched out last */
 	struct rtt_cpulog *log;
 	struct rtt_slot *s[RTT_WATCH];
 };
@@ -227,6 +241,7 @@ static noinline void rtt_move_watch(struct rtt_slot *s, int want)
 		WRITE_ONCE(w->s[s->w_idx], NULL);
 		s->w_cpu = -1;
 		s->w_idx = -1;
+		WRITE_ONCE(s->w_bit, 0);
 	}
 	if (want < 0)
 		return;
@@ -235,6 +250,7 @@ static noinline void rtt_move_watch(struct rtt_slot *s, int want)
 		if (!READ_ONCE(w->s[i]) && !cmpxchg(&w->s[i], NULL, s)) {
 			s->w_cpu = want;
 			s->w_idx = i;
+			WRITE_ONCE(s->w_bit, BIT(i));
 			set_bit(i, &w->mask);
 			return;
 		}
@@ -255,30 +271,14 @@ static __always_inline void rtt_sync_watch(struct rtt_slot *s)
 	const struct rtt_core *c = &s->core;
 	int want = -1;
 
+	/* the common case: where it should be already */
+	if (likely(s->w_cpu == c->cpu && s->life == RTT_LIFE_ACTIVE))
+		return;
 	if (s->life == RTT_LIFE_ACTIVE && (unsigned int)c->cpu < nr_cpu_ids &&
 	    (s->w_cpu == c->cpu || rtt_core_watched(c)))
 		want = c->cpu;
 	if (unlikely(want != s->w_cpu))
 		rtt_move_watch(s, want);
-}
-
-/* Sleepers on this CPU's list that took no part in its last switch leave. */
-static noinline void rtt_reap(struct rtt_watch *w, unsigned long r, int cpu)
-{
-	unsigned int i;
-
-	for_each_set_bit(i, &r, RTT_WATCH) {
-		struct rtt_slot *s = READ_ONCE(w->s[i]);
-
-		w->sleepers &= ~BIT(i);
-		if (!s)
-			continue;
-		rtt_slot_lock_irqoff(s);
-		if (s->w_cpu == cpu && s->w_idx == i &&
-		    (s->life != RTT_LIFE_ACTIVE || !rtt_core_watched(&s->core)))
-			rtt_move_watch(s, -1);
-		rtt_slot_unlock_irqoff(s);
-	}
 }
 
 /*
@@ -302,6 +302,95 @@ static void rtt_refresh_live(struct rtt_slot *s)
 	if (s->life == RTT_LIFE_ACTIVE && s->task)
 		rtt_refresh(s, s->task);
 }
+
+/* ---- clock ---- */
+
+/*
+ * The probes' clock: global across CPUs and monotonic, in ns. On arm64 the
+ * virtual counter read in place, scaled as ticks * ns_per_tick with the
+ * fraction in 64 bits (a multiply, a high multiply and an add): the
+ * kernel's arch_timer_read_counter() is an indirect call and
+ * ktime_get_mono_fast_ns() five times the cost, on a path that reads the
+ * clock on every event. Where the virtual counter is not the kernel's
+ * (see rtt_clock_init()) the probes read the kernel's. Elsewhere
+ * ktime_get_mono_fast_ns(). Reports that promise CLOCK_MONOTONIC
+ * (worst_at_ns, record times) read that clock themselves.
+ */
+#ifdef CONFIG_ARM64
+static u64 rtt_clk_ns, rtt_clk_frac;	/* ns per tick: ns + frac / 2^64 */
+static DEFINE_STATIC_KEY_FALSE(rtt_clk_kernel);
+
+static __always_inline u64 rtt_cntvct(void)
+{
+	u64 cnt;
+
+	asm volatile("isb\n\tmrs %0, cntvct_el0" : "=r" (cnt));
+	return cnt;
+}
+
+static __always_inline u64 rtt_now(void)
+{
+	u64 cnt;
+
+	if (static_branch_unlikely(&rtt_clk_kernel))
+		cnt = arch_timer_read_counter();
+	else
+		cnt = rtt_cntvct();
+	return cnt * rtt_clk_ns + mul_u64_u64_shr(cnt, rtt_clk_frac, 64);
+}
+
+/* Is the virtual counter, read in place, the one the kernel reads? */
+static bool rtt_cntvct_usable(void)
+{
+	u64 pfr0 = read_sysreg_s(SYS_ID_AA64PFR0_EL1), before, k, after;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		if (per_cpu(timer_unstable_counter_workaround, cpu))
+			return false;	/* reads need an erratum workaround */
+	/*
+	 * A host at EL1 with EL2 below it (nVHE): KVM gives the virtual
+	 * counter a guest's offset from vcpu_load to vcpu_put, and the host
+	 * keeps running (and switching tasks) in between.
+	 */
+	if (IS_ENABLED(CONFIG_KVM) && !is_kernel_in_hyp_mode() &&
+	    cpuid_feature_extract_unsigned_field(pfr0,
+						 ID_AA64PFR0_EL1_EL2_SHIFT))
+		return false;
+	/* the kernel may read the physical counter: it must agree */
+	before = rtt_cntvct();
+	k = arch_timer_read_counter();
+	after = rtt_cntvct();
+	return before <= k && k <= after;
+}
+
+static int rtt_clock_init(void)
+{
+	u64 rate = arch_timer_get_cntfrq(), rem, hi;
+
+	if (!rate || rate > U32_MAX)
+		return -ENODEV;
+	rtt_clk_ns = div64_u64_rem(NSEC_PER_SEC, rate, &rem);
+	/* rem * 2^64 / rate in two 32-bit steps (rem < rate < 2^32) */
+	hi = div64_u64_rem(rem << 32, rate, &rem);
+	rtt_clk_frac = hi << 32 | div64_u64(rem << 32, rate);
+	if (!rtt_cntvct_usable()) {
+		static_branch_enable(&rtt_clk_kernel);
+		pr_info("clock: the kernel's counter read\n");
+	}
+	return 0;
+}
+#else
+static __always_inline u64 rtt_now(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
+static int rtt_clock_init(void)
+{
+	return 0;
+}
+#endif
 
 /* ---- notices to the reader ---- */
 
@@ -397,10 +486,22 @@ void rtt_ring_flush(void)
 	raw_spin_unlock_irqrestore(&rtt_ring_lock, flags);
 }
 
+/*
+ * CLOCK_MONOTONIC of core time t, a little in the past: values may be
+ * reported after they ended (a latency when the task leaves its CPU).
+ */
+static u64 rtt_mono_of(u64 t, u64 mono_now, u64 now)
+{
+	u64 ago = now > t ? now - t : 0;
+
+	return mono_now > ago ? mono_now - ago : 0;
+}
+
 /* s->lock held: report what the last core call asked for */
 static noinline void rtt_notify_slow(struct rtt_slot *s)
 {
 	struct rtt_core *c = &s->core;
+	u64 mono_now = ktime_get_mono_fast_ns(), now = rtt_now();
 	struct rtt_notice n;
 	u32 m;
 
@@ -408,8 +509,11 @@ static noinline void rtt_notify_slow(struct rtt_slot *s)
 	memset(&n, 0, sizeof(n));
 	n.slot = s - rtt_slots;
 	n.gen = s->gen;
-	n.t_ns = ktime_get_mono_fast_ns();
+	n.t_ns = mono_now;
 	for (m = 0; m < RTT_NR_METRICS; m++) {
+		if (!(c->notify & (RTT_N_VIOLATION(m) | RTT_N_WORST(m))))
+			continue;
+		n.t_ns = rtt_mono_of(c->n_end[m], mono_now, now);
 		if (c->notify & RTT_N_VIOLATION(m)) {
 			trace_rtt_violation(c->info.pid, c->info.comm, m,
 					    c->n_value[m], c->m[m].bound_ns,
@@ -441,6 +545,7 @@ static noinline void rtt_notify_slow(struct rtt_slot *s)
 	if (c->notify & RTT_N_EXIT) {
 		n.type = RTT_REC_TASK;
 		n.metric = 0;
+		n.t_ns = mono_now;
 		rtt_ring_push(&n);
 	}
 	c->notify = 0;
@@ -452,52 +557,59 @@ static __always_inline void rtt_notify(struct rtt_slot *s)
 		rtt_notify_slow(s);
 }
 
-/* ---- probes ---- */
-
 /*
- * The probes' clock: global across CPUs and monotonic, in ns. On arm64 the
- * architected counter (what sched_clock() reads) scaled here, a fifth of
- * the cost of ktime_get_mono_fast_ns() on a path that reads it on every
- * event; elsewhere ktime_get_mono_fast_ns(). Reports that promise
- * CLOCK_MONOTONIC (worst_at_ns, record times) read that clock themselves.
+ * Switch-ins are applied late. The switch probe does not take the lock of
+ * the task it switches in: it leaves the time in s->t_in, and the next
+ * holder of the lock applies it before anything else. Usually that is the
+ * same CPU switching the task out again (rtt_switch_out_task()); anybody
+ * else (a wakeup while it runs, its IRQ, its exit, a reader) calls
+ * rtt_catch_up() first. No other switch of the task comes in between: its
+ * next switch-in follows its switch-out, which takes the lock. A latency
+ * is so recorded, and reported, when the task leaves its CPU or is read,
+ * with the same value; reports carry the time it ended (n_end). A slot is
+ * reused only when no probe can still be leaving a switch-in for the task
+ * it tracked before (rtt_slots_recycle()).
  */
-#ifdef CONFIG_ARM64
-static u32 rtt_clk_mult, rtt_clk_shift;
 
-static __always_inline u64 rtt_now(void)
+/* s->lock held: apply a switch-in the switch probe left */
+static noinline void rtt_catch_up_slow(struct rtt_slot *s)
 {
-	return mul_u64_u32_shr(arch_timer_read_counter(), rtt_clk_mult,
-			       rtt_clk_shift);
-}
+	u64 t = xchg(&s->t_in, 0);
 
-static int rtt_clock_init(void)
-{
-	u64 rate = arch_timer_get_cntfrq(), mult;
-	u32 shift;
-
-	if (!rate)
-		return -ENODEV;
-	/* the largest shift whose multiplier fits in 32 bits: best precision */
-	for (shift = 32; shift > 0; shift--) {
-		mult = div64_u64((u64)NSEC_PER_SEC << shift, rate);
-		if (mult <= U32_MAX)
-			break;
+	if (t && s->task) {
+		rtt_switch_in_live(&s->core, t, s->core.cpu);
+		rtt_notify(s);
 	}
-	rtt_clk_mult = mult;
-	rtt_clk_shift = shift;
-	return 0;
-}
-#else
-static __always_inline u64 rtt_now(void)
-{
-	return ktime_get_mono_fast_ns();
 }
 
-static int rtt_clock_init(void)
+/* s->lock held: before any other event of the task */
+static __always_inline void rtt_catch_up(struct rtt_slot *s)
 {
-	return 0;
+	if (unlikely(READ_ONCE(s->t_in)))
+		rtt_catch_up_slow(s);
 }
-#endif
+
+/* Sleepers on this CPU's list that took no part in its last switch leave. */
+static noinline void rtt_reap(struct rtt_watch *w, unsigned long r, int cpu)
+{
+	unsigned int i;
+
+	for_each_set_bit(i, &r, RTT_WATCH) {
+		struct rtt_slot *s = READ_ONCE(w->s[i]);
+
+		w->sleepers &= ~BIT(i);
+		if (!s)
+			continue;
+		rtt_slot_lock_irqoff(s);
+		rtt_catch_up(s);
+		if (s->w_cpu == cpu && s->w_idx == i &&
+		    (s->life != RTT_LIFE_ACTIVE || !rtt_core_watched(&s->core)))
+			rtt_move_watch(s, -1);
+		rtt_slot_unlock_irqoff(s);
+	}
+}
+
+/* ---- probes ---- */
 
 /* comm is read in place: racy against a rename, good enough for a report */
 static __always_inline void rtt_who(struct task_struct *p, struct rtt_who *w)
@@ -583,82 +695,142 @@ static u8 rtt_classify(struct task_struct *prev, bool preempt,
 	}
 }
 
-/* The tracked task p is switched in or out on this CPU (s->lock free). */
-static __always_inline void rtt_switch_task(struct rtt_watch *w,
-					    struct rtt_slot *s,
-					    struct task_struct *p, bool in,
-					    u64 now, int cpu, u8 why)
+/*
+ * The tracked task p is switched out on this CPU (s->lock free), after the
+ * switch-in this CPU left pending (rtt_catch_up()) if nobody applied it.
+ */
+static __always_inline void rtt_switch_out_task(struct rtt_watch *w,
+						struct rtt_slot *s,
+						struct task_struct *p,
+						u64 now, int cpu, u8 why)
 {
 	struct rtt_core *c = &s->core;
+	u64 t_in;
 
 	rtt_slot_lock_irqoff(s);
-	if (likely(s->life == RTT_LIFE_ACTIVE && s->task == p)) {
-		if (in)
-			rtt_core_switch_in(c, now, cpu);
-		else
-			rtt_core_switch_out(c, now, cpu, why);
+	if (likely(rtt_slot_tracks(s, p))) {
+		/* nobody else takes it: p is leaving this CPU */
+		t_in = READ_ONCE(s->t_in);
+		if (t_in) {
+			WRITE_ONCE(s->t_in, 0);
+			rtt_switch_in_live(c, t_in, cpu);
+		}
+		rtt_switch_out_live(c, now, cpu, why);
 		/* it is on this CPU's list (found there) unless moved since */
 		if (unlikely(s->w_cpu != cpu))
 			rtt_sync_watch(s);
 		/* asleep, it stays listed until the reaper looks */
-		if (!in && s->w_cpu == cpu)
-			w->sleepers |= BIT(s->w_idx);
+		if (s->w_cpu == cpu)
+			w->sleepers |= s->w_bit;
 		rtt_notify(s);
 	}
 	rtt_slot_unlock_irqoff(s);
 }
 
-static noinline void rtt_switch_slow(struct rtt_watch *w, bool preempt,
-				     struct task_struct *prev,
-				     struct task_struct *next,
-				     unsigned int prev_state)
+/*
+ * The tracked task p is switched in on this CPU: left for the next holder
+ * of s->lock to apply (rtt_catch_up()), unless p is not where its slot
+ * says (a move the probes missed), where it is applied now.
+ */
+static __always_inline void rtt_switch_in_task(struct rtt_slot *s,
+					       struct task_struct *p,
+					       u64 now, int cpu)
 {
-	unsigned long mask = READ_ONCE(w->mask), part = 0;
-	struct rtt_slot *sp = NULL, *sn = NULL;
-	struct rtt_who wprev, wnext;
-	int cpu = smp_processor_id();
-	u64 now = rtt_now();
-	u8 why;
+	if (likely(READ_ONCE(s->core.cpu) == cpu)) {
+		WRITE_ONCE(s->t_in, now);
+		return;
+	}
+	rtt_slot_lock_irqoff(s);
+	if (likely(rtt_slot_tracks(s, p))) {
+		rtt_catch_up(s);
+		rtt_switch_in_live(&s->core, now, cpu);
+		rtt_sync_watch(s);
+		rtt_notify(s);
+	}
+	rtt_slot_unlock_irqoff(s);
+}
 
+/* The slot of task t on watch list w (entries in mask only), or NULL. */
+static __always_inline struct rtt_slot *rtt_watch_find(struct rtt_watch *w,
+							 unsigned long mask,
+							 struct task_struct *t,
+							 unsigned long *part)
+{
 	while (mask) {
 		unsigned int i = __ffs(mask);
 		struct rtt_slot *s = READ_ONCE(w->s[i]);
-		struct task_struct *t = s ? READ_ONCE(s->task) : NULL;
 
 		mask &= mask - 1;
-		if (t == prev) {
-			sp = s;
-			part |= BIT(i);
-		} else if (t == next) {
-			sn = s;
-			part |= BIT(i);
+		if (s && READ_ONCE(s->task) == t) {
+			*part |= BIT(i);
+			return s;
 		}
 	}
+	return NULL;
+}
+
+/* The bit of s on the watch list it was on (a hint: read without its lock) */
+static __always_inline unsigned long rtt_watch_bit(const struct rtt_slot *s)
+{
+	return READ_ONCE(s->w_bit);
+}
+
+static __always_inline void rtt_switch_watched(struct rtt_watch *w,
+					       unsigned long mask, bool preempt,
+					       struct task_struct *prev,
+					       struct task_struct *next,
+					       unsigned int prev_state)
+{
+	struct rtt_slot *sp = w->cur, *sn = w->out;
+	struct rtt_who wprev, wnext;
+	int cpu = smp_processor_id();
+	unsigned long part = 0;
+	u64 now = rtt_now();
+	u8 why;
+
+	/*
+	 * Hints before the search: prev is whom this CPU switched in last,
+	 * and next is often whom it switched out last (tasks taking turns).
+	 * A hint counts only if its slot still tracks the task. part (the
+	 * slots in this switch) only spares sleepers from the reaper, which
+	 * checks again under the slot's lock: a stale bit does no harm.
+	 */
+	if (sp && READ_ONCE(sp->task) == prev)
+		part = rtt_watch_bit(sp);
+	else
+		sp = rtt_watch_find(w, mask, prev, &part);
+	if (sn && READ_ONCE(sn->task) == next)
+		part |= rtt_watch_bit(sn);
+	else
+		sn = rtt_watch_find(w, mask, next, &part);
+	w->cur = sn;
+	w->out = sp;
 	why = rtt_classify(prev, preempt, prev_state);
 	rtt_who(prev, &wprev);
 	rtt_who(next, &wnext);
 	rtt_cpulog_switch(w->log, now, &wprev, why, &wnext);
 	if (sp)
-		rtt_switch_task(w, sp, prev, false, now, cpu, why);
+		rtt_switch_out_task(w, sp, prev, now, cpu, why);
 	if (sn)
-		rtt_switch_task(w, sn, next, true, now, cpu, why);
+		rtt_switch_in_task(sn, next, now, cpu);
 	if (unlikely(w->sleepers & ~part))
 		rtt_reap(w, w->sleepers & ~part, cpu);
 }
 
-static void rtt_probe_switch(void *data, bool preempt,
+static notrace void rtt_probe_switch(void *data, bool preempt,
 			     struct task_struct *prev,
 			     struct task_struct *next,
 			     unsigned int prev_state)
 {
 	struct rtt_watch *w = this_cpu_ptr(&rtt_watch);
+	unsigned long mask = READ_ONCE(w->mask);
 
-	if (likely(!READ_ONCE(w->mask)))
+	if (likely(!mask))
 		return;
-	rtt_switch_slow(w, preempt, prev, next, prev_state);
+	rtt_switch_watched(w, mask, preempt, prev, next, prev_state);
 }
 
-static void rtt_probe_wakeup(void *data, struct task_struct *p)
+static notrace void rtt_probe_wakeup(void *data, struct task_struct *p)
 {
 	struct rtt_slot *s;
 	struct rtt_who waker;
@@ -682,8 +854,9 @@ static void rtt_probe_wakeup(void *data, struct task_struct *p)
 	on_cpu = p == current;
 #endif
 	rtt_slot_lock(s, &flags);
-	if (s->life == RTT_LIFE_ACTIVE && s->task == p) {
-		rtt_core_wakeup(&s->core, rtt_now(), task_cpu(p), &waker,
+	if (rtt_slot_tracks(s, p)) {
+		rtt_catch_up(s);
+		rtt_wakeup_live(&s->core, rtt_now(), task_cpu(p), &waker,
 				on_cpu);
 		rtt_sync_watch(s);
 		rtt_notify(s);
@@ -691,7 +864,7 @@ static void rtt_probe_wakeup(void *data, struct task_struct *p)
 	rtt_slot_unlock(s, flags);
 }
 
-static void rtt_probe_migrate(void *data, struct task_struct *p, int dest)
+static notrace void rtt_probe_migrate(void *data, struct task_struct *p, int dest)
 {
 	struct rtt_slot *s;
 	unsigned long flags;
@@ -702,7 +875,8 @@ static void rtt_probe_migrate(void *data, struct task_struct *p, int dest)
 	if (!s)
 		return;
 	rtt_slot_lock(s, &flags);
-	if (s->life == RTT_LIFE_ACTIVE && s->task == p) {
+	if (rtt_slot_tracks(s, p)) {
+		rtt_catch_up(s);
 		rtt_core_migrate(&s->core, rtt_now(), task_cpu(p), dest);
 		rtt_sync_watch(s);
 	}
@@ -720,7 +894,7 @@ static void rtt_log_summary(const char *why, const struct rtt_task_info *t,
 		m[2].count, m[2].max_ns, m[2].violations, dropped);
 }
 
-static void rtt_probe_exit(void *data, struct task_struct *p)
+static notrace void rtt_probe_exit(void *data, struct task_struct *p)
 {
 	struct rtt_metric_stats st[RTT_METRIC_RELIEF + 1];	/* those logged */
 	struct rtt_task_info info;
@@ -743,6 +917,7 @@ static void rtt_probe_exit(void *data, struct task_struct *p)
 	rtt_slot_lock_irqoff(s);
 	if (s->core.info.flags & RTT_F_IRQ_THREAD)
 		atomic_dec(&rtt_nr_irq);
+	rtt_catch_up(s);
 	rtt_refresh(s, p);
 	rtt_core_exit(&s->core, rtt_now());
 	s->life = RTT_LIFE_EXITED;
@@ -798,6 +973,7 @@ static int rtt_slot_track(struct rtt_slot *s, struct task_struct *p, u32 kind,
 			s->core.m[m].lin_lo_ns = inherit[m].lin_lo_ns;
 			s->core.m[m].lin_step_ns = inherit[m].lin_step_ns;
 		}
+		rtt_core_settings_changed(&s->core);
 	}
 	s->life = RTT_LIFE_ACTIVE;
 	rtt_slot_unlock_irqoff(s);
@@ -808,7 +984,7 @@ static int rtt_slot_track(struct rtt_slot *s, struct task_struct *p, u32 kind,
 	return 0;
 }
 
-static void rtt_probe_fork(void *data, struct task_struct *parent,
+static notrace void rtt_probe_fork(void *data, struct task_struct *parent,
 			   struct task_struct *child)
 {
 	struct rtt_settings set[RTT_NR_METRICS];
@@ -866,8 +1042,8 @@ static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
 	if (!s)
 		return;
 	rtt_slot_lock(s, &flags);
-	if (s->life == RTT_LIFE_ACTIVE && s->task == t &&
-	    s->core.info.irq == irq) {
+	if (rtt_slot_tracks(s, t) && s->core.info.irq == irq) {
+		rtt_catch_up(s);
 		if (entry)
 			rtt_core_irq_entry(&s->core, rtt_now(),
 					   smp_processor_id(), irq);
@@ -889,12 +1065,12 @@ static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
  *    switch-out. Includes the thread's own overhead and every handler run
  *    in that activation (approximate "handler execution").
  */
-static void rtt_probe_irq_entry(void *data, int irq, struct irqaction *action)
+static notrace void rtt_probe_irq_entry(void *data, int irq, struct irqaction *action)
 {
 	rtt_irq_event(irq, action, true);
 }
 
-static void rtt_probe_irq_exit(void *data, int irq, struct irqaction *action,
+static notrace void rtt_probe_irq_exit(void *data, int irq, struct irqaction *action,
 			       int ret)
 {
 	rtt_irq_event(irq, action, false);
@@ -1009,17 +1185,22 @@ static int rtt_find_probes(void)
 
 /* ---- control plane ---- */
 
-/* rtt_ctl_mutex held; reinitializes s and puts it on the free list */
-void rtt_slot_release(struct rtt_slot *s)
+/*
+ * rtt_ctl_mutex held: s stops tracking and is reinitialized, but is not
+ * free yet (rtt_slots_recycle()). Returns whether s tracked a live task.
+ */
+static bool rtt_slot_retire(struct rtt_slot *s)
 {
 	unsigned long flags;
+	bool live;
 
 	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
 	if (s->life == RTT_LIFE_FREE) {
 		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
-		return;
+		return false;
 	}
-	if (s->life == RTT_LIFE_ACTIVE) {
+	live = s->life == RTT_LIFE_ACTIVE;
+	if (live) {
 		rtt_tbl_remove(s);
 		atomic_dec(&rtt_nr_live);
 		if (s->core.info.flags & RTT_F_IRQ_THREAD)
@@ -1032,10 +1213,42 @@ void rtt_slot_release(struct rtt_slot *s)
 	rtt_core_init(&s->core);
 	s->worst_queued = 0;
 	rtt_slot_unlock_irqoff(s);
-	s->next_free = rtt_free_list;
-	rtt_free_list = s;
 	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
 	rtt_iface_forget(s);
+	return live;
+}
+
+/*
+ * rtt_ctl_mutex held: every FREE slot back on the free list. A slot that
+ * tracked a live task must have been retired a grace period ago: a switch
+ * probe may have found it for that task just before and still be about to
+ * leave it a switch-in (t_in), which must not reach the next task.
+ */
+static void rtt_slots_recycle(void)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	rtt_free_list = NULL;
+	for (i = rtt_capacity; i-- > 0;) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		if (s->life != RTT_LIFE_FREE)
+			continue;
+		s->t_in = 0;
+		s->next_free = rtt_free_list;
+		rtt_free_list = s;
+	}
+	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+}
+
+/* rtt_ctl_mutex held: s stops tracking and is free again */
+void rtt_slot_release(struct rtt_slot *s)
+{
+	if (rtt_slot_retire(s))
+		synchronize_rcu();	/* see rtt_slots_recycle() */
+	rtt_slots_recycle();
 }
 
 bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
@@ -1046,6 +1259,7 @@ bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
 
 	rtt_slot_lock(s, &flags);
 	ok = s->life != RTT_LIFE_FREE;
+	rtt_catch_up(s);
 	rtt_refresh_live(s);
 	if (ok)
 		*out = s->core;
@@ -1244,10 +1458,14 @@ int rtt_ctl_del(u32 kind, s32 id)
 			break;
 		if (c && rtt_slot_copy(s, c, NULL, NULL))
 			rtt_log_summary("del", &c->info, c->m, c->events_dropped);
-		rtt_slot_release(s);
+		rtt_slot_retire(s);
 		n++;
 		if (kind == RTT_TRACK_PID)
 			break;
+	}
+	if (n) {
+		synchronize_rcu();	/* see rtt_slots_recycle() */
+		rtt_slots_recycle();
 	}
 	rtt_probes_sync();
 	mutex_unlock(&rtt_ctl_mutex);
@@ -1266,6 +1484,7 @@ int rtt_ctl_bound(s32 pid, u32 metric, u64 bound_ns)
 	s = rtt_find_pid(pid);
 	if (s) {
 		rtt_slot_lock(s, &flags);
+		rtt_catch_up(s);
 		rtt_core_set_bound(&s->core, metric, bound_ns);
 		rtt_slot_unlock(s, flags);
 	}
@@ -1285,6 +1504,7 @@ int rtt_ctl_lin(s32 pid, u32 metric, u64 lo_ns, u64 step_ns)
 	s = rtt_find_pid(pid);
 	if (s) {
 		rtt_slot_lock(s, &flags);
+		rtt_catch_up(s);
 		ret = rtt_core_set_lin(&s->core, metric, lo_ns, step_ns) ?
 		      -ERANGE : 0;
 		rtt_slot_unlock(s, flags);
@@ -1299,7 +1519,9 @@ void rtt_ctl_reset(void)
 
 	mutex_lock(&rtt_ctl_mutex);
 	for (i = 0; i < rtt_capacity; i++)
-		rtt_slot_release(&rtt_slots[i]);
+		rtt_slot_retire(&rtt_slots[i]);
+	synchronize_rcu();	/* see rtt_slots_recycle() */
+	rtt_slots_recycle();
 	rtt_tbl_rebuild();
 	rtt_probes_sync();
 	mutex_unlock(&rtt_ctl_mutex);
@@ -1332,6 +1554,8 @@ static int __init rtt_init(void)
 		return -EINVAL;
 	}
 	rtt_tbl_bits = max(4, ilog2(roundup_pow_of_two(rtt_capacity * 4)));
+	rtt_hash_shift = 64 - rtt_tbl_bits;
+	rtt_tbl_mask = (1U << rtt_tbl_bits) - 1;
 	tbl_bytes = sizeof(*rtt_tbl) << rtt_tbl_bits;
 	rtt_slots = vzalloc(array_size(rtt_capacity, sizeof(*rtt_slots)));
 	rtt_tbl = vzalloc(tbl_bytes);
@@ -1350,9 +1574,8 @@ static int __init rtt_init(void)
 		s->w_cpu = -1;
 		s->w_idx = -1;
 		s->hidx = -1;
-		s->next_free = rtt_free_list;
-		rtt_free_list = s;
 	}
+	rtt_slots_recycle();
 	for_each_possible_cpu(i)
 		per_cpu_ptr(&rtt_watch, i)->log = &rtt_logs[i];
 	init_irq_work(&rtt_wake_work, rtt_wake_fn);

@@ -840,11 +840,9 @@ static noinline void rtt_pending_wakeup(struct rtt_core *c, u64 now)
 			false);
 }
 
-static __always_inline void rtt_switch_in_live(struct rtt_core *c, u64 now,
-					       s32 cpu)
+/* Running from now on (accounted up to now): what a switch-in ends. */
+static __always_inline void rtt_in_at(struct rtt_core *c, u64 now)
 {
-	now = rtt_account(c, now);
-	rtt_set_cpu(c, now, cpu);
 	rtt_set_rs(c, RTT_RS_RUNNING, 0);
 	c->wake_pending = false;
 	if (c->wake_open && !c->lat_done) {
@@ -864,11 +862,9 @@ static __always_inline void rtt_switch_in_live(struct rtt_core *c, u64 now,
 	}
 }
 
-static __always_inline void rtt_switch_out_live(struct rtt_core *c, u64 now,
-						s32 cpu, u8 why)
+/* Off its CPU from now on (accounted up to now): what a switch-out ends. */
+static __always_inline void rtt_out_at(struct rtt_core *c, u64 now, u8 why)
 {
-	now = rtt_account(c, now);
-	rtt_set_cpu(c, now, cpu);
 	if (why == RTT_STATE_PREEMPTED) {
 		rtt_set_rs(c, RTT_RS_WAITING, 0);
 		c->wake_pending = false;
@@ -900,6 +896,41 @@ static __always_inline void rtt_switch_out_live(struct rtt_core *c, u64 now,
 		rtt_pending_wakeup(c, now);
 }
 
+static __always_inline void rtt_switch_in_live(struct rtt_core *c, u64 now,
+					       s32 cpu)
+{
+	now = rtt_account(c, now);
+	rtt_set_cpu(c, now, cpu);
+	rtt_in_at(c, now);
+}
+
+static __always_inline void rtt_switch_out_live(struct rtt_core *c, u64 now,
+						s32 cpu, u8 why)
+{
+	now = rtt_account(c, now);
+	rtt_set_cpu(c, now, cpu);
+	rtt_out_at(c, now, why);
+}
+
+/*
+ * Switched in at t_in and out again at now, on cpu: the same as the two
+ * calls, in one pass (the module applies a switch-in it left when the task
+ * leaves its CPU).
+ */
+static __always_inline void rtt_switch_in_out_live(struct rtt_core *c,
+						   u64 t_in, u64 now, s32 cpu,
+						   u8 why)
+{
+	t_in = rtt_account(c, t_in);
+	rtt_set_cpu(c, t_in, cpu);
+	rtt_in_at(c, t_in);
+	if (now < t_in)
+		now = t_in;
+	c->acc.running_ns += now - t_in;
+	c->t_state = now;
+	rtt_out_at(c, now, why);
+}
+
 RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu)
 {
 	c->notify = 0;
@@ -912,6 +943,14 @@ RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why)
 	c->notify = 0;
 	if (c->rs != RTT_RS_DEAD)
 		rtt_switch_out_live(c, now, cpu, why);
+}
+
+RTT_HOT void rtt_core_switch_in_out(struct rtt_core *c, u64 t_in, u64 now,
+				    s32 cpu, u8 why)
+{
+	c->notify = 0;
+	if (c->rs != RTT_RS_DEAD)
+		rtt_switch_in_out_live(c, t_in, now, cpu, why);
 }
 
 void rtt_core_migrate(struct rtt_core *c, u64 now, s32 from, s32 to)

@@ -260,6 +260,9 @@ void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
  */
 void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu);
 void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why);
+/* Both, in one pass: switched in at t_in and out at now on cpu. */
+void rtt_core_switch_in_out(struct rtt_core *c, u64 t_in, u64 now, s32 cpu,
+			    u8 why);
 void rtt_core_migrate(struct rtt_core *c, u64 now, s32 from, s32 to);
 void rtt_core_exit(struct rtt_core *c, u64 now);
 /* Hard IRQ entry/exit of the IRQ this (IRQ thread) task serves. */

@@ -713,9 +713,10 @@ static __always_inline void rtt_switch_out_task(struct rtt_watch *w,
 		t_in = READ_ONCE(s->t_in);
 		if (t_in) {
 			WRITE_ONCE(s->t_in, 0);
-			rtt_switch_in_live(c, t_in, cpu);
+			rtt_switch_in_out_live(c, t_in, now, cpu, why);
+		} else {
+			rtt_switch_out_live(c, now, cpu, why);
 		}
-		rtt_switch_out_live(c, now, cpu, why);
 		/* it is on this CPU's list (found there) unless moved since */
 		if (unlikely(s->w_cpu != cpu))
 			rtt_sync_watch(s);
@@ -839,9 +840,16 @@ static notrace void rtt_probe_wakeup(void *data, struct task_struct *p)
 
 	if (likely(!atomic_read(&rtt_nr_live)))
 		return;
-	s = rtt_lookup(p);
-	if (!s)
-		return;
+	/*
+	 * Often the task this CPU switched out last (tasks taking turns): a
+	 * hint, good if its slot still tracks p.
+	 */
+	s = READ_ONCE(this_cpu_ptr(&rtt_watch)->out);
+	if (!s || READ_ONCE(s->task) != p) {
+		s = rtt_lookup(p);
+		if (!s)
+			return;
+	}
 	rtt_who(current, &waker);
 	/*
 	 * A hard IRQ handler or an hrtimer expiring in hard IRQ context (an

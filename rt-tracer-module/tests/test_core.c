@@ -423,6 +423,107 @@ static void t_worst_events_dropped(void)
  * breakdown stays exact. The log is shared: the other tasks' switches
  * count against it whatever is tracked.
  */
+/*
+ * The module applies a task's switch-in late: when the task leaves its
+ * CPU, in one pass with that switch-out, or first thing at any other event
+ * of the task. Random but possible sequences (a task switches out only
+ * where it runs, in only where it does not), one core fed directly and
+ * one the module's way: the same statistics and breakdowns.
+ */
+static struct rtt_core lazy_core;
+
+static void lazy_catch_up(struct rtt_core *b, u64 *t_in)
+{
+	if (*t_in)
+		rtt_core_switch_in(b, *t_in, b->cpu);
+	*t_in = 0;
+}
+
+static void t_lazy_switch_in(void)
+{
+	struct rtt_core *a = fresh(&core, 40, 0), *b = &lazy_core;
+	struct rtt_who x = W(41, "x", 100);
+	u64 t = 0, seed = 777, t_in = 0;
+	int run_cpu = -1;		/* where the task runs; -1: nowhere */
+	u32 i, m;
+
+	*b = *a;
+	rtt_core_set_bound(a, RTT_METRIC_LATENCY, 3000);
+	rtt_core_set_bound(b, RTT_METRIC_LATENCY, 3000);
+	for (i = 0; i < 100000; i++) {
+		u32 r, cpu;
+		u8 why;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		r = (u32)(seed >> 33);
+		t += r % 2000;
+		cpu = (r >> 12) % 2;
+		switch (r % 6) {
+		case 0:
+			lazy_catch_up(b, &t_in);
+			rtt_core_wakeup(a, t, cpu, &waker, run_cpu >= 0);
+			rtt_core_wakeup(b, t, cpu, &waker, run_cpu >= 0);
+			break;
+		case 1:
+		case 2:
+			if (run_cpu >= 0) {
+				why = (r >> 4) % 5;
+				rtt_core_switch_out(a, t, run_cpu, why);
+				if (t_in)
+					rtt_core_switch_in_out(b, t_in, t,
+							       run_cpu, why);
+				else
+					rtt_core_switch_out(b, t, run_cpu,
+							    why);
+				t_in = 0;
+				run_cpu = -1;
+				break;
+			}
+			/* mostly where it was queued */
+			if (a->cpu >= 0 && (r >> 16) % 8)
+				cpu = a->cpu;
+			rtt_core_switch_in(a, t, cpu);
+			if (b->cpu == (s32)cpu && !t_in) {
+				t_in = t;
+			} else {
+				lazy_catch_up(b, &t_in);
+				rtt_core_switch_in(b, t, cpu);
+			}
+			run_cpu = cpu;
+			break;
+		case 3:
+			if (run_cpu >= 0)
+				break;
+			lazy_catch_up(b, &t_in);
+			rtt_core_migrate(a, t, a->cpu, cpu);
+			rtt_core_migrate(b, t, b->cpu, cpu);
+			break;
+		case 4:
+			lazy_catch_up(b, &t_in);
+			rtt_core_irq_entry(a, t, cpu, 3);
+			rtt_core_irq_entry(b, t, cpu, 3);
+			break;
+		default:
+			if ((int)cpu != run_cpu)
+				rtt_cpulog_switch(&logs[cpu], t, &x, 0, &hog);
+			break;
+		}
+	}
+	lazy_catch_up(b, &t_in);
+	for (m = 0; m < RTT_NR_METRICS; m++) {
+		a->m[m].worst_at_ns = 0;
+		b->m[m].worst_at_ns = 0;
+		CHECK(!memcmp(&a->m[m], &b->m[m], sizeof(a->m[m])));
+		CHECK_EQ(a->worst[m].value_ns, b->worst[m].value_ns);
+	}
+	CHECK(!memcmp(&a->acc, &b->acc, sizeof(a->acc)));
+	CHECK_EQ(a->rs, b->rs);
+	CHECK_EQ(a->t_state, b->t_state);
+	CHECK(a->m[RTT_METRIC_LATENCY].count > 1000);
+	CHECK(a->m[RTT_METRIC_LATENCY].violations > 10);
+	CHECK(a->m[RTT_METRIC_RELIEF].count > 100);
+}
+
 static void t_log_overrun(void)
 {
 	struct rtt_core *c = fresh(&core, 14, RTT_F_TRACE);
@@ -901,6 +1002,7 @@ int main(void)
 	run("bounds", t_bounds);
 	run("worst_events_dropped", t_worst_events_dropped);
 	run("culprit_overflow", t_culprit_overflow);
+	run("lazy_switch_in", t_lazy_switch_in);
 	run("log_overrun", t_log_overrun);
 	run("own_overrun", t_own_overrun);
 	run("race_wakeup_after_switch_out_skew",

@@ -220,10 +220,13 @@ static __always_inline void rtt_own_add(struct rtt_core *c, u64 now, u16 type,
 		e->other_policy = 0;
 		e->flags = 0;
 	}
-	e->pid = who ? who->pid : 0;
-	e->prio = who ? who->prio : 0;
-	e->policy = who ? who->policy : 0;
+	/* the task itself: its pid, prio, policy, name are filled in when read */
 	e->self = !who;
+	if (who) {
+		e->pid = who->pid;
+		e->prio = who->prio;
+		e->policy = who->policy;
+	}
 	e->type = type;
 	e->cpu = (u16)cpu;
 }

@@ -8,7 +8,7 @@
  * Concurrency (PREEMPT_RT):
  *  - Probes run with preemption disabled, the sched_* ones mostly under a
  *    run-queue raw lock. They take only spinning locks (raw spinlocks, and
- *    arch spinlocks for the slots), never allocate, never sleep, never
+ *    the slots' test-and-set locks), never allocate, never sleep, never
  *    wake anybody up directly (irq_work does that).
  *  - "Is this task tracked" is a lockless lookup in an open-addressing
  *    hash table keyed by task_struct pointer. Writers (control plane,
@@ -17,9 +17,11 @@
  *    context and swapped after an RCU grace period (probes are RCU-sched
  *    readers). A task is removed at sched_process_exit, before its
  *    task_struct can be freed and reused.
- *  - Each slot has a lock for its state machine (rtt_slot_lock(): an arch
- *    spinlock with interrupts off): a wakeup on one CPU can race with a
- *    migration, an exit or a reader on another.
+ *  - Each slot has a lock for its state machine (rtt_slot_lock(): a
+ *    test-and-set spinlock with interrupts off): a wakeup on one CPU can
+ *    race with a migration, an exit or a reader on another. The switch
+ *    probe leaves a task's switch-in to its next lock holder (see
+ *    rtt_catch_up()).
  *  - Each CPU has a small watch list of the tracked tasks queued on it;
  *    sched_switch on a CPU with an empty list costs one per-CPU load.
  */
@@ -622,6 +624,55 @@ static __always_inline void rtt_who(struct task_struct *p, struct rtt_who *w)
 }
 
 /*
+ * The sleep cause of a blocking syscall, by number: one load on the switch
+ * path. 0: none of these (RTT_STATE_SLEEP_OTHER).
+ */
+#define RTT_NR_SYS	512
+static const u8 rtt_sys_cause[RTT_NR_SYS] = {
+#ifdef __NR_nanosleep
+	[__NR_nanosleep] = RTT_STATE_SLEEP_TIMER,
+#endif
+	[__NR_clock_nanosleep] = RTT_STATE_SLEEP_TIMER,
+	[__NR_futex] = RTT_STATE_SLEEP_LOCK,
+#ifdef __NR_futex_waitv
+	[__NR_futex_waitv] = RTT_STATE_SLEEP_LOCK,
+#endif
+#ifdef __NR_futex_wait
+	[__NR_futex_wait] = RTT_STATE_SLEEP_LOCK,
+#endif
+	[__NR_read] = RTT_STATE_SLEEP_IO,
+	[__NR_write] = RTT_STATE_SLEEP_IO,
+	[__NR_pread64] = RTT_STATE_SLEEP_IO,
+	[__NR_pwrite64] = RTT_STATE_SLEEP_IO,
+	[__NR_readv] = RTT_STATE_SLEEP_IO,
+	[__NR_writev] = RTT_STATE_SLEEP_IO,
+	[__NR_preadv] = RTT_STATE_SLEEP_IO,
+	[__NR_pwritev] = RTT_STATE_SLEEP_IO,
+	[__NR_preadv2] = RTT_STATE_SLEEP_IO,
+	[__NR_pwritev2] = RTT_STATE_SLEEP_IO,
+	[__NR_ioctl] = RTT_STATE_SLEEP_IO,
+	[__NR_fsync] = RTT_STATE_SLEEP_IO,
+	[__NR_fdatasync] = RTT_STATE_SLEEP_IO,
+#ifdef __NR_poll
+	[__NR_poll] = RTT_STATE_SLEEP_IO,
+#endif
+	[__NR_ppoll] = RTT_STATE_SLEEP_IO,
+#ifdef __NR_select
+	[__NR_select] = RTT_STATE_SLEEP_IO,
+#endif
+	[__NR_pselect6] = RTT_STATE_SLEEP_IO,
+#ifdef __NR_epoll_wait
+	[__NR_epoll_wait] = RTT_STATE_SLEEP_IO,
+#endif
+	[__NR_epoll_pwait] = RTT_STATE_SLEEP_IO,
+	[__NR_epoll_pwait2] = RTT_STATE_SLEEP_IO,
+	[__NR_recvfrom] = RTT_STATE_SLEEP_IO,
+	[__NR_recvmsg] = RTT_STATE_SLEEP_IO,
+	[__NR_sendto] = RTT_STATE_SLEEP_IO,
+	[__NR_sendmsg] = RTT_STATE_SLEEP_IO,
+};
+
+/*
  * Why prev leaves the CPU. prev is current. Voluntary only when the
  * scheduler really blocks it: not a preemption, a non-running state, and
  * not turned back to running by a pending signal. The cause is the
@@ -632,7 +683,8 @@ static __always_inline void rtt_who(struct task_struct *p, struct rtt_who *w)
 static u8 rtt_classify(struct task_struct *prev, bool preempt,
 		       unsigned int prev_state)
 {
-	long nr;
+	unsigned long nr;
+	u8 cause;
 
 	if (preempt || !prev_state || READ_ONCE(prev->__state) == TASK_RUNNING)
 		return RTT_STATE_PREEMPTED;
@@ -644,55 +696,10 @@ static u8 rtt_classify(struct task_struct *prev, bool preempt,
 		return RTT_STATE_SLEEP_OTHER;
 	if (in_compat_syscall())	/* different numbers; not classified */
 		return RTT_STATE_SLEEP_OTHER;
+	/* -1 outside a syscall: out of the table */
 	nr = syscall_get_nr(prev, task_pt_regs(prev));
-	switch (nr) {
-#ifdef __NR_nanosleep
-	case __NR_nanosleep:
-#endif
-	case __NR_clock_nanosleep:
-		return RTT_STATE_SLEEP_TIMER;
-	case __NR_futex:
-#ifdef __NR_futex_waitv
-	case __NR_futex_waitv:
-#endif
-#ifdef __NR_futex_wait
-	case __NR_futex_wait:
-#endif
-		return RTT_STATE_SLEEP_LOCK;
-	case __NR_read:
-	case __NR_write:
-	case __NR_pread64:
-	case __NR_pwrite64:
-	case __NR_readv:
-	case __NR_writev:
-	case __NR_preadv:
-	case __NR_pwritev:
-	case __NR_preadv2:
-	case __NR_pwritev2:
-	case __NR_ioctl:
-	case __NR_fsync:
-	case __NR_fdatasync:
-#ifdef __NR_poll
-	case __NR_poll:
-#endif
-	case __NR_ppoll:
-#ifdef __NR_select
-	case __NR_select:
-#endif
-	case __NR_pselect6:
-#ifdef __NR_epoll_wait
-	case __NR_epoll_wait:
-#endif
-	case __NR_epoll_pwait:
-	case __NR_epoll_pwait2:
-	case __NR_recvfrom:
-	case __NR_recvmsg:
-	case __NR_sendto:
-	case __NR_sendmsg:
-		return RTT_STATE_SLEEP_IO;
-	default:
-		return RTT_STATE_SLEEP_OTHER;
-	}
+	cause = nr < RTT_NR_SYS ? rtt_sys_cause[nr] : 0;
+	return cause ? cause : RTT_STATE_SLEEP_OTHER;
 }
 
 /*
@@ -1577,7 +1584,7 @@ static int __init rtt_init(void)
 	for (i = rtt_capacity; i-- > 0;) {
 		struct rtt_slot *s = &rtt_slots[i];
 
-		s->lock = (arch_spinlock_t)__ARCH_SPIN_LOCK_UNLOCKED;
+		s->lock = 0;
 		rtt_core_init(&s->core);
 		s->w_cpu = -1;
 		s->w_idx = -1;

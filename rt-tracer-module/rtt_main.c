@@ -826,9 +826,9 @@ static __always_inline void rtt_switch_watched(struct rtt_watch *w,
 }
 
 static notrace void rtt_probe_switch(void *data, bool preempt,
-			     struct task_struct *prev,
-			     struct task_struct *next,
-			     unsigned int prev_state)
+				     struct task_struct *prev,
+				     struct task_struct *next,
+				     unsigned int prev_state)
 {
 	struct rtt_watch *w = this_cpu_ptr(&rtt_watch);
 	unsigned long mask = READ_ONCE(w->mask);
@@ -879,7 +879,8 @@ static notrace void rtt_probe_wakeup(void *data, struct task_struct *p)
 	rtt_slot_unlock(s, flags);
 }
 
-static notrace void rtt_probe_migrate(void *data, struct task_struct *p, int dest)
+static notrace void rtt_probe_migrate(void *data, struct task_struct *p,
+				      int dest)
 {
 	struct rtt_slot *s;
 	unsigned long flags;
@@ -1000,7 +1001,7 @@ static int rtt_slot_track(struct rtt_slot *s, struct task_struct *p, u32 kind,
 }
 
 static notrace void rtt_probe_fork(void *data, struct task_struct *parent,
-			   struct task_struct *child)
+				   struct task_struct *child)
 {
 	struct rtt_settings set[RTT_NR_METRICS];
 	struct rtt_slot *ps, *s;
@@ -1080,13 +1081,14 @@ static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
  *    switch-out. Includes the thread's own overhead and every handler run
  *    in that activation (approximate "handler execution").
  */
-static notrace void rtt_probe_irq_entry(void *data, int irq, struct irqaction *action)
+static notrace void rtt_probe_irq_entry(void *data, int irq,
+					struct irqaction *action)
 {
 	rtt_irq_event(irq, action, true);
 }
 
-static notrace void rtt_probe_irq_exit(void *data, int irq, struct irqaction *action,
-			       int ret)
+static notrace void rtt_probe_irq_exit(void *data, int irq,
+				       struct irqaction *action, int ret)
 {
 	rtt_irq_event(irq, action, false);
 }
@@ -1234,16 +1236,19 @@ static bool rtt_slot_retire(struct rtt_slot *s)
 }
 
 /*
- * rtt_ctl_mutex held: every FREE slot back on the free list. A slot that
- * tracked a live task must have been retired a grace period ago: a switch
- * probe may have found it for that task just before and still be about to
- * leave it a switch-in (t_in), which must not reach the next task.
+ * rtt_ctl_mutex held (or at load): every FREE slot back on the free list.
+ * after_live: some were retired while tracking a live task. Those wait a
+ * grace period first: a switch probe may have found one for its task just
+ * before and still be about to leave it a switch-in (t_in), which must not
+ * reach the next task.
  */
-static void rtt_slots_recycle(void)
+static void rtt_slots_recycle(bool after_live)
 {
 	unsigned long flags;
 	unsigned int i;
 
+	if (after_live)
+		synchronize_rcu();
 	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
 	rtt_free_list = NULL;
 	for (i = rtt_capacity; i-- > 0;) {
@@ -1261,9 +1266,7 @@ static void rtt_slots_recycle(void)
 /* rtt_ctl_mutex held: s stops tracking and is free again */
 void rtt_slot_release(struct rtt_slot *s)
 {
-	if (rtt_slot_retire(s))
-		synchronize_rcu();	/* see rtt_slots_recycle() */
-	rtt_slots_recycle();
+	rtt_slots_recycle(rtt_slot_retire(s));
 }
 
 bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
@@ -1456,6 +1459,7 @@ int rtt_ctl_del(u32 kind, s32 id)
 {
 	struct rtt_core *c;
 	struct rtt_slot *s;
+	bool live = false;
 	unsigned int i;
 	int n = 0;
 
@@ -1473,15 +1477,13 @@ int rtt_ctl_del(u32 kind, s32 id)
 			break;
 		if (c && rtt_slot_copy(s, c, NULL, NULL))
 			rtt_log_summary("del", &c->info, c->m, c->events_dropped);
-		rtt_slot_retire(s);
+		live |= rtt_slot_retire(s);
 		n++;
 		if (kind == RTT_TRACK_PID)
 			break;
 	}
-	if (n) {
-		synchronize_rcu();	/* see rtt_slots_recycle() */
-		rtt_slots_recycle();
-	}
+	if (n)
+		rtt_slots_recycle(live);
 	rtt_probes_sync();
 	mutex_unlock(&rtt_ctl_mutex);
 	kfree(c);
@@ -1530,13 +1532,13 @@ int rtt_ctl_lin(s32 pid, u32 metric, u64 lo_ns, u64 step_ns)
 
 void rtt_ctl_reset(void)
 {
+	bool live = false;
 	unsigned int i;
 
 	mutex_lock(&rtt_ctl_mutex);
 	for (i = 0; i < rtt_capacity; i++)
-		rtt_slot_retire(&rtt_slots[i]);
-	synchronize_rcu();	/* see rtt_slots_recycle() */
-	rtt_slots_recycle();
+		live |= rtt_slot_retire(&rtt_slots[i]);
+	rtt_slots_recycle(live);
 	rtt_tbl_rebuild();
 	rtt_probes_sync();
 	mutex_unlock(&rtt_ctl_mutex);
@@ -1590,7 +1592,7 @@ static int __init rtt_init(void)
 		s->w_idx = -1;
 		s->hidx = -1;
 	}
-	rtt_slots_recycle();
+	rtt_slots_recycle(false);
 	for_each_possible_cpu(i)
 		per_cpu_ptr(&rtt_watch, i)->log = &rtt_logs[i];
 	init_irq_work(&rtt_wake_work, rtt_wake_fn);

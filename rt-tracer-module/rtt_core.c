@@ -21,9 +21,11 @@
 
 static void rtt_rare_update(struct rtt_core *c, u32 m);
 
+#define RTT_METRIC_NAME(suffix, name) [RTT_METRIC_##suffix] = #name,
 static const char * const rtt_metric_names[RTT_NR_METRICS] = {
-	"latency", "response", "relief", "irq_delay", "irq",
+	RTT_METRICS(RTT_METRIC_NAME)
 };
+#undef RTT_METRIC_NAME
 
 const char *rtt_metric_name(u32 metric)
 {
@@ -368,7 +370,7 @@ static u32 rtt_cul_top(const struct rtt_cul_set *cs, struct rtt_culprit *out)
 		out[n].pid = cs->c[best].pid;
 		out[n].prio = cs->c[best].prio;
 		out[n].policy = cs->c[best].policy;
-		out[n].reserved = 0;
+		out[n].pad = 0;
 		out[n].ns = best_ns;
 		memcpy(out[n].comm, cs->c[best].comm, RTT_COMM_LEN);
 	}

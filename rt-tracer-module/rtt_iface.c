@@ -25,6 +25,26 @@
 
 #include "rtt_internal.h"
 
+/*
+ * The record and argument sizes user space relies on (the Rust mirror in
+ * rpi-agent/crates/rt-uapi asserts the same numbers): a layout change
+ * fails the build here, not a reader in the field.
+ */
+static_assert(sizeof(struct rtt_breakdown) == 48);
+static_assert(sizeof(struct rtt_event) == 64);
+static_assert(sizeof(struct rtt_culprit) == 32);
+static_assert(sizeof(struct rtt_metric_stats) == 656);
+static_assert(sizeof(struct rtt_task_info) == 48);
+static_assert(sizeof(struct rtt_rec_hdr) == 16);
+static_assert(sizeof(struct rtt_rec_task) == 3352);
+static_assert(sizeof(struct rtt_rec_violation) == 144);
+static_assert(sizeof(struct rtt_rec_worst) == 1816);
+static_assert(sizeof(struct rtt_rec_dropped) == 40);
+static_assert(sizeof(struct rtt_track) == 16);
+static_assert(sizeof(struct rtt_bound) == 16);
+static_assert(sizeof(struct rtt_lin_hist) == 24);
+static_assert(sizeof(struct rtt_info) == 24);
+
 /* ---- sysfs ---- */
 
 #define RTT_MAX_WRITE	96	/* longest accepted verb line */
@@ -502,6 +522,7 @@ static size_t rtt_make_worst(const struct rtt_notice *n)
 	r->bound_ns = rtt_rec_core->m[n->metric].bound_ns;
 	r->events_dropped = w->events_dropped;
 	r->breakdown = w->bd;
+	r->nr_culprits = min_t(u32, w->nr_culprits, RTT_CULPRITS);
 	memcpy(r->culprits, w->culprits, sizeof(r->culprits));
 	memcpy(r->events, w->events, r->nr_events * sizeof(r->events[0]));
 	return sizeof(*r);

@@ -10,10 +10,17 @@
 #define _RTT_TRACE_H
 
 #include <linux/tracepoint.h>
+#include <linux/rt_tracer.h>
 
-#define rtt_show_metric(m)					\
-	__print_symbolic(m, { 0, "latency" }, { 1, "response" },	\
-			 { 2, "relief" }, { 3, "irq_delay" }, { 4, "irq" })
+/* metric numbers resolved in the events' format files, names from the UAPI */
+#define RTT_TP_METRIC_ENUM(suffix, name) TRACE_DEFINE_ENUM(RTT_METRIC_##suffix);
+RTT_METRICS(RTT_TP_METRIC_ENUM)
+TRACE_DEFINE_ENUM(RTT_NR_METRICS);
+
+#define RTT_TP_METRIC_SYM(suffix, name) { RTT_METRIC_##suffix, #name },
+#define rtt_show_metric(m)						\
+	__print_symbolic(m, RTT_METRICS(RTT_TP_METRIC_SYM)		\
+			 { RTT_NR_METRICS, "?" })
 
 TRACE_EVENT(rtt_violation,
 

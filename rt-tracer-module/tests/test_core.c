@@ -984,7 +984,11 @@ static void t_names(void)
 	CHECK_EQ(sizeof(struct rtt_task_info), 48);
 	CHECK_EQ(sizeof(struct rtt_rec_hdr), 16);
 	CHECK_EQ(sizeof(struct rtt_rec_worst),
-		 16 + 48 + 8 + 24 + 48 + 4 * 32 + RTT_TRACE_EVENTS * 64);
+		 16 + 48 + 8 + 24 + 48 + 4 * 32 + RTT_TRACE_EVENTS * 64 + 8);
+	/* every metric named, in enum order, from the UAPI's one list */
+	CHECK(!strcmp(rtt_metric_name(RTT_METRIC_LATENCY), "latency"));
+	CHECK(!strcmp(rtt_metric_name(RTT_METRIC_IRQ_DELAY), "irq_delay"));
+	CHECK(!strcmp(rtt_metric_name(RTT_NR_METRICS), "?"));
 	CHECK_EQ(sizeof(struct rtt_metric_stats),
 		 8 * (11 + RTT_LOG2_BUCKETS + RTT_LIN_BUCKETS + 6 + 1));
 	CHECK(RTT_REC_MAX_SIZE < 65536);

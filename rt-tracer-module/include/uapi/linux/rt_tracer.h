@@ -15,7 +15,7 @@
 #include <linux/types.h>
 
 #define RTT_UAPI_MAJOR		1
-#define RTT_UAPI_MINOR		1	/* 1: rtt_event.flags */
+#define RTT_UAPI_MINOR		2	/* 1: rtt_event.flags; 2: nr_culprits */
 
 #define RTT_COMM_LEN		16
 #define RTT_LOG2_BUCKETS	32	/* bucket i: [2^(i-1), 2^i) ns; 0: 0 ns; last: open */
@@ -23,15 +23,29 @@
 #define RTT_TRACE_EVENTS	24	/* events kept per worst case */
 #define RTT_CULPRITS		4	/* tasks that ran instead, longest first */
 
-/* What a tracked task is measured for. */
+/*
+ * What a tracked task is measured for: the one list of metrics, in wire
+ * order, X(SUFFIX, name) for RTT_METRIC_SUFFIX and its name in text, trace
+ * events and JSON (the Rust crates are checked against this list).
+ *   latency    wakeup -> switch-in
+ *   response   wakeup -> first voluntary switch-out
+ *   relief     wakeup -> next sleep on a timer (control-loop time)
+ *   irq_delay  hard-IRQ entry -> IRQ thread handler start
+ *   irq        IRQ thread handler execution
+ */
+#define RTT_METRICS(X)			\
+	X(LATENCY, latency)		\
+	X(RESPONSE, response)		\
+	X(RELIEF, relief)		\
+	X(IRQ_DELAY, irq_delay)		\
+	X(IRQ, irq)
+
+#define RTT_METRIC_ENUM(suffix, name)	RTT_METRIC_##suffix,
 enum rtt_metric {
-	RTT_METRIC_LATENCY = 0,	/* wakeup -> switch-in */
-	RTT_METRIC_RESPONSE,	/* wakeup -> first voluntary switch-out */
-	RTT_METRIC_RELIEF,	/* wakeup -> next sleep on a timer */
-	RTT_METRIC_IRQ_DELAY,	/* hard-IRQ entry -> IRQ thread handler start */
-	RTT_METRIC_IRQ,		/* IRQ thread handler execution */
+	RTT_METRICS(RTT_METRIC_ENUM)
 	RTT_NR_METRICS,
 };
+#undef RTT_METRIC_ENUM
 
 /* Why a task left the CPU, classified from its own syscall at switch-out. */
 enum rtt_state {
@@ -86,7 +100,7 @@ struct rtt_event {
 	__u8 flags;		/* RTT_EVF_* (0 before UAPI 1.1) */
 	char comm[RTT_COMM_LEN];
 	char other_comm[RTT_COMM_LEN];
-	__u32 pad;
+	__u32 pad;		/* padding (every "pad" field: 0) */
 };
 
 /* A task that ran on the tracked task's CPU while it waited. */
@@ -94,7 +108,7 @@ struct rtt_culprit {
 	__s32 pid;
 	__s16 prio;
 	__u8 policy;
-	__u8 reserved;
+	__u8 pad;
 	__u64 ns;
 	char comm[RTT_COMM_LEN];
 };
@@ -135,7 +149,7 @@ struct rtt_task_info {
 	__u32 flags;		/* RTT_F_* */
 	__s16 prio;
 	__u8 policy;
-	__u8 reserved;
+	__u8 pad;
 	char comm[RTT_COMM_LEN];
 	__u64 start_ns;		/* task start time: (pid, start_ns) is unique */
 };
@@ -149,13 +163,19 @@ enum rtt_rec_type {
 	RTT_REC_DROPPED,	/* detail records lost to a slow reader */
 };
 
+/*
+ * A record of a type the reader knows may be longer than the struct it
+ * knows (fields added at the end in a later minor version): read the
+ * known prefix, skip to size.
+ */
 struct rtt_rec_hdr {
 	__u16 type;		/* enum rtt_rec_type */
 	__u16 size;		/* whole record, header included */
 	__u32 seq;		/* per open file, +1 per record */
-	__u64 t_ns;		/* CLOCK_MONOTONIC when produced */
+	__u64 t_ns;		/* CLOCK_MONOTONIC: see each record */
 };
 
+/* hdr.t_ns: when the snapshot was taken (an exited task: its exit) */
 struct rtt_rec_task {
 	struct rtt_rec_hdr hdr;
 	struct rtt_task_info task;
@@ -163,17 +183,23 @@ struct rtt_rec_task {
 	struct rtt_metric_stats m[RTT_NR_METRICS];
 };
 
+/* hdr.t_ns: when the violating value ended */
 struct rtt_rec_violation {
 	struct rtt_rec_hdr hdr;
 	struct rtt_task_info task;
 	__u32 metric;
-	__u32 reserved;
+	__u32 pad;
 	__u64 value_ns;
 	__u64 bound_ns;
 	__u64 violations;	/* cumulative, exact */
 	struct rtt_breakdown breakdown;
 };
 
+/*
+ * hdr.t_ns: when this worst value ended (the metric's worst_at_ns). Worst
+ * records are coalesced: one per task and metric is queued at a time and
+ * carries the worst when it is read.
+ */
 struct rtt_rec_worst {
 	struct rtt_rec_hdr hdr;
 	struct rtt_task_info task;
@@ -185,6 +211,9 @@ struct rtt_rec_worst {
 	struct rtt_breakdown breakdown;
 	struct rtt_culprit culprits[RTT_CULPRITS];
 	struct rtt_event events[RTT_TRACE_EVENTS];
+	/* UAPI 1.2 */
+	__u32 nr_culprits;	/* culprits[] entries in use */
+	__u32 pad;
 };
 
 struct rtt_rec_dropped {
@@ -202,7 +231,7 @@ struct rtt_track {
 	__u32 kind;		/* enum rtt_track_kind */
 	__s32 id;		/* pid, tgid or IRQ number */
 	__u32 flags;		/* RTT_F_TRACE */
-	__u32 reserved;		/* must be 0 */
+	__u32 reserved;		/* must be 0 (an input: a future option) */
 };
 
 struct rtt_bound {
@@ -224,7 +253,7 @@ struct rtt_info {
 	__u32 capacity;
 	__u32 nr_tracked;
 	__u32 flags;		/* RTT_INFO_* */
-	__u32 reserved;
+	__u32 pad;
 };
 
 #define RTT_INFO_IRQ_TRACEPOINTS (1u << 0)	/* irq_handler_entry/exit hooked:

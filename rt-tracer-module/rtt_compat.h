@@ -73,10 +73,4 @@ static inline unsigned int rtt_fls64(u64 v)
 
 #endif /* __KERNEL__ */
 
-/*
- * The core's per-event entry points: inlined where the module calls them
- * (rtt_main.c includes rtt_core.c), still out of line for the tests.
- */
-#define RTT_HOT __always_inline
-
 #endif /* _RTT_COMPAT_H */

@@ -20,8 +20,10 @@
 #include "rtt_core.h"
 
 static void rtt_rare_update(struct rtt_core *c, u32 m);
+static void rtt_rare_update_all(struct rtt_core *c);
 
-#define RTT_METRIC_NAME(suffix, name) [RTT_METRIC_##suffix] = #name,
+#define RTT_METRIC_NAME(suffix, name) \
+	[RTT_METRIC_##suffix] = #name,
 static const char * const rtt_metric_names[RTT_NR_METRICS] = {
 	RTT_METRICS(RTT_METRIC_NAME)
 };
@@ -65,12 +67,6 @@ const char *rtt_kind_name(u32 kind)
 	}
 }
 
-unsigned int rtt_log2_bucket(u64 v)
-{
-	unsigned int b = rtt_fls64(v);	/* v in [2^(b-1), 2^b) */
-
-	return b < RTT_LOG2_BUCKETS ? b : RTT_LOG2_BUCKETS - 1;
-}
 
 static void rtt_stats_init(struct rtt_metric_stats *st)
 {
@@ -93,7 +89,7 @@ void rtt_core_init(struct rtt_core *c)
 	c->cpu = -1;
 	c->info.irq = -1;
 	rtt_set_rs(c, RTT_RS_UNKNOWN, 0);
-	rtt_core_settings_changed(c);
+	rtt_rare_update_all(c);
 }
 
 void rtt_core_clear_stats(struct rtt_core *c)
@@ -105,11 +101,12 @@ void rtt_core_clear_stats(struct rtt_core *c)
 		memset(&c->worst[m], 0, sizeof(c->worst[m]));
 	}
 	c->events_dropped = 0;
-	rtt_core_settings_changed(c);
+	rtt_rare_update_all(c);
 }
 
 void rtt_core_set_bound(struct rtt_core *c, u32 metric, u64 bound_ns)
 {
+	rtt_core_catch_up(c);
 	if (metric < RTT_NR_METRICS) {
 		c->m[metric].bound_ns = bound_ns;
 		rtt_rare_update(c, metric);
@@ -126,6 +123,7 @@ int rtt_core_set_lin(struct rtt_core *c, u32 metric, u64 lo_ns, u64 step_ns)
 	if (step_ns && (step_ns > U64_MAX / (RTT_LIN_BUCKETS + 1) ||
 			lo_ns > U64_MAX - step_ns * RTT_LIN_BUCKETS))
 		return -1;
+	rtt_core_catch_up(c);
 	st = &c->m[metric];
 	st->lin_lo_ns = lo_ns;
 	st->lin_step_ns = step_ns;
@@ -136,12 +134,58 @@ int rtt_core_set_lin(struct rtt_core *c, u32 metric, u64 lo_ns, u64 step_ns)
 	return 0;
 }
 
-/* A task's name, always terminated (it may be renamed while copied). */
-static __always_inline void rtt_comm_copy(char *dst, const char *src)
+void rtt_core_get_settings(const struct rtt_core *c,
+			   struct rtt_settings set[RTT_NR_METRICS])
 {
-	memcpy(dst, src, RTT_COMM_LEN);
-	dst[RTT_COMM_LEN - 1] = '\0';
+	u32 m;
+
+	for (m = 0; m < RTT_NR_METRICS; m++) {
+		set[m].bound_ns = c->m[m].bound_ns;
+		set[m].lin_lo_ns = c->m[m].lin_lo_ns;
+		set[m].lin_step_ns = c->m[m].lin_step_ns;
+	}
 }
+
+/* The settings as they were valid for another core (no checks needed). */
+void rtt_core_apply_settings(struct rtt_core *c,
+			     const struct rtt_settings set[RTT_NR_METRICS])
+{
+	u32 m;
+
+	for (m = 0; m < RTT_NR_METRICS; m++) {
+		c->m[m].bound_ns = set[m].bound_ns;
+		c->m[m].lin_lo_ns = set[m].lin_lo_ns;
+		c->m[m].lin_step_ns = set[m].lin_step_ns;
+	}
+	rtt_rare_update_all(c);
+}
+
+void rtt_core_report_head(const struct rtt_core *c, struct rtt_report *r)
+{
+	r->info = c->info;
+	r->events_dropped = c->events_dropped;
+}
+
+void rtt_core_report_metric(const struct rtt_core *c, u32 m,
+			    struct rtt_report *r)
+{
+	const struct rtt_worst *w = &c->worst[m];
+
+	r->m[m] = c->m[m];
+	r->nr_culprits[m] = w->nr_culprits < RTT_CULPRITS ? w->nr_culprits :
+			    RTT_CULPRITS;
+	memcpy(r->culprits[m], w->culprits, sizeof(r->culprits[m]));
+}
+
+void rtt_core_report(const struct rtt_core *c, struct rtt_report *r)
+{
+	u32 m;
+
+	rtt_core_report_head(c, r);
+	for (m = 0; m < RTT_NR_METRICS; m++)
+		rtt_core_report_metric(c, m, r);
+}
+
 
 /* ---- events ---- */
 
@@ -151,24 +195,6 @@ static const char rtt_no_comm[RTT_COMM_LEN];
 _Static_assert(sizeof(struct rtt_logent) == 64, "log entry size");
 _Static_assert(sizeof(struct rtt_ownent) == 64, "own event size");
 
-RTT_HOT void rtt_cpulog_switch(struct rtt_cpulog *l, u64 now,
-			       const struct rtt_who *prev, u8 prev_state,
-			       const struct rtt_who *next)
-{
-	struct rtt_logent *e = rtt_cpulog_next(l);
-
-	e->t_ns = now;
-	memcpy(e->next_comm, next->comm, RTT_COMM_LEN);
-	memcpy(e->prev_comm, prev->comm, RTT_COMM_LEN);
-	e->next_pid = next->pid;
-	e->prev_pid = prev->pid;
-	e->next_prio = next->prio;
-	e->prev_prio = prev->prio;
-	e->next_policy = next->policy;
-	e->prev_policy = prev->policy;
-	e->prev_state = prev_state;
-	rtt_cpulog_commit(l);
-}
 
 /* Switch i of cpu's log l, if it is still there (false: overwritten). */
 static bool rtt_cpulog_read(const struct rtt_cpulog *l, s32 cpu, u64 i,
@@ -198,40 +224,6 @@ static bool rtt_cpulog_read(const struct rtt_cpulog *l, s32 cpu, u64 i,
 	return true;
 }
 
-/*
- * One of the task's own events (absolute time; kept whatever the flags).
- * who NULL: the task itself.
- */
-static __always_inline void rtt_own_add(struct rtt_core *c, u64 now, u16 type,
-					s32 cpu, const struct rtt_who *who,
-					const struct rtt_who *other)
-{
-	struct rtt_ownent *e = &c->own[c->nr_own++ & (RTT_OWN_LEN - 1)];
-
-	e->t_ns = now;
-	if (other) {
-		memcpy(e->other_comm, other->comm, RTT_COMM_LEN);
-		e->other_pid = other->pid;
-		e->other_prio = other->prio;
-		e->other_policy = other->policy;
-		e->flags = other->hardirq ? RTT_EVF_HARDIRQ : 0;
-	} else {
-		memset(e->other_comm, 0, RTT_COMM_LEN);
-		e->other_pid = -1;
-		e->other_prio = -1;
-		e->other_policy = 0;
-		e->flags = 0;
-	}
-	/* the task itself: its pid, prio, policy, name are filled in when read */
-	e->self = !who;
-	if (who) {
-		e->pid = who->pid;
-		e->prio = who->prio;
-		e->policy = who->policy;
-	}
-	e->type = type;
-	e->cpu = (u16)cpu;
-}
 
 /* Own event i of the task as an event (it is still there: i in range). */
 static void rtt_own_read(const struct rtt_core *c, u64 i, struct rtt_event *out)
@@ -260,16 +252,6 @@ static void rtt_own_read(const struct rtt_core *c, u64 i, struct rtt_event *out)
 	}
 }
 
-/* inline: a task description passed by address stays in registers */
-static __always_inline void rtt_save(struct rtt_who_saved *dst,
-				     const struct rtt_who *w)
-{
-	dst->pid = w->pid;
-	dst->prio = w->prio;
-	dst->policy = w->policy;
-	dst->hardirq = w->hardirq;
-	rtt_comm_copy(dst->comm, w->comm);
-}
 
 static void rtt_saved(const struct rtt_who_saved *src, struct rtt_who *w)
 {
@@ -281,7 +263,7 @@ static void rtt_saved(const struct rtt_who_saved *src, struct rtt_who *w)
 }
 
 /* The task is on cpu from now on: where its next switches are logged. */
-static noinline void rtt_span_push(struct rtt_core *c, u64 now, s32 cpu)
+void rtt_core_span_push(struct rtt_core *c, u64 now, s32 cpu)
 {
 	struct rtt_span *sp = &c->spans[c->nr_spans++ & (RTT_SPANS - 1)];
 	struct rtt_cpulog *l = rtt_cpulog_of(cpu);
@@ -295,11 +277,6 @@ static noinline void rtt_span_push(struct rtt_core *c, u64 now, s32 cpu)
 	c->cpu = cpu;
 }
 
-static __always_inline void rtt_set_cpu(struct rtt_core *c, u64 now, s32 cpu)
-{
-	if (unlikely(cpu != c->cpu))
-		rtt_span_push(c, now, cpu);
-}
 
 /* ---- explanations ---- */
 
@@ -600,13 +577,6 @@ static void rtt_bd_since(const struct rtt_core *c,
 		o[i] = a[i] - f[i];
 }
 
-/* Which interval a measured value covers (its explanation). */
-enum rtt_src {
-	RTT_SRC_WAKE,		/* latency, response */
-	RTT_SRC_IV,		/* relief */
-	RTT_SRC_IRQ_DELAY,
-	RTT_SRC_IRQ,
-};
 
 /*
  * Breakdown, culprits and events of a value v of metric m from src that is
@@ -704,7 +674,7 @@ static void rtt_rare_update(struct rtt_core *c, u32 m)
 	c->rare_from[m] = from;
 }
 
-void rtt_core_settings_changed(struct rtt_core *c)
+static void rtt_rare_update_all(struct rtt_core *c)
 {
 	u32 m;
 
@@ -713,8 +683,7 @@ void rtt_core_settings_changed(struct rtt_core *c)
 }
 
 /* The value is more than a count: see rtt_rare_update(). */
-static noinline void rtt_record_rare(struct rtt_core *c, u32 m, u64 v,
-				     enum rtt_src src)
+void rtt_core_record_rare(struct rtt_core *c, u32 m, u64 v, enum rtt_src src)
 {
 	struct rtt_metric_stats *st = &c->m[m];
 	bool worst, viol;
@@ -736,249 +705,44 @@ static noinline void rtt_record_rare(struct rtt_core *c, u32 m, u64 v,
 		rtt_explain(c, m, v, src, worst);
 }
 
-/* One measured value v of metric m, over the interval src says. */
-static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v,
-				       enum rtt_src src)
-{
-	struct rtt_metric_stats *st = &c->m[m];
 
-	st->count++;
-	st->sum_ns += v;
-	st->last_ns = v;
-	if (v < st->min_ns)
-		st->min_ns = v;
-	st->log2_hist[rtt_log2_bucket(v)]++;
-	if (unlikely(v >= c->rare_from[m]))
-		rtt_record_rare(c, m, v, src);
-}
 
-/*
- * Give the time since the last state change to the current state. Returns
- * now clamped so that time never goes backwards.
- */
-static __always_inline u64 rtt_account(struct rtt_core *c, u64 now)
-{
-	if (now < c->t_state)
-		now = c->t_state;
-	((u64 *)&c->acc)[c->acc_idx] += now - c->t_state;
-	c->t_state = now;
-	return now;
-}
-
-/* ---- events in ---- */
-
-/*
- * The per-event functions' bodies, for callers that know the task has not
- * exited and clear notify themselves once they have reported it (the
- * module): notify then accumulates. The rtt_core_*() entry points check
- * and clear.
- */
-static __always_inline void rtt_wakeup_live(struct rtt_core *c, u64 now,
-					    s32 cpu,
-					    const struct rtt_who *waker,
-					    bool on_cpu)
-{
-	if (on_cpu || c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING) {
-		/*
-		 * The task is on a run queue already: a wakeup racing with its
-		 * own way to sleep, which the scheduler turns into "keep
-		 * running". Not a new activation.
-		 */
-		if (c->rs == RTT_RS_UNKNOWN) {
-			rtt_set_rs(c, on_cpu ? RTT_RS_RUNNING : RTT_RS_WAITING,
-				   0);
-			c->t_state = now;
-			rtt_set_cpu(c, now, cpu);
-		}
-		if (c->rs == RTT_RS_RUNNING && !on_cpu) {
-			/*
-			 * We still think it runs but the scheduler says it is
-			 * off the CPU: its switch-out has not been observed
-			 * yet. Keep the wakeup until it is.
-			 */
-			c->wake_pending = true;
-			c->t_pending = now;
-			c->pending_cpu = cpu;
-			if (waker)
-				rtt_save(&c->pending_waker, waker);
-			else
-				c->pending_waker.pid = -1;
-		}
-		rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
-		return;
-	}
-	now = rtt_account(c, now);	/* the sleep that ends here */
-	rtt_set_cpu(c, now, cpu);
-	if (!c->iv_open) {
-		c->iv_open = true;
-		c->t_iv = now;
-		c->acc_iv = c->acc;
-		c->own_iv = c->nr_own;
-	}
-	c->wake_open = true;
-	c->lat_done = false;
-	c->resp_done = false;
-	c->t_wake = now;
-	c->acc_wake = c->acc;
-	c->own_wake = c->nr_own;
-	rtt_set_rs(c, RTT_RS_WAITING, 0);
-	rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
-}
-
-RTT_HOT void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
-			     const struct rtt_who *waker, bool on_cpu)
-{
-	c->notify = 0;
-	if (c->rs != RTT_RS_DEAD)
-		rtt_wakeup_live(c, now, cpu, waker, on_cpu);
-}
+/* ---- events: the rare parts ---- */
 
 /* At its switch-out: the wakeup that was observed first ends this sleep. */
-static noinline void rtt_pending_wakeup(struct rtt_core *c, u64 now)
+void rtt_core_pending_wakeup(struct rtt_core *c, u64 now)
 {
 	struct rtt_who waker;
 	u64 t = c->t_pending > now ? c->t_pending : now;
 
 	rtt_saved(&c->pending_waker, &waker);
 	c->wake_pending = false;
-	rtt_wakeup_live(c, t, c->pending_cpu, waker.pid >= 0 ? &waker : NULL,
-			false);
+	rtt_wakeup_at(c, t, c->pending_cpu, waker.pid >= 0 ? &waker : NULL,
+		      false);
 }
 
-/* Running from now on (accounted up to now): what a switch-in ends. */
-static __always_inline void rtt_in_at(struct rtt_core *c, u64 now)
+void rtt_core_apply_switch_in(struct rtt_core *c)
 {
-	rtt_set_rs(c, RTT_RS_RUNNING, 0);
-	c->wake_pending = false;
-	if (c->wake_open && !c->lat_done) {
-		c->lat_done = true;
-		rtt_record(c, RTT_METRIC_LATENCY, now - c->t_wake,
-			   RTT_SRC_WAKE);
-	}
-	if (unlikely(c->irq_pending)) {
-		rtt_record(c, RTT_METRIC_IRQ_DELAY,
-			   now > c->t_irq ? now - c->t_irq : 0,
-			   RTT_SRC_IRQ_DELAY);
-		c->irq_pending = false;
-		c->irq_running = true;
-		c->t_irq_run = now;
-		c->acc_irq = c->acc;
-		c->own_irq_run = c->nr_own;
-	}
-}
+	u64 t = READ_ONCE(c->t_in);
 
-/* Off its CPU from now on (accounted up to now): what a switch-out ends. */
-static __always_inline void rtt_out_at(struct rtt_core *c, u64 now, u8 why)
-{
-	if (why == RTT_STATE_PREEMPTED) {
-		rtt_set_rs(c, RTT_RS_WAITING, 0);
-		c->wake_pending = false;
-		return;
-	}
-	if (why > RTT_STATE_SLEEP_OTHER)
-		why = RTT_STATE_SLEEP_OTHER;	/* dying: exit comes next */
-	if (unlikely(c->irq_running)) {
-		c->irq_running = false;
-		/* an IRQ that came while the thread ran was handled by it */
-		if (c->irq_pending && c->t_irq >= c->t_irq_run)
-			c->irq_pending = false;
-		rtt_record(c, RTT_METRIC_IRQ, now - c->t_irq_run,
-			   RTT_SRC_IRQ);
-	}
-	if (c->wake_open && !c->resp_done) {
-		c->resp_done = true;
-		rtt_record(c, RTT_METRIC_RESPONSE, now - c->t_wake,
-			   RTT_SRC_WAKE);
-	}
-	c->wake_open = false;
-	if (why == RTT_STATE_SLEEP_TIMER && c->iv_open) {
-		rtt_record(c, RTT_METRIC_RELIEF, now - c->t_iv,
-			   RTT_SRC_IV);
-		c->iv_open = false;
-	}
-	rtt_set_rs(c, RTT_RS_SLEEPING, why);
-	if (unlikely(c->wake_pending))
-		rtt_pending_wakeup(c, now);
-}
-
-static __always_inline void rtt_switch_in_live(struct rtt_core *c, u64 now,
-					       s32 cpu)
-{
-	now = rtt_account(c, now);
-	rtt_set_cpu(c, now, cpu);
-	rtt_in_at(c, now);
-}
-
-static __always_inline void rtt_switch_out_live(struct rtt_core *c, u64 now,
-						s32 cpu, u8 why)
-{
-	now = rtt_account(c, now);
-	rtt_set_cpu(c, now, cpu);
-	rtt_out_at(c, now, why);
-}
-
-/*
- * Switched in at t_in and out again at now, on cpu: the same as the two
- * calls, in one pass (the module applies a switch-in it left when the task
- * leaves its CPU).
- */
-static __always_inline void rtt_switch_in_out_live(struct rtt_core *c,
-						   u64 t_in, u64 now, s32 cpu,
-						   u8 why)
-{
-	t_in = rtt_account(c, t_in);
-	rtt_set_cpu(c, t_in, cpu);
-	rtt_in_at(c, t_in);
-	/*
-	 * rtt_account() with what is known here (running since t_in): it
-	 * would reload acc_idx and t_state after the records, 5 more
-	 * instructions per switch (scripts/profile).
-	 */
-	if (now < t_in)
-		now = t_in;
-	c->acc.running_ns += now - t_in;
-	c->t_state = now;
-	rtt_out_at(c, now, why);
-}
-
-RTT_HOT void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu)
-{
-	c->notify = 0;
-	if (c->rs != RTT_RS_DEAD)
-		rtt_switch_in_live(c, now, cpu);
-}
-
-RTT_HOT void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why)
-{
-	c->notify = 0;
-	if (c->rs != RTT_RS_DEAD)
-		rtt_switch_out_live(c, now, cpu, why);
-}
-
-RTT_HOT void rtt_core_switch_in_out(struct rtt_core *c, u64 t_in, u64 now,
-				    s32 cpu, u8 why)
-{
-	c->notify = 0;
-	if (c->rs != RTT_RS_DEAD)
-		rtt_switch_in_out_live(c, t_in, now, cpu, why);
+	WRITE_ONCE(c->t_in, 0);
+	rtt_switch_in_at(c, t, c->cpu);
 }
 
 void rtt_core_migrate(struct rtt_core *c, u64 now, s32 from, s32 to)
 {
 	struct rtt_who dst = { .pid = to, .prio = -1, .comm = rtt_no_comm };
 
-	c->notify = 0;
-	if (c->rs == RTT_RS_DEAD)
-		return;
+	rtt_core_catch_up(c);
 	rtt_own_add(c, now, RTT_EV_MIGRATE, from, NULL, &dst);
 	rtt_set_cpu(c, now, to);
 }
 
 void rtt_core_exit(struct rtt_core *c, u64 now)
 {
-	c->notify = 0;
 	if (c->rs == RTT_RS_DEAD)
 		return;
+	rtt_core_catch_up(c);
 	now = rtt_account(c, now);
 	rtt_set_rs(c, RTT_RS_DEAD, 0);
 	c->iv_open = false;
@@ -989,16 +753,21 @@ void rtt_core_exit(struct rtt_core *c, u64 now)
 	c->info.flags |= RTT_F_EXITED;
 	c->exit_ns = now;
 	c->cpu = -1;
-	c->notify = RTT_N_EXIT;
+	c->notify |= RTT_N_EXIT;
+}
+
+void rtt_core_lose_intervals(struct rtt_core *c)
+{
+	rtt_set_rs(c, RTT_RS_UNKNOWN, 0);
+	c->iv_open = false;
+	c->wake_open = false;
 }
 
 void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 {
 	struct rtt_who w = { .pid = irq, .prio = -1, .comm = rtt_no_comm };
 
-	c->notify = 0;
-	if (c->rs == RTT_RS_DEAD)
-		return;
+	rtt_core_catch_up(c);
 	/*
 	 * While the thread is in an activation (running, or preempted in
 	 * it), the handler runs again in that activation: not a new delay.
@@ -1016,9 +785,8 @@ void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 {
 	struct rtt_who w = { .pid = irq, .prio = -1, .comm = rtt_no_comm };
 
-	c->notify = 0;
-	if (c->rs != RTT_RS_DEAD)
-		rtt_own_add(c, now, RTT_EV_IRQ_EXIT, cpu, &w, NULL);
+	rtt_core_catch_up(c);
+	rtt_own_add(c, now, RTT_EV_IRQ_EXIT, cpu, &w, NULL);
 }
 
 /* ---- text ---- */
@@ -1065,11 +833,11 @@ static void rtt_comm_clean(const char *in, char *out)
 	}
 }
 
-static void rtt_format_metric(struct rtt_out *o, const struct rtt_core *c,
+static void rtt_format_metric(struct rtt_out *o, const struct rtt_report *r,
 			      u32 m)
 {
-	const struct rtt_metric_stats *st = &c->m[m];
-	const struct rtt_worst *w = &c->worst[m];
+	const struct rtt_metric_stats *st = &r->m[m];
+	const struct rtt_culprit *cul = r->culprits[m];
 	const struct rtt_breakdown *bd = &st->worst;
 	char comm[RTT_COMM_LEN];
 	bool any = false;
@@ -1088,12 +856,12 @@ static void rtt_format_metric(struct rtt_out *o, const struct rtt_core *c,
 		(unsigned long long)bd->sleep_ns[0], (unsigned long long)bd->sleep_ns[1],
 		(unsigned long long)bd->sleep_ns[2], (unsigned long long)bd->sleep_ns[3]);
 	rtt_out(o, "    culprits");
-	for (i = 0; i < w->nr_culprits && i < RTT_CULPRITS; i++) {
-		rtt_comm_clean(w->culprits[i].comm, comm);
-		rtt_out(o, " %d:%s:%d:%llu", w->culprits[i].pid, comm,
-			w->culprits[i].prio, (unsigned long long)w->culprits[i].ns);
+	for (i = 0; i < r->nr_culprits[m]; i++) {
+		rtt_comm_clean(cul[i].comm, comm);
+		rtt_out(o, " %d:%s:%d:%llu", cul[i].pid, comm, cul[i].prio,
+			(unsigned long long)cul[i].ns);
 	}
-	rtt_out(o, "%s\n", w->nr_culprits ? "" : " -");
+	rtt_out(o, "%s\n", r->nr_culprits[m] ? "" : " -");
 	rtt_out(o, "    log2");
 	for (i = 0; i < RTT_LOG2_BUCKETS; i++) {
 		if (!st->log2_hist[i])
@@ -1125,10 +893,10 @@ static void rtt_format_metric(struct rtt_out *o, const struct rtt_core *c,
 	rtt_out(o, "\n");
 }
 
-size_t rtt_core_format(const struct rtt_core *c, char *buf, size_t size)
+size_t rtt_core_format(const struct rtt_report *r, char *buf, size_t size)
 {
 	struct rtt_out o = { .buf = buf, .size = size };
-	const struct rtt_task_info *t = &c->info;
+	const struct rtt_task_info *t = &r->info;
 	char comm[RTT_COMM_LEN], flags[40];
 	u32 m, nm;
 
@@ -1154,7 +922,7 @@ size_t rtt_core_format(const struct rtt_core *c, char *buf, size_t size)
 	nm = (t->flags & RTT_F_IRQ_THREAD) ? RTT_NR_METRICS :
 					     RTT_METRIC_RELIEF + 1;
 	for (m = 0; m < nm; m++)
-		rtt_format_metric(&o, c, m);
+		rtt_format_metric(&o, r, m);
 	return o.len;
 }
 

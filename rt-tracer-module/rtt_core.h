@@ -1,12 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * per-task state machine and statistics of rt_tracer.
+ * per-task state machine and statistics of rt_tracer: the model.
  *
- * Kernel independent: the module feeds it scheduler events (already
- * filtered to tracked tasks and watched CPUs, with timestamps and a
- * description of the other tasks involved) under the task slot's lock; the
- * host unit tests feed it synthetic sequences. Nothing here allocates,
- * sleeps or loops more than a small constant number of times.
+ * Kernel independent. The module's probes only forward scheduler events
+ * to it (already filtered to tracked tasks and watched CPUs, with
+ * timestamps and a description of the other tasks involved) under the
+ * task slot's lock; the host unit tests (tests/) call exactly the same
+ * functions with synthetic sequences. The per-event functions are defined
+ * here, inline, so that they cost no call in the probes; what is rare (a
+ * new worst case explained, a move to another CPU, text) is in
+ * rtt_core.c. Nothing here allocates, sleeps or loops more than a small
+ * constant number of times.
+ *
+ * Contract of the event functions (rtt_core_wakeup() ... rtt_core_exit()):
+ *  - the caller serializes them per core (the module: the slot lock), and
+ *    feeds nothing after rtt_core_exit();
+ *  - a switch-in may be left to apply later (rtt_core_switch_in_lazy()):
+ *    every other event function, and rtt_core_catch_up(), applies it
+ *    first, so each sees the task where it is;
+ *  - what a call asks its caller to report accumulates in notify until the
+ *    caller takes it (rtt_core_take_notify()).
  */
 #ifndef _RTT_CORE_H
 #define _RTT_CORE_H
@@ -164,7 +177,12 @@ struct rtt_core {
 	bool irq_running;		/* IRQ thread handling since t_irq_run */
 	bool wake_pending;		/* wakeup seen before the switch-out */
 	s32 cpu;			/* CPU it is on or queued on; -1 */
-	u32 notify;			/* RTT_N_* of the last call (below) */
+	u32 notify;			/* RTT_N_* not yet taken (below) */
+	/*
+	 * A switch-in left to apply (its time; 0: none): written without the
+	 * lock by the CPU switching the task in, applied by its next event.
+	 */
+	u64 t_in;
 	u64 t_state;			/* last state change */
 	u64 t_iv;
 	u64 t_wake;
@@ -207,7 +225,7 @@ struct rtt_core {
 	struct rtt_who_saved pending_waker;
 
 	/*
-	 * Output of the last call: RTT_N_* in notify and, for the metrics it
+	 * Output not yet taken: RTT_N_* in notify and, for the metrics it
 	 * names, the value, when it ended (the core's clock) and its
 	 * breakdown. The caller stamps m[].worst_at_ns (CLOCK_MONOTONIC: the
 	 * core's clock need not be) for RTT_N_WORST.
@@ -239,41 +257,375 @@ static __always_inline void rtt_set_rs(struct rtt_core *c, u8 rs, u8 cause)
 	}
 }
 
+/* Which interval a measured value covers (its explanation). */
+enum rtt_src {
+	RTT_SRC_WAKE,		/* latency, response */
+	RTT_SRC_IV,		/* relief */
+	RTT_SRC_IRQ_DELAY,
+	RTT_SRC_IRQ,
+};
+
 /* Set up a slot for a newly tracked task (info filled by the caller after). */
 void rtt_core_init(struct rtt_core *c);
 /* Forget the measurements, keep identity and settings (bounds, linear). */
 void rtt_core_clear_stats(struct rtt_core *c);
 
+/* The rare parts of the event functions below (rtt_core.c). */
+void rtt_core_span_push(struct rtt_core *c, u64 now, s32 cpu);
+void rtt_core_record_rare(struct rtt_core *c, u32 m, u64 v, enum rtt_src src);
+void rtt_core_pending_wakeup(struct rtt_core *c, u64 now);
+void rtt_core_apply_switch_in(struct rtt_core *c);
+
+/* v in bucket i: [2^(i-1), 2^i); 0 in 0; the last bucket is open. */
+static __always_inline unsigned int rtt_log2_bucket(u64 v)
+{
+	unsigned int b = rtt_fls64(v);
+
+	return b < RTT_LOG2_BUCKETS ? b : RTT_LOG2_BUCKETS - 1;
+}
+
+/* A task's name, always terminated (it may be renamed while copied). */
+static __always_inline void rtt_comm_copy(char *dst, const char *src)
+{
+	memcpy(dst, src, RTT_COMM_LEN);
+	dst[RTT_COMM_LEN - 1] = '\0';
+}
+
 /*
- * Events. now is a global monotonic ns clock; cpu is the CPU the event is
- * about (the task's target CPU for a wakeup).
- * on_cpu: the task is currently executing (a wakeup of a task that has not
- * finished going to sleep, which the scheduler turns into "keep running").
+ * Log a switch on the CPU of l (the caller is that CPU, or serializes the
+ * log). Every switch on a CPU where a tracked task is watched goes there
+ * first: the tasks that ran instead are read from it.
  */
-void rtt_core_wakeup(struct rtt_core *c, u64 now, s32 cpu,
-		     const struct rtt_who *waker, bool on_cpu);
+static __always_inline void rtt_cpulog_switch(struct rtt_cpulog *l, u64 now,
+					      const struct rtt_who *prev,
+					      u8 prev_state,
+					      const struct rtt_who *next)
+{
+	struct rtt_logent *e = rtt_cpulog_next(l);
+
+	e->t_ns = now;
+	memcpy(e->next_comm, next->comm, RTT_COMM_LEN);
+	memcpy(e->prev_comm, prev->comm, RTT_COMM_LEN);
+	e->next_pid = next->pid;
+	e->prev_pid = prev->pid;
+	e->next_prio = next->prio;
+	e->prev_prio = prev->prio;
+	e->next_policy = next->policy;
+	e->prev_policy = prev->policy;
+	e->prev_state = prev_state;
+	rtt_cpulog_commit(l);
+}
+
 /*
- * The task itself is switched in / out on cpu (why: enum rtt_state,
- * PREEMPTED: still runnable). Every switch on a CPU where a tracked task
- * is watched goes to that CPU's log first (rtt_cpulog_switch()): the tasks
- * that ran instead are read from there.
+ * One of the task's own events (absolute time; kept whatever the flags).
+ * who NULL: the task itself.
  */
-void rtt_core_switch_in(struct rtt_core *c, u64 now, s32 cpu);
-void rtt_core_switch_out(struct rtt_core *c, u64 now, s32 cpu, u8 why);
-/* Both, in one pass: switched in at t_in and out at now on cpu. */
-void rtt_core_switch_in_out(struct rtt_core *c, u64 t_in, u64 now, s32 cpu,
-			    u8 why);
+static __always_inline void rtt_own_add(struct rtt_core *c, u64 now, u16 type,
+					s32 cpu, const struct rtt_who *who,
+					const struct rtt_who *other)
+{
+	struct rtt_ownent *e = &c->own[c->nr_own++ & (RTT_OWN_LEN - 1)];
+
+	e->t_ns = now;
+	if (other) {
+		memcpy(e->other_comm, other->comm, RTT_COMM_LEN);
+		e->other_pid = other->pid;
+		e->other_prio = other->prio;
+		e->other_policy = other->policy;
+		e->flags = other->hardirq ? RTT_EVF_HARDIRQ : 0;
+	} else {
+		memset(e->other_comm, 0, RTT_COMM_LEN);
+		e->other_pid = -1;
+		e->other_prio = -1;
+		e->other_policy = 0;
+		e->flags = 0;
+	}
+	/* the task itself: its pid, prio, policy, name are filled in when read */
+	e->self = !who;
+	if (who) {
+		e->pid = who->pid;
+		e->prio = who->prio;
+		e->policy = who->policy;
+	}
+	e->type = type;
+	e->cpu = (u16)cpu;
+}
+
+/* inline: a task description passed by address stays in registers */
+static __always_inline void rtt_save(struct rtt_who_saved *dst,
+				     const struct rtt_who *w)
+{
+	dst->pid = w->pid;
+	dst->prio = w->prio;
+	dst->policy = w->policy;
+	dst->hardirq = w->hardirq;
+	rtt_comm_copy(dst->comm, w->comm);
+}
+
+static __always_inline void rtt_set_cpu(struct rtt_core *c, u64 now, s32 cpu)
+{
+	if (unlikely(cpu != c->cpu))
+		rtt_core_span_push(c, now, cpu);
+}
+
+/* One measured value v of metric m, over the interval src says. */
+static __always_inline void rtt_record(struct rtt_core *c, u32 m, u64 v,
+				       enum rtt_src src)
+{
+	struct rtt_metric_stats *st = &c->m[m];
+
+	st->count++;
+	st->sum_ns += v;
+	st->last_ns = v;
+	if (v < st->min_ns)
+		st->min_ns = v;
+	st->log2_hist[rtt_log2_bucket(v)]++;
+	if (unlikely(v >= c->rare_from[m]))
+		rtt_core_record_rare(c, m, v, src);
+}
+
+/*
+ * Give the time since the last state change to the current state. Returns
+ * now clamped so that time never goes backwards.
+ */
+static __always_inline u64 rtt_account(struct rtt_core *c, u64 now)
+{
+	if (now < c->t_state)
+		now = c->t_state;
+	((u64 *)&c->acc)[c->acc_idx] += now - c->t_state;
+	c->t_state = now;
+	return now;
+}
+
+/*
+ * Apply a switch-in left by rtt_core_switch_in_lazy(), if any: before
+ * anything else that looks at the task (the event functions do).
+ */
+static __always_inline void rtt_core_catch_up(struct rtt_core *c)
+{
+	if (unlikely(READ_ONCE(c->t_in)))
+		rtt_core_apply_switch_in(c);
+}
+
+/* ---- events ---- */
+
+/*
+ * now is a global monotonic ns clock; cpu is the CPU the event is about
+ * (the task's target CPU for a wakeup).
+ */
+
+/* The body of rtt_core_wakeup(), after the catch-up. */
+static __always_inline void rtt_wakeup_at(struct rtt_core *c, u64 now,
+					  s32 cpu, const struct rtt_who *waker,
+					  bool on_cpu)
+{
+	if (on_cpu || c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING) {
+		/*
+		 * The task is on a run queue already: a wakeup racing with its
+		 * own way to sleep, which the scheduler turns into "keep
+		 * running". Not a new activation.
+		 */
+		if (c->rs == RTT_RS_UNKNOWN) {
+			rtt_set_rs(c, on_cpu ? RTT_RS_RUNNING : RTT_RS_WAITING,
+				   0);
+			c->t_state = now;
+			rtt_set_cpu(c, now, cpu);
+		}
+		if (c->rs == RTT_RS_RUNNING && !on_cpu) {
+			/*
+			 * We still think it runs but the scheduler says it is
+			 * off the CPU: its switch-out has not been observed
+			 * yet. Keep the wakeup until it is.
+			 */
+			c->wake_pending = true;
+			c->t_pending = now;
+			c->pending_cpu = cpu;
+			if (waker)
+				rtt_save(&c->pending_waker, waker);
+			else
+				c->pending_waker.pid = -1;
+		}
+		rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
+		return;
+	}
+	now = rtt_account(c, now);	/* the sleep that ends here */
+	rtt_set_cpu(c, now, cpu);
+	if (!c->iv_open) {
+		c->iv_open = true;
+		c->t_iv = now;
+		c->acc_iv = c->acc;
+		c->own_iv = c->nr_own;
+	}
+	c->wake_open = true;
+	c->lat_done = false;
+	c->resp_done = false;
+	c->t_wake = now;
+	c->acc_wake = c->acc;
+	c->own_wake = c->nr_own;
+	rtt_set_rs(c, RTT_RS_WAITING, 0);
+	rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
+}
+
+/*
+ * The task is woken by waker (NULL: unknown). on_cpu: it is executing
+ * still (it has not finished going to sleep, which the scheduler turns
+ * into "keep running").
+ */
+static __always_inline void rtt_core_wakeup(struct rtt_core *c, u64 now,
+					    s32 cpu,
+					    const struct rtt_who *waker,
+					    bool on_cpu)
+{
+	rtt_core_catch_up(c);
+	rtt_wakeup_at(c, now, cpu, waker, on_cpu);
+}
+
+/* Running from now on (accounted up to now): what a switch-in ends. */
+static __always_inline void rtt_in_at(struct rtt_core *c, u64 now)
+{
+	rtt_set_rs(c, RTT_RS_RUNNING, 0);
+	c->wake_pending = false;
+	if (c->wake_open && !c->lat_done) {
+		c->lat_done = true;
+		rtt_record(c, RTT_METRIC_LATENCY, now - c->t_wake,
+			   RTT_SRC_WAKE);
+	}
+	if (unlikely(c->irq_pending)) {
+		rtt_record(c, RTT_METRIC_IRQ_DELAY,
+			   now > c->t_irq ? now - c->t_irq : 0,
+			   RTT_SRC_IRQ_DELAY);
+		c->irq_pending = false;
+		c->irq_running = true;
+		c->t_irq_run = now;
+		c->acc_irq = c->acc;
+		c->own_irq_run = c->nr_own;
+	}
+}
+
+/* Off its CPU from now on (accounted up to now): what a switch-out ends. */
+static __always_inline void rtt_out_at(struct rtt_core *c, u64 now, u8 why)
+{
+	if (why == RTT_STATE_PREEMPTED) {
+		rtt_set_rs(c, RTT_RS_WAITING, 0);
+		c->wake_pending = false;
+		return;
+	}
+	if (why > RTT_STATE_SLEEP_OTHER)
+		why = RTT_STATE_SLEEP_OTHER;	/* dying: exit comes next */
+	if (unlikely(c->irq_running)) {
+		c->irq_running = false;
+		/* an IRQ that came while the thread ran was handled by it */
+		if (c->irq_pending && c->t_irq >= c->t_irq_run)
+			c->irq_pending = false;
+		rtt_record(c, RTT_METRIC_IRQ, now - c->t_irq_run,
+			   RTT_SRC_IRQ);
+	}
+	if (c->wake_open && !c->resp_done) {
+		c->resp_done = true;
+		rtt_record(c, RTT_METRIC_RESPONSE, now - c->t_wake,
+			   RTT_SRC_WAKE);
+	}
+	c->wake_open = false;
+	if (why == RTT_STATE_SLEEP_TIMER && c->iv_open) {
+		rtt_record(c, RTT_METRIC_RELIEF, now - c->t_iv,
+			   RTT_SRC_IV);
+		c->iv_open = false;
+	}
+	rtt_set_rs(c, RTT_RS_SLEEPING, why);
+	if (unlikely(c->wake_pending))
+		rtt_core_pending_wakeup(c, now);
+}
+
+/* The body of a switch-in, after the catch-up. */
+static __always_inline void rtt_switch_in_at(struct rtt_core *c, u64 now,
+					     s32 cpu)
+{
+	now = rtt_account(c, now);
+	rtt_set_cpu(c, now, cpu);
+	rtt_in_at(c, now);
+}
+
+/*
+ * The task itself is switched in on cpu. The switches of a CPU where a
+ * tracked task is watched go to that CPU's log first (rtt_cpulog_switch()).
+ */
+static __always_inline void rtt_core_switch_in(struct rtt_core *c, u64 now,
+					       s32 cpu)
+{
+	rtt_core_catch_up(c);
+	rtt_switch_in_at(c, now, cpu);
+}
+
+/*
+ * The same, left to apply later: recorded without the core's lock by the
+ * CPU switching the task in, applied by the task's next event (mostly its
+ * switch-out on the same CPU, in one pass with it). A latency is then
+ * recorded, with the same value, when the task leaves its CPU or is read.
+ * False: cpu is not where the core has the task (a move it did not see):
+ * call rtt_core_switch_in() instead, under the lock.
+ */
+static __always_inline bool rtt_core_switch_in_lazy(struct rtt_core *c,
+						    u64 now, s32 cpu)
+{
+	if (unlikely(READ_ONCE(c->cpu) != cpu))
+		return false;
+	WRITE_ONCE(c->t_in, now);
+	return true;
+}
+
+/*
+ * The task itself is switched out on cpu (why: enum rtt_state, PREEMPTED:
+ * still runnable), after the switch-in left pending, if any, in one pass.
+ */
+static __always_inline void rtt_core_switch_out(struct rtt_core *c, u64 now,
+						s32 cpu, u8 why)
+{
+	/* nobody else writes it now: the task is leaving this CPU */
+	u64 t_in = READ_ONCE(c->t_in);
+
+	if (t_in) {
+		WRITE_ONCE(c->t_in, 0);
+		t_in = rtt_account(c, t_in);
+		rtt_set_cpu(c, t_in, cpu);
+		rtt_in_at(c, t_in);
+		/*
+		 * rtt_account() with what is known here (running since t_in):
+		 * it would reload acc_idx and t_state after the records, 5
+		 * more instructions per switch (scripts/profile).
+		 */
+		if (now < t_in)
+			now = t_in;
+		c->acc.running_ns += now - t_in;
+		c->t_state = now;
+	} else {
+		now = rtt_account(c, now);
+		rtt_set_cpu(c, now, cpu);
+	}
+	rtt_out_at(c, now, why);
+}
+
+/* The task moves from one CPU to another (it is not running). */
 void rtt_core_migrate(struct rtt_core *c, u64 now, s32 from, s32 to);
+/* The task exits: its final record (RTT_N_EXIT, once). */
 void rtt_core_exit(struct rtt_core *c, u64 now);
 /* Hard IRQ entry/exit of the IRQ this (IRQ thread) task serves. */
 void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
 void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
 
-/* Log a switch on cpu (the caller is that CPU, or serializes the log). */
-void rtt_cpulog_switch(struct rtt_cpulog *l, u64 now,
-		       const struct rtt_who *prev, u8 prev_state,
-		       const struct rtt_who *next);
+/*
+ * An interval the caller could not follow (it lost the task's switches):
+ * forget what is open; the next wakeup starts afresh.
+ */
+void rtt_core_lose_intervals(struct rtt_core *c);
 
+/* What the calls since the last take ask to report (RTT_N_*); cleared. */
+static __always_inline u32 rtt_core_take_notify(struct rtt_core *c)
+{
+	u32 n = c->notify;
+
+	c->notify = 0;
+	return n;
+}
 /*
  * Must the switches on the task's CPU be watched? While it is on a run
  * queue, and while it sleeps on a lock inside a measured interval (whoever
@@ -287,16 +639,44 @@ static inline bool rtt_core_watched(const struct rtt_core *c)
 }
 
 /*
- * Settings; return 0 or a negative errno-like -1 for bad arguments. Whoever
- * writes m[].bound_ns or the linear histogram's settings otherwise calls
- * rtt_core_settings_changed() after.
+ * Settings. The event functions' pending switch-in is applied first.
+ * rtt_core_set_lin() returns 0, or -1 for a range whose buckets overflow.
  */
 void rtt_core_set_bound(struct rtt_core *c, u32 metric, u64 bound_ns);
 int rtt_core_set_lin(struct rtt_core *c, u32 metric, u64 lo_ns, u64 step_ns);
-void rtt_core_settings_changed(struct rtt_core *c);
+
+/* What a new thread of a tracked process inherits, per metric. */
+struct rtt_settings {
+	u64 bound_ns;
+	u64 lin_lo_ns;
+	u64 lin_step_ns;
+};
+
+void rtt_core_get_settings(const struct rtt_core *c,
+			   struct rtt_settings set[RTT_NR_METRICS]);
+void rtt_core_apply_settings(struct rtt_core *c,
+			     const struct rtt_settings set[RTT_NR_METRICS]);
+
+/*
+ * What readers show of a task: copied out of a live core in small pieces
+ * (the identity, then one metric at a time), so that no single copy
+ * holds the core's lock for long. Each piece is consistent in itself.
+ */
+struct rtt_report {
+	struct rtt_task_info info;
+	u64 events_dropped;
+	struct rtt_metric_stats m[RTT_NR_METRICS];
+	u32 nr_culprits[RTT_NR_METRICS];
+	struct rtt_culprit culprits[RTT_NR_METRICS][RTT_CULPRITS];
+};
+
+void rtt_core_report_head(const struct rtt_core *c, struct rtt_report *r);
+void rtt_core_report_metric(const struct rtt_core *c, u32 m,
+			    struct rtt_report *r);
+/* All of it at once (a core nobody else uses: the tests, a copy). */
+void rtt_core_report(const struct rtt_core *c, struct rtt_report *r);
 
 /* Helpers shared with the module and the tests. */
-unsigned int rtt_log2_bucket(u64 v);
 const char *rtt_metric_name(u32 metric);
 int rtt_metric_parse(const char *s);
 const char *rtt_policy_name(u32 policy);
@@ -307,7 +687,7 @@ const char *rtt_kind_name(u32 kind);
  * module for the format), without the blank separator line. Returns the
  * length written (always < size; truncated output ends in "...\n").
  */
-size_t rtt_core_format(const struct rtt_core *c, char *buf, size_t size);
+size_t rtt_core_format(const struct rtt_report *r, char *buf, size_t size);
 u64 rtt_breakdown_sum(const struct rtt_breakdown *bd);
 
 /* Upper bound of rtt_core_format()'s output. */

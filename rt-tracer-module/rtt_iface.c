@@ -51,7 +51,7 @@ static_assert(sizeof(struct rtt_info) == 24);
 #define RTT_MAX_TOK	4
 
 static struct kobject *rtt_kobj;
-static struct rtt_core *rtt_text_core;	/* formatting scratch */
+static struct rtt_report *rtt_text_report;	/* formatting scratch */
 
 /*
  * Snapshots of the `tasks` text, one per open file reading it (see
@@ -325,9 +325,9 @@ static int rtt_text_build(struct rtt_text *t)
 		return -ENOMEM;
 	mutex_lock(&rtt_ctl_mutex);
 	for (i = 0; i < rtt_capacity && !ret; i++) {
-		if (!rtt_slot_copy(&rtt_slots[i], rtt_text_core, NULL, NULL))
+		if (!rtt_slot_report(&rtt_slots[i], rtt_text_report, NULL, NULL))
 			continue;
-		len = rtt_core_format(rtt_text_core, tmp + 1,
+		len = rtt_core_format(rtt_text_report, tmp + 1,
 				      RTT_FORMAT_MAX - 1);
 		tmp[0] = '\n';	/* blank line between tasks */
 		ret = n++ ? rtt_text_append(t, tmp, len + 1) :
@@ -451,7 +451,11 @@ static unsigned long *rtt_snap_bits;	/* slots to snapshot */
 static u32 *rtt_snap_gen;
 static void *rtt_rec;			/* staged record */
 static size_t rtt_rec_size;		/* 0: none staged */
-static struct rtt_core *rtt_rec_core;	/* copy of a slot */
+static struct rtt_report *rtt_rec_report;	/* a slot, for TASK */
+/* what a WORST or VIOLATION record needs of a slot */
+static struct rtt_task_info rtt_rec_info;
+static struct rtt_worst *rtt_rec_worst;
+static u64 rtt_rec_bound, rtt_rec_worst_at;
 
 void rtt_iface_forget(struct rtt_slot *s)
 {
@@ -461,7 +465,8 @@ void rtt_iface_forget(struct rtt_slot *s)
 
 size_t rtt_iface_memory(void)
 {
-	return 2 * sizeof(struct rtt_core) + RTT_REC_MAX_SIZE +
+	return 2 * sizeof(struct rtt_report) + sizeof(struct rtt_worst) +
+	       RTT_REC_MAX_SIZE +
 	       BITS_TO_LONGS(rtt_capacity) * sizeof(long) +
 	       rtt_capacity * sizeof(u32);
 }
@@ -480,26 +485,27 @@ static void rtt_hdr(struct rtt_rec_hdr *h, u16 type, u16 size, u64 t)
 	h->t_ns = t;
 }
 
-/* rtt_read_mutex held: rtt_rec_core holds the slot */
+/* rtt_read_mutex held: rtt_rec_report holds the slot */
 static size_t rtt_make_task(u64 t)
 {
 	struct rtt_rec_task *r = rtt_rec;
 
 	memset(r, 0, sizeof(*r));
 	rtt_hdr(&r->hdr, RTT_REC_TASK, sizeof(*r), t);
-	r->task = rtt_rec_core->info;
-	r->events_dropped = rtt_rec_core->events_dropped;
-	memcpy(r->m, rtt_rec_core->m, sizeof(r->m));
+	r->task = rtt_rec_report->info;
+	r->events_dropped = rtt_rec_report->events_dropped;
+	memcpy(r->m, rtt_rec_report->m, sizeof(r->m));
 	return sizeof(*r);
 }
 
+/* rtt_read_mutex held: rtt_rec_info holds the task */
 static size_t rtt_make_violation(const struct rtt_notice *n)
 {
 	struct rtt_rec_violation *r = rtt_rec;
 
 	memset(r, 0, sizeof(*r));
 	rtt_hdr(&r->hdr, RTT_REC_VIOLATION, sizeof(*r), n->t_ns);
-	r->task = rtt_rec_core->info;
+	r->task = rtt_rec_info;
 	r->metric = n->metric;
 	r->value_ns = n->value;
 	r->bound_ns = n->bound;
@@ -508,18 +514,23 @@ static size_t rtt_make_violation(const struct rtt_notice *n)
 	return sizeof(*r);
 }
 
+/*
+ * rtt_read_mutex held: rtt_rec_info and rtt_rec_worst hold the task and
+ * its worst case as it is now, maybe newer than the notice that queued
+ * it: the record's time is that worst's own.
+ */
 static size_t rtt_make_worst(const struct rtt_notice *n)
 {
-	const struct rtt_worst *w = &rtt_rec_core->worst[n->metric];
+	const struct rtt_worst *w = rtt_rec_worst;
 	struct rtt_rec_worst *r = rtt_rec;
 
 	memset(r, 0, sizeof(*r));
-	rtt_hdr(&r->hdr, RTT_REC_WORST, sizeof(*r), n->t_ns);
-	r->task = rtt_rec_core->info;
+	rtt_hdr(&r->hdr, RTT_REC_WORST, sizeof(*r), rtt_rec_worst_at);
+	r->task = rtt_rec_info;
 	r->metric = n->metric;
 	r->nr_events = min_t(u32, w->nr_events, RTT_TRACE_EVENTS);
 	r->value_ns = w->value_ns;
-	r->bound_ns = rtt_rec_core->m[n->metric].bound_ns;
+	r->bound_ns = rtt_rec_bound;
 	r->events_dropped = w->events_dropped;
 	r->breakdown = w->bd;
 	r->nr_culprits = min_t(u32, w->nr_culprits, RTT_CULPRITS);
@@ -552,7 +563,7 @@ static size_t rtt_stage(void)
 	while ((i = find_first_bit(rtt_snap_bits, rtt_capacity)) <
 	       rtt_capacity) {
 		clear_bit(i, rtt_snap_bits);
-		if (rtt_slot_copy(&rtt_slots[i], rtt_rec_core, &gen, NULL) &&
+		if (rtt_slot_report(&rtt_slots[i], rtt_rec_report, &gen, NULL) &&
 		    gen == rtt_snap_gen[i])
 			return rtt_make_task(ktime_get_ns());
 	}
@@ -574,17 +585,17 @@ static size_t rtt_stage(void)
 			rtt_slot_lock(s, &flags);
 			gen = s->gen;
 			life = s->life;
-			rtt_rec_core->info = s->core.info;
+			rtt_rec_info = s->core.info;
 			if (n.type == RTT_REC_WORST) {
-				rtt_rec_core->worst[n.metric] =
-					s->core.worst[n.metric];
-				rtt_rec_core->m[n.metric].bound_ns =
-					s->core.m[n.metric].bound_ns;
+				*rtt_rec_worst = s->core.worst[n.metric];
+				rtt_rec_bound = s->core.m[n.metric].bound_ns;
+				rtt_rec_worst_at =
+					s->core.m[n.metric].worst_at_ns;
 			}
 			rtt_slot_unlock(s, flags);
 			if (life == RTT_LIFE_FREE || gen != n.gen)
 				continue;	/* slot reused since */
-		} else if (!rtt_slot_copy(s, rtt_rec_core, &gen, &life) ||
+		} else if (!rtt_slot_report(s, rtt_rec_report, &gen, &life) ||
 			   gen != n.gen) {
 			continue;
 		}
@@ -813,15 +824,17 @@ static void rtt_iface_free(void)
 	kfree(rtt_rec);
 	bitmap_free(rtt_snap_bits);
 	kfree(rtt_snap_gen);
-	vfree(rtt_rec_core);
-	vfree(rtt_text_core);
+	vfree(rtt_rec_report);
+	vfree(rtt_rec_worst);
+	vfree(rtt_text_report);
 	for (i = 0; i < RTT_TEXT_READERS; i++)
 		rtt_text_drop(&rtt_texts[i]);
 	rtt_rec = NULL;
 	rtt_snap_bits = NULL;
 	rtt_snap_gen = NULL;
-	rtt_rec_core = NULL;
-	rtt_text_core = NULL;
+	rtt_rec_report = NULL;
+	rtt_rec_worst = NULL;
+	rtt_text_report = NULL;
 }
 
 int rtt_iface_init(void)
@@ -831,10 +844,11 @@ int rtt_iface_init(void)
 	rtt_rec = kzalloc(RTT_REC_MAX_SIZE, GFP_KERNEL);
 	rtt_snap_bits = bitmap_zalloc(rtt_capacity, GFP_KERNEL);
 	rtt_snap_gen = kcalloc(rtt_capacity, sizeof(u32), GFP_KERNEL);
-	rtt_rec_core = vzalloc(sizeof(*rtt_rec_core));
-	rtt_text_core = vzalloc(sizeof(*rtt_text_core));
-	if (!rtt_rec || !rtt_snap_bits || !rtt_snap_gen || !rtt_rec_core ||
-	    !rtt_text_core) {
+	rtt_rec_report = vzalloc(sizeof(*rtt_rec_report));
+	rtt_rec_worst = vzalloc(sizeof(*rtt_rec_worst));
+	rtt_text_report = vzalloc(sizeof(*rtt_text_report));
+	if (!rtt_rec || !rtt_snap_bits || !rtt_snap_gen || !rtt_rec_report ||
+	    !rtt_rec_worst || !rtt_text_report) {
 		ret = -ENOMEM;
 		goto fail;
 	}

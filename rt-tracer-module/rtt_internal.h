@@ -31,14 +31,9 @@ struct rtt_slot {
 	s16 w_cpu;			/* watch list it is on, -1 */
 	s16 w_idx;
 	unsigned long w_bit;		/* BIT(w_idx), 0 while on no list */
-	s32 hidx;			/* hash table index while ACTIVE */
-	/*
-	 * A switch-in the switch probe left to apply (its time; 0: none):
-	 * see rtt_catch_up(). Written without the lock by the CPU that
-	 * switches the task in, taken under the lock.
-	 */
-	u64 t_in;
-	struct rtt_slot *next_free;
+	/* EXITED, its summary not yet logged: set by the exit probe */
+	bool exit_unlogged;
+	struct rtt_slot *next_free;	/* free or retired list */
 	struct rtt_core core;
 };
 
@@ -123,9 +118,9 @@ int rtt_ctl_lin(s32 pid, u32 metric, u64 lo_ns, u64 step_ns);
 void rtt_ctl_reset(void);
 /* free a slot; rtt_ctl_mutex held */
 void rtt_slot_release(struct rtt_slot *s);
-/* copy a slot's core under its lock; false if FREE */
-bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
-		   u8 *life);
+/* what readers show of a slot, copied in short pieces; false if FREE */
+bool rtt_slot_report(struct rtt_slot *s, struct rtt_report *r, u32 *gen,
+		     u8 *life);
 
 /* the notice queue */
 bool rtt_ring_pop(struct rtt_notice *n);

@@ -20,8 +20,8 @@
  *  - Each slot has a lock for its state machine (rtt_slot_lock(): a
  *    test-and-set spinlock with interrupts off): a wakeup on one CPU can
  *    race with a migration, an exit or a reader on another. The switch
- *    probe leaves a task's switch-in to its next lock holder (see
- *    rtt_catch_up()).
+ *    probe leaves a task's switch-in to its next event (see
+ *    rtt_slot_catch_up()).
  *  - Each CPU has a small watch list of the tracked tasks queued on it;
  *    sched_switch on a CPU with an empty list costs one per-CPU load.
  */
@@ -56,12 +56,6 @@
 #endif
 
 #include "rtt_internal.h"
-/*
- * The kernel-independent core (also built into the host unit tests), in
- * this file's translation unit so its per-event functions (RTT_HOT) inline
- * into the probes.
- */
-#include "rtt_core.c"
 
 #define CREATE_TRACE_POINTS
 #include "rtt_trace.h"
@@ -86,14 +80,10 @@ static struct rtt_slot **rtt_tbl;		/* published table */
 static struct rtt_slot **rtt_tbl_spare;
 static unsigned int rtt_tbl_bits;
 static unsigned int rtt_tbl_tombs;
+static unsigned long rtt_tbl_changes;		/* inserts and removals */
 static struct rtt_slot *rtt_free_list;
+static struct rtt_slot *rtt_retired;		/* rtt_ctl_mutex: to recycle */
 static unsigned long rtt_fork_overflow;
-/* what a thread inherits from the thread that created it */
-struct rtt_settings {
-	u64 bound_ns;
-	u64 lin_lo_ns;
-	u64 lin_step_ns;
-};
 
 /*
  * A multiplicative hash of the task pointer (hash_ptr() on 64-bit), from
@@ -125,7 +115,7 @@ static __always_inline struct rtt_slot *rtt_lookup(struct task_struct *p)
 	return NULL;
 }
 
-/* rtt_tbl_lock held; p not in the table */
+/* rtt_tbl_lock held (or tbl not published); s->task not in tbl */
 static void rtt_tbl_insert(struct rtt_slot **tbl, struct rtt_slot *s)
 {
 	u32 mask = rtt_tbl_mask;
@@ -133,9 +123,11 @@ static void rtt_tbl_insert(struct rtt_slot **tbl, struct rtt_slot *s)
 
 	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
 		if (!tbl[i] || tbl[i] == RTT_TOMB) {
-			if (tbl[i] == RTT_TOMB && tbl == rtt_tbl)
-				rtt_tbl_tombs--;
-			s->hidx = i;
+			if (tbl == rtt_tbl) {
+				rtt_tbl_changes++;
+				if (tbl[i] == RTT_TOMB)
+					rtt_tbl_tombs--;
+			}
 			/* publish s->task before lockless readers see s */
 			smp_store_release(&tbl[i], s);
 			return;
@@ -144,62 +136,89 @@ static void rtt_tbl_insert(struct rtt_slot **tbl, struct rtt_slot *s)
 	WARN_ON_ONCE(1);	/* cannot happen: size >= 4 * capacity */
 }
 
-/* rtt_tbl_lock held */
+/* rtt_tbl_lock held, s->task set: s out of the published table */
 static void rtt_tbl_remove(struct rtt_slot *s)
 {
-	if (s->hidx < 0 || READ_ONCE(rtt_tbl[s->hidx]) != s)
-		return;
-	WRITE_ONCE(rtt_tbl[s->hidx], RTT_TOMB);
-	rtt_tbl_tombs++;
-	s->hidx = -1;
-}
+	u32 mask = rtt_tbl_mask;
+	u32 i = rtt_hash(s->task), n;
 
-/* rtt_ctl_mutex held: drop tombstones so lookups stay short */
-static void rtt_tbl_rebuild(void);
+	for (n = 0; n <= mask && rtt_tbl[i]; n++, i = (i + 1) & mask) {
+		if (rtt_tbl[i] == s) {
+			WRITE_ONCE(rtt_tbl[i], RTT_TOMB);
+			rtt_tbl_tombs++;
+			rtt_tbl_changes++;
+			return;
+		}
+	}
+}
 
 /*
- * Exits leave tombstones; a probe cannot rebuild (that waits for an RCU
- * grace period), so it asks, through irq_work, for a work item that does.
+ * rtt_ctl_mutex held: drop tombstones so lookups stay short. The spare
+ * table is filled without the table lock (its interrupts-off time stays
+ * constant whatever the capacity) and published only if no insert or
+ * removal came meanwhile; else the next call tries again.
  */
-static void rtt_probes_sync(void);
-
-static void rtt_rebuild_fn(struct work_struct *w)
-{
-	mutex_lock(&rtt_ctl_mutex);
-	rtt_tbl_rebuild();
-	rtt_probes_sync();	/* the last tracked task may have exited */
-	mutex_unlock(&rtt_ctl_mutex);
-}
-
-static DECLARE_WORK(rtt_rebuild_work, rtt_rebuild_fn);
-
-static void rtt_rebuild_kick(struct irq_work *w)
-{
-	schedule_work(&rtt_rebuild_work);
-}
-
-static struct irq_work rtt_rebuild_iw;
-
 static void rtt_tbl_rebuild(void)
 {
 	struct rtt_slot **old;
-	unsigned long flags;
-	unsigned int i;
+	unsigned long flags, changes;
+	unsigned int i, tries;
 
 	if (rtt_tbl_tombs < (1U << rtt_tbl_bits) / 4)
 		return;
-	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
-	memset(rtt_tbl_spare, 0, sizeof(*rtt_tbl) << rtt_tbl_bits);
-	for (i = 0; i < rtt_capacity; i++)
-		if (rtt_slots[i].life == RTT_LIFE_ACTIVE)
-			rtt_tbl_insert(rtt_tbl_spare, &rtt_slots[i]);
-	old = rtt_tbl;
-	WRITE_ONCE(rtt_tbl, rtt_tbl_spare);
-	rtt_tbl_tombs = 0;
-	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
-	synchronize_rcu();	/* no probe still walks the old table */
-	rtt_tbl_spare = old;
+	for (tries = 0; tries < 3; tries++) {
+		raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+		changes = rtt_tbl_changes;
+		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		memset(rtt_tbl_spare, 0, sizeof(*rtt_tbl) << rtt_tbl_bits);
+		for (i = 0; i < rtt_capacity; i++) {
+			struct rtt_slot *s = &rtt_slots[i];
+
+			/* stable while no table writer runs (checked below) */
+			if (READ_ONCE(s->life) == RTT_LIFE_ACTIVE &&
+			    READ_ONCE(s->task))
+				rtt_tbl_insert(rtt_tbl_spare, s);
+		}
+		raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+		if (changes == rtt_tbl_changes) {
+			old = rtt_tbl;
+			WRITE_ONCE(rtt_tbl, rtt_tbl_spare);
+			rtt_tbl_tombs = 0;
+			raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+			synchronize_rcu();	/* no probe walks the old table */
+			rtt_tbl_spare = old;
+			return;
+		}
+		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+	}
 }
+
+static void rtt_probes_sync(void);
+static void rtt_log_exits(void);
+static void rtt_log_exit(struct rtt_slot *s);
+
+/*
+ * Housekeeping the probes cannot do (it sleeps or prints), asked for
+ * through irq_work: log the summaries of exited tasks, drop tombstones,
+ * and unregister the probes when the last tracked task has exited.
+ */
+static void rtt_house_fn(struct work_struct *w)
+{
+	mutex_lock(&rtt_ctl_mutex);
+	rtt_log_exits();
+	rtt_tbl_rebuild();
+	rtt_probes_sync();
+	mutex_unlock(&rtt_ctl_mutex);
+}
+
+static DECLARE_WORK(rtt_house_work, rtt_house_fn);
+
+static void rtt_house_kick(struct irq_work *w)
+{
+	schedule_work(&rtt_house_work);
+}
+
+static struct irq_work rtt_house_iw;
 
 /* ---- watch lists and switch logs ---- */
 
@@ -259,9 +278,7 @@ static noinline void rtt_move_watch(struct rtt_slot *s, int want)
 	}
 	/* too many tracked tasks queued on one CPU: lose this interval */
 	atomic_long_inc(&rtt_watch_overflow);
-	rtt_set_rs(c, RTT_RS_UNKNOWN, 0);
-	c->iv_open = false;
-	c->wake_open = false;
+	rtt_core_lose_intervals(c);
 }
 
 /*
@@ -504,8 +521,8 @@ static noinline void rtt_notify_slow(struct rtt_slot *s)
 {
 	struct rtt_core *c = &s->core;
 	u64 mono_now = ktime_get_mono_fast_ns(), now = rtt_now();
+	u32 what = rtt_core_take_notify(c), m;
 	struct rtt_notice n;
-	u32 m;
 
 	rtt_refresh_live(s);	/* what it is called now */
 	memset(&n, 0, sizeof(n));
@@ -513,10 +530,10 @@ static noinline void rtt_notify_slow(struct rtt_slot *s)
 	n.gen = s->gen;
 	n.t_ns = mono_now;
 	for (m = 0; m < RTT_NR_METRICS; m++) {
-		if (!(c->notify & (RTT_N_VIOLATION(m) | RTT_N_WORST(m))))
+		if (!(what & (RTT_N_VIOLATION(m) | RTT_N_WORST(m))))
 			continue;
 		n.t_ns = rtt_mono_of(c->n_end[m], mono_now, now);
-		if (c->notify & RTT_N_VIOLATION(m)) {
+		if (what & RTT_N_VIOLATION(m)) {
 			trace_rtt_violation(c->info.pid, c->info.comm, m,
 					    c->n_value[m], c->m[m].bound_ns,
 					    c->m[m].violations);
@@ -530,7 +547,7 @@ static noinline void rtt_notify_slow(struct rtt_slot *s)
 				rtt_ring_push(&n);
 			}
 		}
-		if (c->notify & RTT_N_WORST(m)) {
+		if (what & RTT_N_WORST(m)) {
 			c->m[m].worst_at_ns = n.t_ns;	/* CLOCK_MONOTONIC */
 			trace_rtt_worst(c->info.pid, c->info.comm, m,
 					c->n_value[m], c->worst[m].nr_events);
@@ -544,13 +561,12 @@ static noinline void rtt_notify_slow(struct rtt_slot *s)
 			}
 		}
 	}
-	if (c->notify & RTT_N_EXIT) {
+	if (what & RTT_N_EXIT) {
 		n.type = RTT_REC_TASK;
 		n.metric = 0;
 		n.t_ns = mono_now;
 		rtt_ring_push(&n);
 	}
-	c->notify = 0;
 }
 
 static __always_inline void rtt_notify(struct rtt_slot *s)
@@ -560,35 +576,22 @@ static __always_inline void rtt_notify(struct rtt_slot *s)
 }
 
 /*
- * Switch-ins are applied late. The switch probe does not take the lock of
- * the task it switches in: it leaves the time in s->t_in, and the next
- * holder of the lock applies it before anything else. Usually that is the
- * same CPU switching the task out again (rtt_switch_out_task()); anybody
- * else (a wakeup while it runs, its IRQ, its exit, a reader) calls
- * rtt_catch_up() first. No other switch of the task comes in between: its
- * next switch-in follows its switch-out, which takes the lock. A latency
- * is so recorded, and reported, when the task leaves its CPU or is read,
- * with the same value; reports carry the time it ended (n_end). A slot is
- * reused only when no probe can still be leaving a switch-in for the task
- * it tracked before (rtt_slots_recycle()).
+ * Switch-ins are applied late: the switch probe does not take the lock of
+ * the task it switches in (rtt_core_switch_in_lazy()); the task's next
+ * event, under the lock, applies it first. Whoever holds the lock for
+ * another reason (a reader, the control plane, the reaper) applies it
+ * with rtt_slot_catch_up(). A slot is reused only when no probe can still
+ * be leaving a switch-in for the task it tracked before
+ * (rtt_slots_recycle()).
  */
 
-/* s->lock held: apply a switch-in the switch probe left */
-static noinline void rtt_catch_up_slow(struct rtt_slot *s)
+/* s->lock held: the core up to date, and what that recorded reported */
+static void rtt_slot_catch_up(struct rtt_slot *s)
 {
-	u64 t = xchg(&s->t_in, 0);
-
-	if (t && s->task) {
-		rtt_switch_in_live(&s->core, t, s->core.cpu);
+	if (s->task) {
+		rtt_core_catch_up(&s->core);
 		rtt_notify(s);
 	}
-}
-
-/* s->lock held: before any other event of the task */
-static __always_inline void rtt_catch_up(struct rtt_slot *s)
-{
-	if (unlikely(READ_ONCE(s->t_in)))
-		rtt_catch_up_slow(s);
 }
 
 /* Sleepers on this CPU's list that took no part in its last switch leave. */
@@ -603,7 +606,7 @@ static noinline void rtt_reap(struct rtt_watch *w, unsigned long r, int cpu)
 		if (!s)
 			continue;
 		rtt_slot_lock_irqoff(s);
-		rtt_catch_up(s);
+		rtt_slot_catch_up(s);
 		if (s->w_cpu == cpu && s->w_idx == i &&
 		    (s->life != RTT_LIFE_ACTIVE || !rtt_core_watched(&s->core)))
 			rtt_move_watch(s, -1);
@@ -702,28 +705,15 @@ static u8 rtt_classify(struct task_struct *prev, bool preempt,
 	return cause ? cause : RTT_STATE_SLEEP_OTHER;
 }
 
-/*
- * The tracked task p is switched out on this CPU (s->lock free), after the
- * switch-in this CPU left pending (rtt_catch_up()) if nobody applied it.
- */
+/* The tracked task p is switched out on this CPU (s->lock free). */
 static __always_inline void rtt_switch_out_task(struct rtt_watch *w,
 						struct rtt_slot *s,
 						struct task_struct *p,
 						u64 now, int cpu, u8 why)
 {
-	struct rtt_core *c = &s->core;
-	u64 t_in;
-
 	rtt_slot_lock_irqoff(s);
 	if (likely(rtt_slot_tracks(s, p))) {
-		/* nobody else takes it: p is leaving this CPU */
-		t_in = READ_ONCE(s->t_in);
-		if (t_in) {
-			WRITE_ONCE(s->t_in, 0);
-			rtt_switch_in_out_live(c, t_in, now, cpu, why);
-		} else {
-			rtt_switch_out_live(c, now, cpu, why);
-		}
+		rtt_core_switch_out(&s->core, now, cpu, why);
 		/* it is on this CPU's list (found there) unless moved since */
 		if (unlikely(s->w_cpu != cpu))
 			rtt_sync_watch(s);
@@ -736,22 +726,18 @@ static __always_inline void rtt_switch_out_task(struct rtt_watch *w,
 }
 
 /*
- * The tracked task p is switched in on this CPU: left for the next holder
- * of s->lock to apply (rtt_catch_up()), unless p is not where its slot
- * says (a move the probes missed), where it is applied now.
+ * The tracked task p is switched in on this CPU: left to its next event,
+ * unless p is not where its slot says (a move the probes missed).
  */
 static __always_inline void rtt_switch_in_task(struct rtt_slot *s,
 					       struct task_struct *p,
 					       u64 now, int cpu)
 {
-	if (likely(READ_ONCE(s->core.cpu) == cpu)) {
-		WRITE_ONCE(s->t_in, now);
+	if (likely(rtt_core_switch_in_lazy(&s->core, now, cpu)))
 		return;
-	}
 	rtt_slot_lock_irqoff(s);
 	if (likely(rtt_slot_tracks(s, p))) {
-		rtt_catch_up(s);
-		rtt_switch_in_live(&s->core, now, cpu);
+		rtt_core_switch_in(&s->core, now, cpu);
 		rtt_sync_watch(s);
 		rtt_notify(s);
 	}
@@ -870,8 +856,7 @@ static notrace void rtt_probe_wakeup(void *data, struct task_struct *p)
 #endif
 	rtt_slot_lock(s, &flags);
 	if (rtt_slot_tracks(s, p)) {
-		rtt_catch_up(s);
-		rtt_wakeup_live(&s->core, rtt_now(), task_cpu(p), &waker,
+		rtt_core_wakeup(&s->core, rtt_now(), task_cpu(p), &waker,
 				on_cpu);
 		rtt_sync_watch(s);
 		rtt_notify(s);
@@ -892,7 +877,6 @@ static notrace void rtt_probe_migrate(void *data, struct task_struct *p,
 		return;
 	rtt_slot_lock(s, &flags);
 	if (rtt_slot_tracks(s, p)) {
-		rtt_catch_up(s);
 		rtt_core_migrate(&s->core, rtt_now(), task_cpu(p), dest);
 		rtt_sync_watch(s);
 	}
@@ -900,52 +884,53 @@ static notrace void rtt_probe_migrate(void *data, struct task_struct *p,
 }
 
 /* One line per task for the kernel log. */
-static void rtt_log_summary(const char *why, const struct rtt_task_info *t,
-			    const struct rtt_metric_stats *m, u64 dropped)
+static void rtt_log_summary(const char *why, const struct rtt_report *r)
 {
+	const struct rtt_metric_stats *m = r->m;
+	const struct rtt_task_info *t = &r->info;
+
 	pr_info("%s pid=%d tgid=%d comm=%s lat_count=%llu lat_max_ns=%llu lat_viol=%llu resp_count=%llu resp_max_ns=%llu resp_viol=%llu relief_count=%llu relief_max_ns=%llu relief_viol=%llu events_dropped=%llu\n",
 		why, t->pid, t->tgid, t->comm,
 		m[0].count, m[0].max_ns, m[0].violations,
 		m[1].count, m[1].max_ns, m[1].violations,
-		m[2].count, m[2].max_ns, m[2].violations, dropped);
+		m[2].count, m[2].max_ns, m[2].violations, r->events_dropped);
 }
 
+/*
+ * The exit probe only marks the slot (exit_unlogged) and kicks the
+ * housekeeping work, which logs the summary (rtt_log_exits()): no printk
+ * on the exit path of a tracked task.
+ */
 static notrace void rtt_probe_exit(void *data, struct task_struct *p)
 {
-	struct rtt_metric_stats st[RTT_METRIC_RELIEF + 1];	/* those logged */
-	struct rtt_task_info info;
 	struct rtt_slot *s;
 	unsigned long flags;
-	u64 dropped;
 
 	if (likely(!atomic_read(&rtt_nr_live)))
 		return;
-	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
 	s = rtt_lookup(p);
-	if (!s) {
+	if (!s)
+		return;
+	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	if (READ_ONCE(s->task) != p) {
 		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
 		return;
 	}
 	rtt_tbl_remove(s);
-	if (atomic_dec_and_test(&rtt_nr_live) ||
-	    rtt_tbl_tombs >= (1U << rtt_tbl_bits) / 4)
-		irq_work_queue(&rtt_rebuild_iw);
+	atomic_dec(&rtt_nr_live);
 	rtt_slot_lock_irqoff(s);
 	if (s->core.info.flags & RTT_F_IRQ_THREAD)
 		atomic_dec(&rtt_nr_irq);
-	rtt_catch_up(s);
 	rtt_refresh(s, p);
 	rtt_core_exit(&s->core, rtt_now());
 	s->life = RTT_LIFE_EXITED;
+	WRITE_ONCE(s->exit_unlogged, true);
 	s->task = NULL;
 	rtt_sync_watch(s);
 	rtt_notify(s);
-	info = s->core.info;
-	memcpy(st, s->core.m, sizeof(st));
-	dropped = s->core.events_dropped;
 	rtt_slot_unlock_irqoff(s);
 	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
-	rtt_log_summary("exit", &info, st, dropped);
+	irq_work_queue(&rtt_house_iw);
 }
 
 /* rtt_tbl_lock held: a free slot, or NULL */
@@ -968,7 +953,6 @@ static int rtt_slot_track(struct rtt_slot *s, struct task_struct *p, u32 kind,
 			  const struct rtt_settings *inherit)
 {
 	struct rtt_task_info *t = &s->core.info;
-	u32 m;
 
 	if (p->flags & PF_EXITING)
 		return -ESRCH;
@@ -983,14 +967,8 @@ static int rtt_slot_track(struct rtt_slot *s, struct task_struct *p, u32 kind,
 	t->flags = flags;
 	t->start_ns = p->start_time;
 	rtt_refresh(s, p);
-	if (inherit) {
-		for (m = 0; m < RTT_NR_METRICS; m++) {
-			s->core.m[m].bound_ns = inherit[m].bound_ns;
-			s->core.m[m].lin_lo_ns = inherit[m].lin_lo_ns;
-			s->core.m[m].lin_step_ns = inherit[m].lin_step_ns;
-		}
-		rtt_core_settings_changed(&s->core);
-	}
+	if (inherit)
+		rtt_core_apply_settings(&s->core, inherit);
 	s->life = RTT_LIFE_ACTIVE;
 	rtt_slot_unlock_irqoff(s);
 	rtt_tbl_insert(rtt_tbl, s);
@@ -1006,16 +984,20 @@ static notrace void rtt_probe_fork(void *data, struct task_struct *parent,
 	struct rtt_settings set[RTT_NR_METRICS];
 	struct rtt_slot *ps, *s;
 	unsigned long flags;
-	u32 m, tflags;
+	u32 tflags;
 
 	if (likely(!atomic_read(&rtt_nr_live)))
 		return;
 	if (child->tgid != parent->tgid)
 		return;		/* a new process, not a thread */
-	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	/* lockless first: threads created anywhere take no global lock */
 	ps = rtt_lookup(parent);
-	if (!ps || ps->core.info.kind != RTT_TRACK_TGID ||
-	    rtt_lookup(child)) {
+	if (!ps || READ_ONCE(ps->core.info.kind) != RTT_TRACK_TGID)
+		return;
+	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	/* again, under the lock: the parent may have exited or been deleted */
+	if (READ_ONCE(ps->task) != parent ||
+	    ps->core.info.kind != RTT_TRACK_TGID || rtt_lookup(child)) {
 		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
 		return;
 	}
@@ -1029,11 +1011,7 @@ static notrace void rtt_probe_fork(void *data, struct task_struct *parent,
 	}
 	/* settings of the parent (one slot lock at a time) */
 	rtt_slot_lock_irqoff(ps);
-	for (m = 0; m < RTT_NR_METRICS; m++) {
-		set[m].bound_ns = ps->core.m[m].bound_ns;
-		set[m].lin_lo_ns = ps->core.m[m].lin_lo_ns;
-		set[m].lin_step_ns = ps->core.m[m].lin_step_ns;
-	}
+	rtt_core_get_settings(&ps->core, set);
 	tflags = ps->core.info.flags & RTT_F_TRACE;
 	rtt_slot_unlock_irqoff(ps);
 	if (rtt_slot_track(s, child, RTT_TRACK_TGID, tflags, -1, set)) {
@@ -1059,7 +1037,6 @@ static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
 		return;
 	rtt_slot_lock(s, &flags);
 	if (rtt_slot_tracks(s, t) && s->core.info.irq == irq) {
-		rtt_catch_up(s);
 		if (entry)
 			rtt_core_irq_entry(&s->core, rtt_now(),
 					   smp_processor_id(), irq);
@@ -1203,14 +1180,20 @@ static int rtt_find_probes(void)
 /* ---- control plane ---- */
 
 /*
- * rtt_ctl_mutex held: s stops tracking and is reinitialized, but is not
- * free yet (rtt_slots_recycle()). Returns whether s tracked a live task.
+ * rtt_ctl_mutex held: s (reported, if its exit was not yet) stops tracking
+ * and waits on the retired list for rtt_slots_recycle(). Returns whether
+ * s tracked a live task.
  */
 static bool rtt_slot_retire(struct rtt_slot *s)
 {
 	unsigned long flags;
 	bool live;
 
+	lockdep_assert_held(&rtt_ctl_mutex);
+	if (READ_ONCE(s->life) == RTT_LIFE_FREE)
+		return false;
+	if (READ_ONCE(s->exit_unlogged))
+		rtt_log_exit(s);
 	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
 	if (s->life == RTT_LIFE_FREE) {
 		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
@@ -1226,41 +1209,41 @@ static bool rtt_slot_retire(struct rtt_slot *s)
 	rtt_slot_lock_irqoff(s);
 	s->life = RTT_LIFE_FREE;
 	s->task = NULL;
-	rtt_sync_watch(s);
-	rtt_core_init(&s->core);
 	s->worst_queued = 0;
+	s->exit_unlogged = false;
+	rtt_sync_watch(s);
 	rtt_slot_unlock_irqoff(s);
 	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
 	rtt_iface_forget(s);
+	s->next_free = rtt_retired;
+	rtt_retired = s;
 	return live;
 }
 
 /*
- * rtt_ctl_mutex held (or at load): every FREE slot back on the free list.
- * after_live: some were retired while tracking a live task. Those wait a
- * grace period first: a switch probe may have found one for its task just
- * before and still be about to leave it a switch-in (t_in), which must not
- * reach the next task.
+ * rtt_ctl_mutex held: the retired slots reinitialized and free again.
+ * after_live: some tracked a live task. Those wait a grace period first:
+ * a switch probe may have found one for its task just before and still be
+ * about to leave it a switch-in, which must not reach the next task. The
+ * 14 KB core is reset outside any lock: a FREE slot is only ever looked
+ * at under its lock by code that checks life or task first.
  */
 static void rtt_slots_recycle(bool after_live)
 {
 	unsigned long flags;
-	unsigned int i;
+	struct rtt_slot *s;
 
+	lockdep_assert_held(&rtt_ctl_mutex);
 	if (after_live)
 		synchronize_rcu();
-	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
-	rtt_free_list = NULL;
-	for (i = rtt_capacity; i-- > 0;) {
-		struct rtt_slot *s = &rtt_slots[i];
-
-		if (s->life != RTT_LIFE_FREE)
-			continue;
-		s->t_in = 0;
+	while ((s = rtt_retired)) {
+		rtt_retired = s->next_free;
+		rtt_core_init(&s->core);
+		raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
 		s->next_free = rtt_free_list;
 		rtt_free_list = s;
+		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
 	}
-	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
 }
 
 /* rtt_ctl_mutex held: s stops tracking and is free again */
@@ -1269,24 +1252,61 @@ void rtt_slot_release(struct rtt_slot *s)
 	rtt_slots_recycle(rtt_slot_retire(s));
 }
 
-bool rtt_slot_copy(struct rtt_slot *s, struct rtt_core *out, u32 *gen,
-		   u8 *life)
+/*
+ * What readers show of slot s, copied under its lock in pieces (the
+ * identity, then each metric), so interrupts are off only for a short
+ * copy each time. false: s is FREE, or was reused while being read.
+ */
+bool rtt_slot_report(struct rtt_slot *s, struct rtt_report *r, u32 *gen,
+		     u8 *life)
 {
 	unsigned long flags;
+	u32 g, m;
 	bool ok;
 
 	rtt_slot_lock(s, &flags);
-	ok = s->life != RTT_LIFE_FREE;
-	rtt_catch_up(s);
+	rtt_slot_catch_up(s);
 	rtt_refresh_live(s);
-	if (ok)
-		*out = s->core;
-	if (gen)
-		*gen = s->gen;
+	ok = s->life != RTT_LIFE_FREE;
+	g = s->gen;
 	if (life)
 		*life = s->life;
+	if (ok)
+		rtt_core_report_head(&s->core, r);
 	rtt_slot_unlock(s, flags);
+	for (m = 0; ok && m < RTT_NR_METRICS; m++) {
+		rtt_slot_lock(s, &flags);
+		ok = s->gen == g && s->life != RTT_LIFE_FREE;
+		if (ok)
+			rtt_core_report_metric(&s->core, m, r);
+		rtt_slot_unlock(s, flags);
+	}
+	if (gen)
+		*gen = g;
 	return ok;
+}
+
+/* rtt_ctl_mutex held: the kernel log's line for an exited task, once */
+static void rtt_log_exit(struct rtt_slot *s)
+{
+	struct rtt_report *r = kmalloc(sizeof(*r), GFP_KERNEL);
+	u8 life;
+
+	lockdep_assert_held(&rtt_ctl_mutex);
+	WRITE_ONCE(s->exit_unlogged, false);
+	if (r && rtt_slot_report(s, r, NULL, &life) && life == RTT_LIFE_EXITED)
+		rtt_log_summary("exit", r);
+	kfree(r);
+}
+
+/* rtt_ctl_mutex held: every exit not yet in the kernel log */
+static void rtt_log_exits(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < rtt_capacity; i++)
+		if (READ_ONCE(rtt_slots[i].exit_unlogged))
+			rtt_log_exit(&rtt_slots[i]);
 }
 
 /* rtt_ctl_mutex held: the oldest exited record, to make room */
@@ -1457,13 +1477,13 @@ static struct rtt_slot *rtt_find_pid(s32 pid)
 /* Stop tracking: kind PID: that pid; TGID: every thread; IRQ: its thread. */
 int rtt_ctl_del(u32 kind, s32 id)
 {
-	struct rtt_core *c;
+	struct rtt_report *r;
 	struct rtt_slot *s;
 	bool live = false;
 	unsigned int i;
 	int n = 0;
 
-	c = kmalloc(sizeof(*c), GFP_KERNEL);
+	r = kmalloc(sizeof(*r), GFP_KERNEL);
 	mutex_lock(&rtt_ctl_mutex);
 	for (i = 0; i < rtt_capacity; i++) {
 		s = &rtt_slots[i];
@@ -1475,8 +1495,8 @@ int rtt_ctl_del(u32 kind, s32 id)
 			continue;
 		if (!s)
 			break;
-		if (c && rtt_slot_copy(s, c, NULL, NULL))
-			rtt_log_summary("del", &c->info, c->m, c->events_dropped);
+		if (r && rtt_slot_report(s, r, NULL, NULL))
+			rtt_log_summary("del", r);
 		live |= rtt_slot_retire(s);
 		n++;
 		if (kind == RTT_TRACK_PID)
@@ -1486,7 +1506,7 @@ int rtt_ctl_del(u32 kind, s32 id)
 		rtt_slots_recycle(live);
 	rtt_probes_sync();
 	mutex_unlock(&rtt_ctl_mutex);
-	kfree(c);
+	kfree(r);
 	return n ? 0 : -ENOENT;
 }
 
@@ -1501,7 +1521,7 @@ int rtt_ctl_bound(s32 pid, u32 metric, u64 bound_ns)
 	s = rtt_find_pid(pid);
 	if (s) {
 		rtt_slot_lock(s, &flags);
-		rtt_catch_up(s);
+		rtt_slot_catch_up(s);
 		rtt_core_set_bound(&s->core, metric, bound_ns);
 		rtt_slot_unlock(s, flags);
 	}
@@ -1521,7 +1541,7 @@ int rtt_ctl_lin(s32 pid, u32 metric, u64 lo_ns, u64 step_ns)
 	s = rtt_find_pid(pid);
 	if (s) {
 		rtt_slot_lock(s, &flags);
-		rtt_catch_up(s);
+		rtt_slot_catch_up(s);
 		ret = rtt_core_set_lin(&s->core, metric, lo_ns, step_ns) ?
 		      -ERANGE : 0;
 		rtt_slot_unlock(s, flags);
@@ -1583,20 +1603,21 @@ static int __init rtt_init(void)
 		rtt_free_all();
 		return -ENOMEM;
 	}
+	mutex_lock(&rtt_ctl_mutex);
 	for (i = rtt_capacity; i-- > 0;) {
 		struct rtt_slot *s = &rtt_slots[i];
 
-		s->lock = 0;
-		rtt_core_init(&s->core);
 		s->w_cpu = -1;
 		s->w_idx = -1;
-		s->hidx = -1;
+		s->next_free = rtt_retired;
+		rtt_retired = s;
 	}
 	rtt_slots_recycle(false);
+	mutex_unlock(&rtt_ctl_mutex);
 	for_each_possible_cpu(i)
 		per_cpu_ptr(&rtt_watch, i)->log = &rtt_logs[i];
 	init_irq_work(&rtt_wake_work, rtt_wake_fn);
-	init_irq_work(&rtt_rebuild_iw, rtt_rebuild_kick);
+	init_irq_work(&rtt_house_iw, rtt_house_kick);
 	rtt_memory_bytes = array_size(rtt_capacity, sizeof(*rtt_slots)) +
 			   2 * tbl_bytes +
 			   array_size(RTT_RING, sizeof(*rtt_ring)) +
@@ -1625,7 +1646,7 @@ fail_free:
 
 static void __exit rtt_exit(void)
 {
-	struct rtt_core *c;
+	struct rtt_report *r;
 	unsigned int i;
 	u32 gen;
 	u8 life;
@@ -1635,15 +1656,14 @@ static void __exit rtt_exit(void)
 	rtt_unregister_probes();	/* + tracepoint_synchronize_unregister */
 	mutex_unlock(&rtt_ctl_mutex);
 	irq_work_sync(&rtt_wake_work);
-	irq_work_sync(&rtt_rebuild_iw);
-	cancel_work_sync(&rtt_rebuild_work);
-	c = kmalloc(sizeof(*c), GFP_KERNEL);
-	for (i = 0; c && i < rtt_capacity; i++)
-		if (rtt_slot_copy(&rtt_slots[i], c, &gen, &life))
+	irq_work_sync(&rtt_house_iw);
+	cancel_work_sync(&rtt_house_work);
+	r = kmalloc(sizeof(*r), GFP_KERNEL);
+	for (i = 0; r && i < rtt_capacity; i++)
+		if (rtt_slot_report(&rtt_slots[i], r, &gen, &life))
 			rtt_log_summary(life == RTT_LIFE_EXITED ?
-					"unload exited" : "unload",
-					&c->info, c->m, c->events_dropped);
-	kfree(c);
+					"unload exited" : "unload", r);
+	kfree(r);
 	if (rtt_fork_overflow || atomic_long_read(&rtt_watch_overflow))
 		pr_info("threads not tracked for capacity: %lu, intervals lost to full watch lists: %ld\n",
 			rtt_fork_overflow,

@@ -13,7 +13,7 @@
 #include <linux/rt_tracer.h>
 
 /* metric numbers resolved in the events' format files, names from the UAPI */
-#define RTT_TP_METRIC_ENUM(suffix, name) TRACE_DEFINE_ENUM(RTT_METRIC_##suffix);
+#define RTT_TP_METRIC_ENUM(suffix, ...) TRACE_DEFINE_ENUM(RTT_METRIC_##suffix);
 RTT_METRICS(RTT_TP_METRIC_ENUM)
 TRACE_DEFINE_ENUM(RTT_NR_METRICS);
 

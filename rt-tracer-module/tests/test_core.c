@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host unit tests of rtt_core.c: replay synthetic scheduler event
- * sequences and check exact numbers.
+ * Host unit tests of the core (rtt_core.h, rtt_core.c): replay synthetic
+ * scheduler event sequences through the functions the module's probes
+ * call, and check exact numbers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,14 @@
 static int passed, failed, cur_failed;
 static struct rtt_core core;	/* big: not on the stack */
 static struct rtt_core core2;
+static struct rtt_report report;
+
+/* The sysfs text of a core, as the module formats a slot's report. */
+static size_t format(const struct rtt_core *c, char *buf, size_t size)
+{
+	rtt_core_report(c, &report);
+	return rtt_core_format(&report, buf, size);
+}
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\
@@ -65,6 +74,7 @@ struct rtt_cpulog *rtt_cpulog_of(s32 cpu)
 {
 	return cpu >= 0 && cpu < TEST_CPUS ? &logs[cpu] : NULL;
 }
+
 
 /* The tracked task itself, as an event names it. */
 static const struct rtt_who *me(const struct rtt_core *c)
@@ -352,14 +362,17 @@ static void t_bounds(void)
 
 	rtt_core_set_bound(c, RTT_METRIC_LATENCY, 3000);
 	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		u32 n;
+
 		rtt_core_wakeup(c, t, 0, &waker, false);
 		sw(c, t + v[i], 0, &idle, 0, me(c));
-		if (c->notify & RTT_N_VIOLATION(RTT_METRIC_LATENCY)) {
+		n = rtt_core_take_notify(c);
+		if (n & RTT_N_VIOLATION(RTT_METRIC_LATENCY)) {
 			nviol++;
 			CHECK(c->n_value[0] > 3000);
 			CHECK_EQ(rtt_breakdown_sum(&c->n_bd[0]), c->n_value[0]);
 		}
-		if (c->notify & RTT_N_WORST(RTT_METRIC_LATENCY))
+		if (n & RTT_N_WORST(RTT_METRIC_LATENCY))
 			nworst++;
 		t += v[i] + 1;
 		sw(c, t, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
@@ -424,28 +437,22 @@ static void t_worst_events_dropped(void)
  * count against it whatever is tracked.
  */
 /*
- * The module applies a task's switch-in late: when the task leaves its
- * CPU, in one pass with that switch-out, or first thing at any other event
- * of the task. Random but possible sequences (a task switches out only
- * where it runs, in only where it does not), one core fed directly and
- * one the module's way: the same statistics and breakdowns.
+ * The module leaves a task's switch-in to its next event
+ * (rtt_core_switch_in_lazy()), which applies it first: in one pass with
+ * the switch-out that follows, or before any other event. Random but
+ * possible sequences (a task switches out only where it runs, in only
+ * where it does not), one core switched in at once, one lazily as the
+ * module does: the same statistics and breakdowns.
  */
 static struct rtt_core lazy_core;
-
-static void lazy_catch_up(struct rtt_core *b, u64 *t_in)
-{
-	if (*t_in)
-		rtt_core_switch_in(b, *t_in, b->cpu);
-	*t_in = 0;
-}
 
 static void t_lazy_switch_in(void)
 {
 	struct rtt_core *a = fresh(&core, 40, 0), *b = &lazy_core;
 	struct rtt_who x = W(41, "x", 100);
-	u64 t = 0, seed = 777, t_in = 0;
+	u64 t = 0, seed = 777;
 	int run_cpu = -1;		/* where the task runs; -1: nowhere */
-	u32 i, m;
+	u32 i, m, lazy = 0;
 
 	*b = *a;
 	rtt_core_set_bound(a, RTT_METRIC_LATENCY, 3000);
@@ -460,7 +467,6 @@ static void t_lazy_switch_in(void)
 		cpu = (r >> 12) % 2;
 		switch (r % 6) {
 		case 0:
-			lazy_catch_up(b, &t_in);
 			rtt_core_wakeup(a, t, cpu, &waker, run_cpu >= 0);
 			rtt_core_wakeup(b, t, cpu, &waker, run_cpu >= 0);
 			break;
@@ -469,13 +475,7 @@ static void t_lazy_switch_in(void)
 			if (run_cpu >= 0) {
 				why = (r >> 4) % 5;
 				rtt_core_switch_out(a, t, run_cpu, why);
-				if (t_in)
-					rtt_core_switch_in_out(b, t_in, t,
-							       run_cpu, why);
-				else
-					rtt_core_switch_out(b, t, run_cpu,
-							    why);
-				t_in = 0;
+				rtt_core_switch_out(b, t, run_cpu, why);
 				run_cpu = -1;
 				break;
 			}
@@ -483,23 +483,19 @@ static void t_lazy_switch_in(void)
 			if (a->cpu >= 0 && (r >> 16) % 8)
 				cpu = a->cpu;
 			rtt_core_switch_in(a, t, cpu);
-			if (b->cpu == (s32)cpu && !t_in) {
-				t_in = t;
-			} else {
-				lazy_catch_up(b, &t_in);
+			if (rtt_core_switch_in_lazy(b, t, cpu))
+				lazy++;
+			else
 				rtt_core_switch_in(b, t, cpu);
-			}
 			run_cpu = cpu;
 			break;
 		case 3:
 			if (run_cpu >= 0)
 				break;
-			lazy_catch_up(b, &t_in);
 			rtt_core_migrate(a, t, a->cpu, cpu);
 			rtt_core_migrate(b, t, b->cpu, cpu);
 			break;
 		case 4:
-			lazy_catch_up(b, &t_in);
 			rtt_core_irq_entry(a, t, cpu, 3);
 			rtt_core_irq_entry(b, t, cpu, 3);
 			break;
@@ -509,7 +505,7 @@ static void t_lazy_switch_in(void)
 			break;
 		}
 	}
-	lazy_catch_up(b, &t_in);
+	rtt_core_catch_up(b);
 	for (m = 0; m < RTT_NR_METRICS; m++) {
 		a->m[m].worst_at_ns = 0;
 		b->m[m].worst_at_ns = 0;
@@ -519,6 +515,8 @@ static void t_lazy_switch_in(void)
 	CHECK(!memcmp(&a->acc, &b->acc, sizeof(a->acc)));
 	CHECK_EQ(a->rs, b->rs);
 	CHECK_EQ(a->t_state, b->t_state);
+	CHECK_EQ(b->t_in, 0);
+	CHECK(lazy > 10000);
 	CHECK(a->m[RTT_METRIC_LATENCY].count > 1000);
 	CHECK(a->m[RTT_METRIC_LATENCY].violations > 10);
 	CHECK(a->m[RTT_METRIC_RELIEF].count > 100);
@@ -682,16 +680,15 @@ static void t_exit_record(void)
 	rtt_core_wakeup(c, 0, 0, &waker, false);
 	sw(c, 10, 0, &idle, 0, me(c));
 	rtt_core_exit(c, 50);
-	CHECK(c->notify & RTT_N_EXIT);
+	CHECK(rtt_core_take_notify(c) & RTT_N_EXIT);
 	CHECK(c->info.flags & RTT_F_EXITED);
 	CHECK_EQ(c->exit_ns, 50);
 	CHECK(!rtt_core_watched(c));
-	rtt_core_wakeup(c, 60, 0, &waker, false);
-	sw(c, 70, 0, &idle, 0, me(c));
 	CHECK_EQ(c->m[0].count, 1);
 	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 0);
 	rtt_core_exit(c, 80);
-	CHECK_EQ(c->notify, 0);		/* only once */
+	CHECK_EQ(rtt_core_take_notify(c), 0);	/* only once */
+	CHECK_EQ(c->exit_ns, 50);
 }
 
 /* Same pid, another process (start time differs): separate records. */
@@ -711,9 +708,9 @@ static void t_pid_reuse(void)
 	CHECK_EQ(b->m[0].max_ns, 30);
 	CHECK_EQ(b->m[0].count, 1);
 	CHECK(!(b->info.flags & RTT_F_EXITED));
-	rtt_core_format(a, buf, sizeof(buf));
+	format(a, buf, sizeof(buf));
 	CHECK(strstr(buf, "flags=exited\n"));
-	rtt_core_format(b, buf, sizeof(buf));
+	format(b, buf, sizeof(buf));
 	CHECK(strstr(buf, "flags=-\n"));
 }
 
@@ -813,7 +810,7 @@ static void t_irq(void)
 	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].culprits[0].pid, 456);
 	CHECK(c->worst[RTT_METRIC_IRQ_DELAY].culprits[0].ns >= 9000 - 2100 - 2);
 	sw(c, 9100, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
-	rtt_core_format(c, buf, sizeof(buf));
+	format(c, buf, sizeof(buf));
 	CHECK(strstr(buf, "  irq_delay count=3 "));
 	CHECK(strstr(buf, "  irq count=3 "));
 	CHECK(strstr(buf, "flags=trace,irq_thread"));
@@ -849,7 +846,7 @@ static void t_format_exact(void)
 	sw(c, 7000, 0, &idle, 0, &other);
 	sw(c, 9000, 0, &other, 0, me(c));
 	sw(c, 9500, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
-	n = rtt_core_format(c, buf, sizeof(buf));
+	n = format(c, buf, sizeof(buf));
 	CHECK_EQ(n, strlen(buf));
 	CHECK(!strcmp(buf, expect));
 	if (cur_failed)
@@ -862,7 +859,7 @@ static void t_format_empty_and_truncated(void)
 	char buf[RTT_FORMAT_MAX], small[64];
 	u32 m;
 
-	rtt_core_format(c, buf, sizeof(buf));
+	format(c, buf, sizeof(buf));
 	CHECK(strstr(buf, "  latency count=0 min_ns=0 mean_ns=0 max_ns=0 "));
 	CHECK(strstr(buf, "    culprits -\n    log2 -\n"));
 	CHECK(!strstr(buf, "linear"));
@@ -889,9 +886,9 @@ static void t_format_empty_and_truncated(void)
 			memset(c->worst[m].culprits[i].comm, 'x', 15);
 		}
 	}
-	CHECK(rtt_core_format(c, buf, sizeof(buf)) < RTT_FORMAT_MAX - 4);
+	CHECK(format(c, buf, sizeof(buf)) < RTT_FORMAT_MAX - 4);
 	CHECK(!strstr(buf, "..."));
-	CHECK_EQ(rtt_core_format(c, small, sizeof(small)), strlen(small));
+	CHECK_EQ(format(c, small, sizeof(small)), strlen(small));
 	CHECK(strlen(small) < sizeof(small));
 }
 
@@ -904,7 +901,7 @@ static void t_random_invariants(void)
 	u32 i, m;
 
 	for (i = 0; i < 200000; i++) {
-		u32 r;
+		u32 r, n;
 
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		r = (u32)(seed >> 33);
@@ -936,9 +933,9 @@ static void t_random_invariants(void)
 			sw(c, t, r % 2, &hog, 1, me(c));
 			break;
 		}
+		n = rtt_core_take_notify(c);
 		for (m = 0; m < RTT_NR_METRICS; m++) {
-			if (!(c->notify & (RTT_N_WORST(m) |
-					   RTT_N_VIOLATION(m))))
+			if (!(n & (RTT_N_WORST(m) | RTT_N_VIOLATION(m))))
 				continue;
 			nrec++;
 			if (rtt_breakdown_sum(&c->n_bd[m]) != c->n_value[m]) {

@@ -26,7 +26,8 @@
 /*
  * What a tracked task is measured for: the one list of metrics, in wire
  * order, X(SUFFIX, name) for RTT_METRIC_SUFFIX and its name in text, trace
- * events and JSON (the Rust crates are checked against this list).
+ * events and JSON (the Rust crates are checked against this list). An X
+ * may take (suffix, ...) when it needs only the suffix.
  *   latency    wakeup -> switch-in
  *   response   wakeup -> first voluntary switch-out
  *   relief     wakeup -> next sleep on a timer (control-loop time)
@@ -40,7 +41,7 @@
 	X(IRQ_DELAY, irq_delay)		\
 	X(IRQ, irq)
 
-#define RTT_METRIC_ENUM(suffix, name)	RTT_METRIC_##suffix,
+#define RTT_METRIC_ENUM(suffix, ...)	RTT_METRIC_##suffix,
 enum rtt_metric {
 	RTT_METRICS(RTT_METRIC_ENUM)
 	RTT_NR_METRICS,

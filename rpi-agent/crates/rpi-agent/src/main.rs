@@ -80,8 +80,13 @@ struct Agent {
     next_heartbeat: Instant,
     next_hello: Instant,
     next_scan: Instant,
+    next_bad_report: Option<Instant>,
     hello: p::Hello,
 }
+
+/// Repeated problems are reported (as notices) at most this often; counters
+/// in the heartbeat hold the exact numbers.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 impl Agent {
     fn new(cfg: Config) -> Result<Self, String> {
@@ -125,9 +130,29 @@ impl Agent {
             next_heartbeat: now + cfg.heartbeat_interval,
             next_hello: now + cfg.hello_interval,
             next_scan: now + cfg.proc_scan_interval,
+            next_bad_report: None,
             hello,
             cfg,
         })
+    }
+
+    /// Tell the user about malformed module records (counted in
+    /// records_bad), at most once per REPORT_EVERY.
+    fn report_bad_records(&mut self, now: Instant) {
+        let bad = match &mut self.input {
+            Input::Device(d) => d.parser.take_bad(),
+            Input::Replay(r) => r.parser.take_bad(),
+        };
+        let Some(e) = bad else { return };
+        if self.next_bad_report.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_bad_report = Some(now + REPORT_EVERY);
+        let msg = format!(
+            "malformed record from the module: {e} ({} so far, in records_bad); do rt_tracer.ko and rpi-agent match?",
+            self.source_stats().records_bad
+        );
+        self.notice(1, &msg);
     }
 
     fn source_stats(&self) -> SourceStats {
@@ -324,6 +349,7 @@ impl Agent {
                     return self.shutdown();
                 }
             }
+            self.report_bad_records(now);
             let next_send = self.pump(now);
 
             let mut wake = self.next_heartbeat.min(self.next_hello);

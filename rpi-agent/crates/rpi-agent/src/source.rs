@@ -24,6 +24,8 @@ pub struct Parser {
     buf: Box<[u8]>,
     fill: usize,
     pub stats: SourceStats,
+    /// The latest malformed record not yet reported (see [`Parser::take_bad`]).
+    last_bad: Option<RecordError>,
 }
 
 impl Default for Parser {
@@ -38,7 +40,13 @@ impl Parser {
             buf: vec![0u8; READ_BUF + RTT_REC_MAX_SIZE].into_boxed_slice(),
             fill: 0,
             stats: SourceStats::default(),
+            last_bad: None,
         }
+    }
+
+    /// What was wrong with the latest malformed record since the last call.
+    pub fn take_bad(&mut self) -> Option<RecordError> {
+        self.last_bad.take()
     }
 
     /// Space to read into.
@@ -62,9 +70,16 @@ impl Parser {
                     at += size;
                 }
                 Err(RecordError::Incomplete) => break,
-                Err(RecordError::BadSize { .. }) => {
+                Err(e @ RecordError::TooShort { size, .. }) => {
+                    // Its end is known: skip it, the records after it are fine.
+                    self.stats.records_bad += 1;
+                    self.last_bad = Some(e);
+                    at += usize::from(size);
+                }
+                Err(e @ RecordError::BadSize { .. }) => {
                     // Cannot find the next record boundary: drop what is buffered.
                     self.stats.records_bad += 1;
+                    self.last_bad = Some(e);
                     at = self.fill;
                 }
             }
@@ -331,5 +346,51 @@ mod tests {
         p.spare()[..16].copy_from_slice(bad.as_bytes());
         p.commit(16, &mut |_| panic!("no record"));
         assert_eq!(p.stats.records_bad, 1);
+    }
+
+    #[test]
+    fn parser_skips_a_short_record_and_reads_a_1_1_worst() {
+        let mut d = RttRecDropped::default();
+        d.hdr.type_ = RTT_REC_DROPPED;
+        d.hdr.size = core::mem::size_of::<RttRecDropped>() as u16;
+        d.violations = 5;
+        // A WORST far too short for any UAPI version, then a 1.1 WORST (1808
+        // bytes, no nr_culprits), then a DROPPED record.
+        let mut short = RttRecHdr {
+            type_: RTT_REC_WORST,
+            size: 100,
+            seq: 1,
+            t_ns: 0,
+        }
+        .as_bytes()
+        .to_vec();
+        short.resize(100, 0x55);
+        let mut w = RttRecWorst::default();
+        w.hdr.type_ = RTT_REC_WORST;
+        w.hdr.size = c_size::REC_WORST_V1_1 as u16;
+        w.value_ns = 77;
+        w.culprits[0].pid = 9;
+        w.culprits[0].ns = 3;
+        let mut bytes = short;
+        bytes.extend_from_slice(&w.as_bytes()[..c_size::REC_WORST_V1_1]);
+        bytes.extend_from_slice(d.as_bytes());
+
+        let mut p = Parser::new();
+        let (mut worst, mut drops) = (Vec::new(), 0);
+        for chunk in bytes.chunks(333) {
+            p.spare()[..chunk.len()].copy_from_slice(chunk);
+            p.commit(chunk.len(), &mut |r| match r {
+                Record::Worst(w) => worst.push((w.value_ns, w.used_culprits().count())),
+                Record::Dropped(x) => drops += x.violations,
+                _ => panic!("unexpected {r:?}"),
+            });
+        }
+        assert_eq!(worst, [(77, 1)]);
+        assert_eq!(drops, 5);
+        assert_eq!(p.stats.records_bad, 1);
+        assert_eq!(p.stats.records_read, 2);
+        assert!(matches!(p.take_bad(), Some(RecordError::TooShort { size: 100, .. })));
+        assert_eq!(p.take_bad(), None);
+        assert_eq!(p.leftover(), 0);
     }
 }

@@ -124,6 +124,7 @@ pub fn replay_records() -> Vec<u8> {
         ns: 59_000,
         comm: comm("hog"),
     };
+    w.nr_culprits = 1;
     w.nr_events = 2;
     w.events[0] = RttEvent {
         t_ns: 0,

@@ -152,7 +152,7 @@ impl Agent {
             "malformed record from the module: {e} ({} so far, in records_bad); do rt_tracer.ko and rpi-agent match?",
             self.source_stats().records_bad
         );
-        self.notice(1, &msg);
+        self.notice(p::NoticeLevel::Warning, &msg);
     }
 
     fn source_stats(&self) -> SourceStats {
@@ -162,7 +162,7 @@ impl Agent {
         }
     }
 
-    fn notice(&mut self, level: u8, text: &str) {
+    fn notice(&mut self, level: p::NoticeLevel, text: &str) {
         log(format_args!("{text}"));
         self.outbox.push_urgent(&p::Message::Notice(p::Notice {
             level,
@@ -231,7 +231,7 @@ impl Agent {
             dev.ctl.close();
             let msg = format!("{} went away ({e}); waiting for it again", self.cfg.device.display());
             self.waiting_logged = false;
-            self.notice(1, &msg);
+            self.notice(p::NoticeLevel::Warning, &msg);
         }
     }
 
@@ -258,7 +258,7 @@ impl Agent {
                     info.nr_tracked,
                     info.capacity
                 );
-                self.notice(0, &msg);
+                self.notice(p::NoticeLevel::Info, &msg);
                 self.next_snapshot = now + self.cfg.snapshot_interval;
             }
             Err(OpenError::Absent) => {
@@ -266,14 +266,14 @@ impl Agent {
                 if !self.waiting_logged {
                     self.waiting_logged = true;
                     let msg = format!("waiting for {} (modprobe rt_tracer)", self.cfg.device.display());
-                    self.notice(1, &msg);
+                    self.notice(p::NoticeLevel::Warning, &msg);
                 }
             }
             Err(OpenError::Unusable(e)) => {
                 self.next_open = now + Duration::from_secs(5);
                 if !self.waiting_logged {
                     self.waiting_logged = true;
-                    self.notice(2, &e);
+                    self.notice(p::NoticeLevel::Error, &e);
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 mod config;
 mod convert;
+mod framer;
 mod link;
 mod outbox;
 mod source;
@@ -20,6 +21,7 @@ use rt_protocol as p;
 use rt_uapi::Record;
 
 use config::{Cli, Config};
+use framer::Framer;
 use link::{Budget, Link};
 use outbox::Outbox;
 use source::{Ctl, Device, OpenError, Replay, SourceStats};
@@ -68,11 +70,9 @@ struct Agent {
     outbox: Outbox,
     tracker: Tracker,
     input: Input,
-    seq: u32,
+    framer: Framer,
     started: Instant,
-    body: Box<[u8]>,
     payload: Box<[u8]>,
-    wire: Box<[u8]>,
     module_present: bool,
     waiting_logged: bool,
     next_open: Instant,
@@ -81,6 +81,9 @@ struct Agent {
     next_hello: Instant,
     next_scan: Instant,
     next_bad_report: Option<Instant>,
+    next_encode_report: Option<Instant>,
+    /// Payloads the framer could not turn into a frame.
+    frame_errors: u64,
     hello: p::Hello,
 }
 
@@ -118,11 +121,9 @@ impl Agent {
             outbox: Outbox::new(),
             tracker: Tracker::new(cfg.targets.clone()),
             input,
-            seq: 0,
+            framer: Framer::new(),
             started: now,
-            body: vec![0u8; p::frame::MAX_BODY].into_boxed_slice(),
             payload: vec![0u8; p::MAX_PAYLOAD].into_boxed_slice(),
-            wire: vec![0u8; p::MAX_WIRE].into_boxed_slice(),
             module_present: false,
             waiting_logged: false,
             next_open: now,
@@ -131,6 +132,8 @@ impl Agent {
             next_hello: now + cfg.hello_interval,
             next_scan: now + cfg.proc_scan_interval,
             next_bad_report: None,
+            next_encode_report: None,
+            frame_errors: 0,
             hello,
             cfg,
         })
@@ -164,10 +167,33 @@ impl Agent {
 
     fn notice(&mut self, level: p::NoticeLevel, text: &str) {
         log(format_args!("{text}"));
-        self.outbox.push_urgent(&p::Message::Notice(p::Notice {
+        let msg = p::Message::Notice(p::Notice {
             level,
             text: p::bounded_str(text),
-        }));
+        });
+        if let Err(e) = self.outbox.push_urgent(&msg) {
+            // Counted by the outbox; the log line above is the report.
+            log(format_args!("{e}"));
+        }
+    }
+
+    /// Queue a message of the agent's own; a failure is counted by the
+    /// outbox and an encoding failure reported by pump().
+    fn queue(&mut self, msg: &p::Message) {
+        let _ = self.outbox.push_urgent(msg);
+    }
+
+    /// A message that could not be encoded is lost: say so in an error
+    /// notice (at most once per REPORT_EVERY; write_errors has the count).
+    fn report_encode_error(&mut self, what: &str, now: Instant) {
+        if self.next_encode_report.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_encode_report = Some(now + REPORT_EVERY);
+        let total = self.outbox.stats.encode_errors + self.frame_errors;
+        // Kept under the 120 bytes of a Notice.
+        let msg = format!("{what}; lost ({total} so far, in write_errors)");
+        self.notice(p::NoticeLevel::Error, &msg);
     }
 
     fn heartbeat(&self) -> p::Message {
@@ -182,7 +208,9 @@ impl Agent {
             snapshots_skipped: ob.snapshots_skipped,
             violations_skipped: ob.violations_skipped,
             worst_skipped: ob.worst_skipped,
-            write_errors: ls.write_errors,
+            // Frames that never reached the link: the link failed or the
+            // message could not be encoded (each reported in a notice).
+            write_errors: ls.write_errors + ob.encode_errors + self.frame_errors,
             reopens: ls.reopens,
             records_read: src.records_read,
             records_unknown: src.records_unknown,
@@ -206,16 +234,17 @@ impl Agent {
                 if let Some(d) = dev {
                     tracker.on_snapshot(d, r);
                 }
-                outbox.push_snapshot(&convert::snapshot(r));
+                // Failures are counted and kept by the outbox (reported by pump()).
+                let _ = outbox.push_snapshot(&convert::snapshot(r));
             }
             Record::Violation(r) => {
-                outbox.push_urgent(&convert::violation(r));
+                let _ = outbox.push_urgent(&convert::violation(r));
             }
             Record::Worst(r) => {
-                outbox.push_urgent(&convert::worst(r));
+                let _ = outbox.push_urgent(&convert::worst(r));
             }
             Record::Dropped(r) => {
-                outbox.push_urgent(&convert::dropped(r));
+                let _ = outbox.push_urgent(&convert::dropped(r));
             }
             Record::Unknown(_) => {}
         }
@@ -249,7 +278,7 @@ impl Agent {
                 self.hello.module_flags = info.flags;
                 self.tracker.on_open(&dev.ctl);
                 let _ = dev.ctl.snapshot();
-                self.outbox.push_urgent(&p::Message::Hello(self.hello.clone()));
+                self.queue(&p::Message::Hello(self.hello.clone()));
                 let msg = format!(
                     "{} open: UAPI {}.{}, {} tracked of {}",
                     self.cfg.device.display(),
@@ -281,6 +310,9 @@ impl Agent {
 
     /// Send what the budget allows. Returns when the next frame may go.
     fn pump(&mut self, now: Instant) -> Option<Instant> {
+        if let Some(e) = self.outbox.take_encode_error() {
+            self.report_encode_error(&e.to_string(), now);
+        }
         loop {
             let n = self.outbox.peek_len()?;
             if !self.link.ready(now) {
@@ -292,24 +324,28 @@ impl Agent {
                 return Some(now + wait);
             }
             let (kind, len) = self.outbox.pop(&mut self.payload)?;
-            let frame = match p::encode_raw(&mut self.body, self.seq, kind, &self.payload[..len], &mut self.wire) {
-                Ok(n) => n,
-                Err(_) => continue,
-            };
-            self.seq = self.seq.wrapping_add(1);
-            self.budget.spend(frame);
-            self.link.write_frame(&self.wire[..frame], now);
+            match self.framer.encode(kind, &self.payload[..len]) {
+                Ok(frame) => {
+                    self.budget.spend(frame.len());
+                    self.link.write_frame(frame, now);
+                }
+                Err(e) => {
+                    self.frame_errors += 1;
+                    let what = format!("{} frame ({len} B) could not be encoded: {e}", outbox::kind_name(kind));
+                    self.report_encode_error(&what, now);
+                }
+            }
         }
     }
 
     fn timers(&mut self, now: Instant) {
         if now >= self.next_heartbeat {
             let hb = self.heartbeat();
-            self.outbox.push_urgent(&hb);
+            self.queue(&hb);
             self.next_heartbeat = now + self.cfg.heartbeat_interval;
         }
         if now >= self.next_hello {
-            self.outbox.push_urgent(&p::Message::Hello(self.hello.clone()));
+            self.queue(&p::Message::Hello(self.hello.clone()));
             self.next_hello = now + self.cfg.hello_interval;
         }
         if let Input::Device(dev) = &self.input {
@@ -330,7 +366,7 @@ impl Agent {
 
     fn run(&mut self) -> Result<(), String> {
         let deadline = self.cfg.duration.map(|d| self.started + d);
-        self.outbox.push_urgent(&p::Message::Hello(self.hello.clone()));
+        self.queue(&p::Message::Hello(self.hello.clone()));
         loop {
             let now = Instant::now();
             if STOP.load(Ordering::SeqCst) || deadline.is_some_and(|d| now >= d) {
@@ -402,7 +438,7 @@ impl Agent {
             }
         }
         let hb = self.heartbeat();
-        self.outbox.push_urgent(&hb);
+        self.queue(&hb);
         let limit = Instant::now() + Duration::from_secs(5);
         while !self.outbox.is_empty() {
             let now = Instant::now();
@@ -445,5 +481,148 @@ fn main() -> ExitCode {
             log(format_args!("error: {e}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rt_uapi as u;
+    use zerocopy::IntoBytes;
+
+    /// A violation, then a worst case with a full trace (its frame is about
+    /// 1.5 KB), then a dropped-records count.
+    fn records() -> Vec<u8> {
+        let mut v = u::RttRecViolation::default();
+        v.hdr.type_ = u::RTT_REC_VIOLATION;
+        v.hdr.size = core::mem::size_of::<u::RttRecViolation>() as u16;
+        v.task.pid = 1234;
+        v.value_ns = 80_000;
+        v.bound_ns = 50_000;
+        let mut w = u::RttRecWorst::default();
+        w.hdr.type_ = u::RTT_REC_WORST;
+        w.hdr.size = core::mem::size_of::<u::RttRecWorst>() as u16;
+        w.task.pid = 1234;
+        w.nr_events = u::RTT_TRACE_EVENTS as u32;
+        for (i, e) in w.events.iter_mut().enumerate() {
+            e.t_ns = 1_000_000 + i as u64;
+            e.type_ = 2;
+            e.comm = *b"a_long_comm_15c\0";
+            e.other_comm = *b"another_comm_15\0";
+        }
+        let mut d = u::RttRecDropped::default();
+        d.hdr.type_ = u::RTT_REC_DROPPED;
+        d.hdr.size = core::mem::size_of::<u::RttRecDropped>() as u16;
+        d.violations = 3;
+        let mut out = v.as_bytes().to_vec();
+        out.extend_from_slice(w.as_bytes());
+        out.extend_from_slice(d.as_bytes());
+        out
+    }
+
+    /// An agent replaying `records()` into a file, adjusted by `setup`;
+    /// returns every message it wrote.
+    fn replay(name: &str, setup: impl FnOnce(&mut Agent)) -> Vec<p::Message> {
+        let dir = std::env::temp_dir().join(format!("rpi-agent-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (input, output) = (dir.join("records.bin"), dir.join("frames.bin"));
+        std::fs::write(&input, records()).unwrap();
+        let cli = Cli::parse_from([
+            "rpi-agent".as_ref(),
+            "--no-config".as_ref(),
+            "--replay".as_ref(),
+            input.as_os_str(),
+            "--output".as_ref(),
+            output.as_os_str(),
+        ]);
+        let mut agent = Agent::new(Config::from_toml(&cli, "").unwrap()).unwrap();
+        setup(&mut agent);
+        agent.run().unwrap();
+        let bytes = std::fs::read(&output).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut dec = Box::new(p::StreamDecoder::new());
+        let mut msgs = Vec::new();
+        dec.feed(&bytes, &mut |i| {
+            if let p::Item::Message { msg, .. } = i {
+                msgs.push(msg.clone())
+            }
+        });
+        assert_eq!(dec.stats().crc_errors, 0);
+        msgs
+    }
+
+    fn errors(msgs: &[p::Message]) -> Vec<String> {
+        msgs.iter()
+            .filter_map(|m| match m {
+                p::Message::Notice(n) if n.level == p::NoticeLevel::Error => Some(n.text.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn last_heartbeat(msgs: &[p::Message]) -> p::Heartbeat {
+        msgs.iter()
+            .rev()
+            .find_map(|m| match m {
+                p::Message::Heartbeat(h) => Some(h.clone()),
+                _ => None,
+            })
+            .expect("a heartbeat")
+    }
+
+    #[test]
+    fn everything_replayed_arrives() {
+        let msgs = replay("ok", |_| {});
+        let kinds: Vec<u16> = msgs.iter().map(|m| m.kind()).collect();
+        for k in [
+            p::kind::HELLO,
+            p::kind::VIOLATION,
+            p::kind::WORST,
+            p::kind::DROPPED,
+            p::kind::HEARTBEAT,
+        ] {
+            assert!(kinds.contains(&k), "kind {k} missing: {kinds:?}");
+        }
+        assert_eq!(errors(&msgs), Vec::<String>::new());
+        assert_eq!(last_heartbeat(&msgs).write_errors, 0);
+    }
+
+    /// A frame that cannot be encoded (here: larger than the wire buffer)
+    /// is counted in the heartbeat and reported in an error notice; the
+    /// frames around it still go out.
+    #[test]
+    fn a_frame_that_fails_to_encode_is_counted_and_reported() {
+        let msgs = replay("frame", |a| a.framer = Framer::with_wire_len(600));
+        let kinds: Vec<u16> = msgs.iter().map(|m| m.kind()).collect();
+        assert!(!kinds.contains(&p::kind::WORST), "{kinds:?}");
+        assert!(kinds.contains(&p::kind::VIOLATION), "{kinds:?}");
+        assert!(kinds.contains(&p::kind::DROPPED), "{kinds:?}");
+        let errs = errors(&msgs);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].contains("worst") && errs[0].contains("could not be encoded"),
+            "{errs:?}"
+        );
+        assert_eq!(last_heartbeat(&msgs).write_errors, 1);
+    }
+
+    /// The same when the message cannot even be queued: its payload does not
+    /// fit the outbox's encoding buffer.
+    #[test]
+    fn a_payload_that_fails_to_encode_is_counted_and_reported() {
+        let msgs = replay("payload", |a| a.outbox = Outbox::with_payload_limit(600));
+        let kinds: Vec<u16> = msgs.iter().map(|m| m.kind()).collect();
+        assert!(!kinds.contains(&p::kind::WORST), "{kinds:?}");
+        assert!(kinds.contains(&p::kind::DROPPED), "{kinds:?}");
+        let errs = errors(&msgs);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].contains("worst") && errs[0].contains("could not be encoded"),
+            "{errs:?}"
+        );
+        let hb = last_heartbeat(&msgs);
+        assert_eq!(hb.write_errors, 1);
+        // Not a queue overflow: the skipped counters mean that.
+        assert_eq!(hb.worst_skipped, 0);
     }
 }

@@ -24,11 +24,31 @@ use config::{Cli, Config};
 use framer::Framer;
 use link::{Budget, Link};
 use outbox::Outbox;
-use source::{Ctl, Device, OpenError, Replay, SourceStats};
+use source::{Ctl, Device, Replay, SourceStats};
 use tracker::Tracker;
 
 pub fn log(args: std::fmt::Arguments<'_>) {
     eprintln!("rpi-agent: {args}");
+}
+
+/// Why the agent stops with a failure (everything else it reports and retries).
+#[derive(Debug, thiserror::Error)]
+enum AgentError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Replay(#[from] source::ReplayError),
+    #[error("cannot install the {signal} handler: {source}")]
+    Signal {
+        signal: nix::sys::signal::Signal,
+        source: nix::Error,
+    },
+    #[error("--cpu {cpu}: {source} (CPUs 0..{})", nix::sched::CpuSet::count())]
+    CpuNumber { cpu: usize, source: nix::Error },
+    #[error("cannot pin to CPU {cpu}: {source} (is it online? see /sys/devices/system/cpu/online)")]
+    Pin { cpu: usize, source: nix::Error },
+    #[error("poll: {0}")]
+    Poll(nix::Error),
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -37,25 +57,27 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-fn install_signals() -> Result<(), String> {
+fn install_signals() -> Result<(), AgentError> {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     // No SA_RESTART: poll() returns EINTR and the loop sees STOP at once.
     let act = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
     for s in [Signal::SIGTERM, Signal::SIGINT] {
         // SAFETY: the handler only stores to an atomic (async-signal-safe).
-        unsafe { sigaction(s, &act) }.map_err(|e| format!("cannot install {s} handler: {e}"))?;
+        unsafe { sigaction(s, &act) }.map_err(|source| AgentError::Signal { signal: s, source })?;
     }
     // A vanished reader of --output - must not kill us.
     // SAFETY: ignoring a signal installs no code.
-    unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) }.map_err(|e| e.to_string())?;
+    unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) }.map_err(|source| AgentError::Signal {
+        signal: Signal::SIGPIPE,
+        source,
+    })?;
     Ok(())
 }
 
-fn set_affinity(cpu: usize) -> Result<(), String> {
+fn set_affinity(cpu: usize) -> Result<(), AgentError> {
     let mut set = nix::sched::CpuSet::new();
-    set.set(cpu).map_err(|e| format!("--cpu {cpu}: {e}"))?;
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
-        .map_err(|e| format!("cannot pin to CPU {cpu}: {e} (is it online?)"))
+    set.set(cpu).map_err(|source| AgentError::CpuNumber { cpu, source })?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).map_err(|source| AgentError::Pin { cpu, source })
 }
 
 enum Input {
@@ -74,7 +96,8 @@ struct Agent {
     started: Instant,
     payload: Box<[u8]>,
     module_present: bool,
-    waiting_logged: bool,
+    /// The last problem opening the device that was reported.
+    open_problem: Option<String>,
     next_open: Instant,
     next_snapshot: Instant,
     next_heartbeat: Instant,
@@ -92,7 +115,7 @@ struct Agent {
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 impl Agent {
-    fn new(cfg: Config) -> Result<Self, String> {
+    fn new(cfg: Config) -> Result<Self, AgentError> {
         let now = Instant::now();
         let input = match &cfg.replay {
             Some(path) => Input::Replay(Box::new(Replay::open(path)?)),
@@ -125,7 +148,7 @@ impl Agent {
             started: now,
             payload: vec![0u8; p::MAX_PAYLOAD].into_boxed_slice(),
             module_present: false,
-            waiting_logged: false,
+            open_problem: None,
             next_open: now,
             next_snapshot: now + cfg.snapshot_interval,
             next_heartbeat: now + cfg.heartbeat_interval,
@@ -259,7 +282,7 @@ impl Agent {
             self.module_present = false;
             dev.ctl.close();
             let msg = format!("{} went away ({e}); waiting for it again", self.cfg.device.display());
-            self.waiting_logged = false;
+            self.open_problem = None;
             self.notice(p::NoticeLevel::Warning, &msg);
         }
     }
@@ -272,12 +295,16 @@ impl Agent {
         match dev.open() {
             Ok(info) => {
                 self.module_present = true;
-                self.waiting_logged = false;
+                self.open_problem = None;
                 self.hello.uapi_major = info.uapi_major;
                 self.hello.uapi_minor = info.uapi_minor;
                 self.hello.module_flags = info.flags;
                 self.tracker.on_open(&dev.ctl);
-                let _ = dev.ctl.snapshot();
+                if let Err(e) = dev.ctl.snapshot() {
+                    log(format_args!(
+                        "RTT_IOC_SNAPSHOT failed: {e}; the first snapshot comes with the next round"
+                    ));
+                }
                 self.queue(&p::Message::Hello(self.hello.clone()));
                 let msg = format!(
                     "{} open: UAPI {}.{}, {} tracked of {}",
@@ -290,19 +317,18 @@ impl Agent {
                 self.notice(p::NoticeLevel::Info, &msg);
                 self.next_snapshot = now + self.cfg.snapshot_interval;
             }
-            Err(OpenError::Absent) => {
-                self.next_open = now + Duration::from_secs(1);
-                if !self.waiting_logged {
-                    self.waiting_logged = true;
-                    let msg = format!("waiting for {} (modprobe rt_tracer)", self.cfg.device.display());
-                    self.notice(p::NoticeLevel::Warning, &msg);
-                }
-            }
-            Err(OpenError::Unusable(e)) => {
-                self.next_open = now + Duration::from_secs(5);
-                if !self.waiting_logged {
-                    self.waiting_logged = true;
-                    self.notice(p::NoticeLevel::Error, &e);
+            Err(e) => {
+                // Not loaded yet: try again soon; unusable: slowly. Said once
+                // per distinct problem, not at every retry.
+                let (retry, level, msg) = if e.is_absent() {
+                    (1, p::NoticeLevel::Warning, format!("{e}; waiting for it"))
+                } else {
+                    (5, p::NoticeLevel::Error, format!("{e}; retrying"))
+                };
+                self.next_open = now + Duration::from_secs(retry);
+                if self.open_problem.as_deref() != Some(msg.as_str()) {
+                    self.notice(level, &msg);
+                    self.open_problem = Some(msg);
                 }
             }
         }
@@ -364,7 +390,7 @@ impl Agent {
         }
     }
 
-    fn run(&mut self) -> Result<(), String> {
+    fn run(&mut self) -> Result<(), AgentError> {
         let deadline = self.cfg.duration.map(|d| self.started + d);
         self.queue(&p::Message::Hello(self.hello.clone()));
         loop {
@@ -378,8 +404,7 @@ impl Agent {
                 // Read on while the urgent queue has room (back-pressure).
                 if !r.eof && self.outbox.urgent_free() > 4 * p::MAX_PAYLOAD {
                     let (outbox, tracker) = (&mut self.outbox, &mut self.tracker);
-                    r.read_some(&mut |rec| Self::handle(outbox, tracker, None, rec))
-                        .map_err(|e| format!("reading the replay file: {e}"))?;
+                    r.read_some(&mut |rec| Self::handle(outbox, tracker, None, rec))?;
                 }
                 if r.eof && self.outbox.is_empty() {
                     return self.shutdown();
@@ -420,7 +445,7 @@ impl Agent {
             let ms = if ms == 0 && !timeout.is_zero() { 1 } else { ms };
             match nix::poll::poll(&mut fds, ms) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(format!("poll: {e}")),
+                Err(e) => return Err(AgentError::Poll(e)),
             }
             let readable = fd.is_some() && fds[0].revents().is_some_and(|r| !r.is_empty());
             if readable {
@@ -430,7 +455,7 @@ impl Agent {
     }
 
     /// SIGTERM/SIGINT/--duration/end of replay: final snapshot, drain, exit 0.
-    fn shutdown(&mut self) -> Result<(), String> {
+    fn shutdown(&mut self) -> Result<(), AgentError> {
         if let Input::Device(dev) = &self.input {
             if dev.ctl.is_open() && dev.ctl.snapshot().is_ok() {
                 // The records are queued synchronously by the ioctl.

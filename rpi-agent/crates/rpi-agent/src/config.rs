@@ -8,6 +8,40 @@ use clap::Parser;
 use rt_protocol::metric;
 use serde::Deserialize;
 
+/// What is wrong with the configuration, said so that it can be fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown unit `{unit}` in duration `{text}` (use ns, us, ms or s)")]
+    DurationUnit { text: String, unit: String },
+    #[error("`{0}` is not a duration (examples: 250ns, 100us, 1.5ms, 2s)")]
+    Duration(String),
+    #[error("unknown metric `{0}` (use latency, response, relief, irq_delay or irq)")]
+    Metric(String),
+    #[error("{what} must be a number, got `{text}`")]
+    Number { what: &'static str, text: String },
+    #[error("--track `{spec}`: {source}")]
+    TrackSpec { spec: String, source: Box<ConfigError> },
+    #[error("names more than one of pid, tgid, name, irq (one per target)")]
+    TwoSelectors,
+    #[error("needs one of pid=, tgid=, name=, irq=")]
+    NoSelector,
+    #[error("[[track]] number {number}: {source}")]
+    FileTrack { number: usize, source: Box<ConfigError> },
+    #[error("needs exactly one of pid, tgid, name, irq")]
+    FileSelectors,
+    #[error("--bound `{0}`: expected METRIC=DURATION, e.g. latency=100us")]
+    Bound(String),
+    #[error("baud must be > 0 (e.g. --baud 115200)")]
+    ZeroBaud,
+    #[error("cannot read config {}: {source} (check the path, or use --no-config)", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config {}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+}
+
 pub const DEFAULT_CONFIG: &str = "/etc/rpi-agent.toml";
 pub const DEFAULT_DEVICE: &str = "/dev/rt_tracer";
 pub const DEFAULT_PORT: &str = "/dev/ttyAMA0";
@@ -194,7 +228,7 @@ enum DurationVal {
 }
 
 impl DurationVal {
-    fn ns(&self) -> Result<u64, String> {
+    fn ns(&self) -> Result<u64, ConfigError> {
         match self {
             DurationVal::Ns(n) => Ok(*n),
             DurationVal::Text(s) => parse_duration_ns(s),
@@ -232,26 +266,29 @@ struct TrackToml {
 }
 
 /// "100us" -> 100_000. Units: ns us ms s; a bare number is ns.
-pub fn parse_duration_ns(s: &str) -> Result<u64, String> {
+pub fn parse_duration_ns(s: &str) -> Result<u64, ConfigError> {
     let t = s.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
+    // The number first: "fast" is not a duration, "3h" has a wrong unit.
+    let v: f64 = num.parse().map_err(|_| ConfigError::Duration(s.into()))?;
     let mult: f64 = match unit.trim() {
         "" | "ns" => 1.0,
         "us" | "µs" => 1e3,
         "ms" => 1e6,
         "s" => 1e9,
-        u => return Err(format!("unknown unit `{u}` in duration `{s}` (use ns, us, ms or s)")),
+        u => {
+            return Err(ConfigError::DurationUnit {
+                text: s.into(),
+                unit: u.into(),
+            })
+        }
     };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (examples: 250ns, 100us, 1.5ms, 2s)"))?;
     Ok((v * mult).round() as u64)
 }
 
-fn metric_id(name: &str) -> Result<u8, String> {
-    metric::from_name(name.trim())
-        .ok_or_else(|| format!("unknown metric `{name}` (use latency, response, relief, irq_delay or irq)"))
+fn metric_id(name: &str) -> Result<u8, ConfigError> {
+    metric::from_name(name.trim()).ok_or_else(|| ConfigError::Metric(name.into()))
 }
 
 fn irq_selector(s: &str) -> Selector {
@@ -261,14 +298,21 @@ fn irq_selector(s: &str) -> Selector {
     }
 }
 
-fn num<T: std::str::FromStr>(what: &str, v: &str) -> Result<T, String> {
+fn num<T: std::str::FromStr>(what: &'static str, v: &str) -> Result<T, ConfigError> {
     v.trim()
         .parse()
-        .map_err(|_| format!("{what} must be a number, got `{v}`"))
+        .map_err(|_| ConfigError::Number { what, text: v.into() })
 }
 
 /// `name=cyclictest,trace,latency=100us` -> Target.
-pub fn parse_track_spec(spec: &str) -> Result<Target, String> {
+pub fn parse_track_spec(spec: &str) -> Result<Target, ConfigError> {
+    track_spec(spec).map_err(|e| ConfigError::TrackSpec {
+        spec: spec.into(),
+        source: Box::new(e),
+    })
+}
+
+fn track_spec(spec: &str) -> Result<Target, ConfigError> {
     let mut sel = None;
     let mut trace = false;
     let mut bounds = [None; metric::COUNT as usize];
@@ -284,25 +328,25 @@ pub fn parse_track_spec(spec: &str) -> Result<Target, String> {
                 None
             }
             m => {
-                let id = metric_id(m).map_err(|e| format!("in --track `{spec}`: {e}"))?;
+                let id = metric_id(m)?;
                 bounds[id as usize] = Some(parse_duration_ns(v)?);
                 None
             }
         };
         if let Some(s) = s {
             if sel.replace(s).is_some() {
-                return Err(format!("--track `{spec}` names more than one of pid/tgid/name/irq"));
+                return Err(ConfigError::TwoSelectors);
             }
         }
     }
-    let sel = sel.ok_or_else(|| format!("--track `{spec}` needs one of pid=, tgid=, name=, irq="))?;
+    let sel = sel.ok_or(ConfigError::NoSelector)?;
     let mut t = Target::new(sel);
     t.trace = trace;
     t.bounds = bounds;
     Ok(t)
 }
 
-fn file_target(t: &TrackToml) -> Result<Target, String> {
+fn file_target(t: &TrackToml) -> Result<Target, ConfigError> {
     let mut sels = Vec::new();
     if let Some(p) = t.pid {
         sels.push(Selector::Pid(p));
@@ -319,7 +363,7 @@ fn file_target(t: &TrackToml) -> Result<Target, String> {
         None => {}
     }
     if sels.len() != 1 {
-        return Err("each [[track]] needs exactly one of pid, tgid, name, irq".into());
+        return Err(ConfigError::FileSelectors);
     }
     let mut target = Target::new(sels.remove(0));
     target.trace = t.trace;
@@ -332,7 +376,7 @@ fn file_target(t: &TrackToml) -> Result<Target, String> {
     Ok(target)
 }
 
-fn dur(v: &Option<DurationVal>, cli: &Option<String>, default: Duration) -> Result<Duration, String> {
+fn dur(v: &Option<DurationVal>, cli: &Option<String>, default: Duration) -> Result<Duration, ConfigError> {
     let ns = match (cli, v) {
         (Some(s), _) => parse_duration_ns(s)?,
         (None, Some(v)) => v.ns()?,
@@ -342,7 +386,7 @@ fn dur(v: &Option<DurationVal>, cli: &Option<String>, default: Duration) -> Resu
 }
 
 impl Config {
-    pub fn load(cli: &Cli) -> Result<Config, String> {
+    pub fn load(cli: &Cli) -> Result<Config, ConfigError> {
         let file = if cli.no_config {
             FileConfig::default()
         } else {
@@ -357,21 +401,25 @@ impl Config {
 
     /// Parse a config file's text.
     #[cfg(test)]
-    pub fn from_toml(cli: &Cli, text: &str) -> Result<Config, String> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| format!("config: {e}"))?;
+    pub fn from_toml(cli: &Cli, text: &str) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "(text)".into(),
+            source: Box::new(e),
+        })?;
         Self::merge(cli, file)
     }
 
-    fn merge(cli: &Cli, file: FileConfig) -> Result<Config, String> {
+    fn merge(cli: &Cli, file: FileConfig) -> Result<Config, ConfigError> {
         let mut targets = Vec::new();
-        for t in &file.track {
-            targets.push(file_target(t).map_err(|e| format!("config [[track]]: {e}"))?);
+        for (i, t) in file.track.iter().enumerate() {
+            targets.push(file_target(t).map_err(|e| ConfigError::FileTrack {
+                number: i + 1,
+                source: Box::new(e),
+            })?);
         }
         let mut cli_bounds = [None; metric::COUNT as usize];
         for b in &cli.bound {
-            let (m, d) = b
-                .split_once('=')
-                .ok_or_else(|| format!("--bound `{b}`: expected METRIC=DURATION, e.g. latency=100us"))?;
+            let (m, d) = b.split_once('=').ok_or_else(|| ConfigError::Bound(b.clone()))?;
             cli_bounds[metric_id(m)? as usize] = Some(parse_duration_ns(d)?);
         }
         let cli_sels = cli
@@ -417,7 +465,7 @@ impl Config {
             }
         };
         if sink.baud() == 0 && matches!(sink, Sink::Serial { .. }) {
-            return Err("baud must be > 0".into());
+            return Err(ConfigError::ZeroBaud);
         }
         let duration = match &cli.duration {
             Some(d) => Some(Duration::from_nanos(parse_duration_ns(d)?)),
@@ -447,11 +495,17 @@ impl Config {
     }
 }
 
-fn read_file_config(path: &Path, explicit: bool) -> Result<FileConfig, String> {
+fn read_file_config(path: &Path, explicit: bool) -> Result<FileConfig, ConfigError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            source: Box::new(e),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(FileConfig::default()),
-        Err(e) => Err(format!("cannot read config {}: {e}", path.display())),
+        Err(source) => Err(ConfigError::Read {
+            path: path.into(),
+            source,
+        }),
     }
 }
 
@@ -461,12 +515,48 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration_ns("100us"), Ok(100_000));
-        assert_eq!(parse_duration_ns("1.5ms"), Ok(1_500_000));
-        assert_eq!(parse_duration_ns("2s"), Ok(2_000_000_000));
-        assert_eq!(parse_duration_ns("250"), Ok(250));
-        assert!(parse_duration_ns("fast").is_err());
-        assert!(parse_duration_ns("3h").is_err());
+        assert_eq!(parse_duration_ns("100us").unwrap(), 100_000);
+        assert_eq!(parse_duration_ns("1.5ms").unwrap(), 1_500_000);
+        assert_eq!(parse_duration_ns("2s").unwrap(), 2_000_000_000);
+        assert_eq!(parse_duration_ns("250").unwrap(), 250);
+        assert!(matches!(parse_duration_ns("fast"), Err(ConfigError::Duration(_))));
+        assert!(matches!(parse_duration_ns("3h"), Err(ConfigError::DurationUnit { .. })));
+    }
+
+    #[test]
+    fn errors_say_what_to_fix() {
+        let e = |r: Result<Config, ConfigError>| r.map(|_| ()).unwrap_err().to_string();
+        let cli = Cli::parse_from(["rpi-agent", "--track", "name=a,latncy=1ms"]);
+        assert_eq!(
+            e(Config::from_toml(&cli, "")),
+            "--track `name=a,latncy=1ms`: unknown metric `latncy` (use latency, response, relief, irq_delay or irq)"
+        );
+        let cli = Cli::parse_from(["rpi-agent", "--track", "pid=1,name=b"]);
+        assert_eq!(
+            e(Config::from_toml(&cli, "")),
+            "--track `pid=1,name=b`: names more than one of pid, tgid, name, irq (one per target)"
+        );
+        let cli = Cli::parse_from(["rpi-agent", "--track", "pid=x"]);
+        assert_eq!(
+            e(Config::from_toml(&cli, "")),
+            "--track `pid=x`: pid must be a number, got `x`"
+        );
+        let cli = Cli::parse_from(["rpi-agent", "--bound", "latency"]);
+        assert_eq!(
+            e(Config::from_toml(&cli, "")),
+            "--bound `latency`: expected METRIC=DURATION, e.g. latency=100us"
+        );
+        let text = "[[track]]\nname = \"a\"\n[[track]]\nname = \"b\"\nbounds = { latency = \"3h\" }\n";
+        assert_eq!(
+            e(Config::from_toml(&Cli::default(), text)),
+            "[[track]] number 2: unknown unit `h` in duration `3h` (use ns, us, ms or s)"
+        );
+        let cli = Cli::parse_from(["rpi-agent", "--config", "/nonexistent/rpi-agent.toml"]);
+        let msg = e(Config::load(&cli));
+        assert!(
+            msg.starts_with("cannot read config /nonexistent/rpi-agent.toml: ") && msg.ends_with("--no-config)"),
+            "{msg}"
+        );
     }
 
     #[test]

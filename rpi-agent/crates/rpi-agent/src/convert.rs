@@ -107,7 +107,9 @@ pub fn violation(r: &u::RttRecViolation) -> p::Message {
 
 pub fn worst(r: &u::RttRecWorst) -> p::Message {
     let mut culprits = heapless::Vec::new();
-    for c in r.culprits.iter().filter(|c| c.pid != 0 || c.ns != 0) {
+    // nr_culprits from a 1.2 module; the non-empty entries from a 1.1 one.
+    for c in r.used_culprits() {
+        // At most RTT_CULPRITS (4) into room for MAX_CULPRITS (8): cannot fail.
         let _ = culprits.push(p::Culprit {
             pid: c.pid,
             prio: c.prio,
@@ -164,4 +166,61 @@ pub fn dropped(r: &u::RttRecDropped) -> p::Message {
         worst: r.worst,
         exits: r.exits,
     })
+}
+
+// Every module array fits its message's bounded vector.
+const _: () = {
+    assert!(u::RTT_CULPRITS <= p::MAX_CULPRITS);
+    assert!(u::RTT_TRACE_EVENTS <= p::MAX_EVENTS);
+    assert!(u::RTT_NR_METRICS <= p::MAX_METRICS);
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocopy::IntoBytes;
+
+    fn culprit(pid: i32, ns: u64) -> u::RttCulprit {
+        u::RttCulprit {
+            pid,
+            ns,
+            comm: *b"hog\0\0\0\0\0\0\0\0\0\0\0\0\0",
+            ..Default::default()
+        }
+    }
+
+    fn culprits_of(bytes: &[u8]) -> Vec<(i32, u64)> {
+        let (u::Record::Worst(r), _) = u::parse_record(bytes).expect("a record") else {
+            panic!("not a worst record");
+        };
+        let p::Message::Worst(w) = worst(&r) else {
+            panic!("not a Worst message");
+        };
+        w.culprits.iter().map(|c| (c.pid, c.ns)).collect()
+    }
+
+    #[test]
+    fn worst_sends_the_culprits_the_module_counted() {
+        let mut r = u::RttRecWorst::default();
+        r.hdr.type_ = u::RTT_REC_WORST;
+        r.hdr.size = core::mem::size_of::<u::RttRecWorst>() as u16;
+        // In use: the idle task, which ran 0 ns in this interval's rounding.
+        r.culprits[0] = culprit(0, 0);
+        r.culprits[1] = culprit(456, 59_000);
+        // Not in use (nr_culprits = 2): must not be sent.
+        r.culprits[2] = culprit(789, 1);
+        r.nr_culprits = 2;
+        assert_eq!(culprits_of(r.as_bytes()), [(0, 0), (456, 59_000)]);
+    }
+
+    #[test]
+    fn worst_of_a_1_1_module_infers_the_culprits() {
+        let mut r = u::RttRecWorst::default();
+        r.hdr.type_ = u::RTT_REC_WORST;
+        r.hdr.size = u::c_size::REC_WORST_V1_1 as u16;
+        r.culprits[0] = culprit(456, 59_000);
+        r.culprits[1] = culprit(0, 20);
+        let bytes = &r.as_bytes()[..u::c_size::REC_WORST_V1_1];
+        assert_eq!(culprits_of(bytes), [(456, 59_000), (0, 20)]);
+    }
 }

@@ -11,6 +11,20 @@ use crate::config::{Sink, TtyMode};
 use crate::log;
 
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
+
+/// Why the output link cannot be opened (retried every REOPEN_EVERY).
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("cannot open serial port {port}: {source} (check --port and permissions)")]
+    Serial { port: String, source: serialport::Error },
+    #[error("cannot set up serial port {port}: {source} (is it a tty?)")]
+    Termios { port: String, source: std::io::Error },
+    #[error("cannot open output {}: {source}", path.display())]
+    Output {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 enum Out {
@@ -79,16 +93,19 @@ impl Budget {
 /// found (echo, line editing, signals, CR LF on output): frames need only the
 /// speed and 8N1, and the decoder undoes ONLCR (docs/protocol.md, "Sharing
 /// the console"); it is not opened exclusively either.
-fn open_serial(port: &str, baud: u32, mode: TtyMode) -> Result<Box<dyn serialport::SerialPort>, String> {
+fn open_serial(port: &str, baud: u32, mode: TtyMode) -> Result<Box<dyn serialport::SerialPort>, LinkError> {
     let shared = match mode {
         TtyMode::Shared => true,
         TtyMode::Raw => false,
         TtyMode::Auto => is_active_console(port),
     };
-    let err = |e: &dyn std::fmt::Display| format!("cannot open serial port {port}: {e} (check --port and permissions)");
+    let termios_err = |source: std::io::Error| LinkError::Termios {
+        port: port.into(),
+        source,
+    };
     // The settings as found, read before serialport makes the port raw.
     let found = if shared {
-        Some(read_termios(port).map_err(|e| err(&e))?)
+        Some(read_termios(port).map_err(termios_err)?)
     } else {
         None
     };
@@ -100,12 +117,15 @@ fn open_serial(port: &str, baud: u32, mode: TtyMode) -> Result<Box<dyn serialpor
         .timeout(WRITE_TIMEOUT)
         .exclusive(!shared)
         .open_native()
-        .map_err(|e| err(&e))?;
+        .map_err(|source| LinkError::Serial {
+            port: port.into(),
+            source,
+        })?;
     if let Some(found) = found {
         use std::os::fd::AsRawFd;
         let fd = p.as_raw_fd();
-        let link = termios::tcgetattr(fd).map_err(|e| err(&e))?;
-        termios::tcsetattr(fd, SetArg::TCSANOW, &shared_termios(&found, &link)).map_err(|e| err(&e))?;
+        let link = termios::tcgetattr(fd).map_err(|e| termios_err(e.into()))?;
+        termios::tcsetattr(fd, SetArg::TCSANOW, &shared_termios(&found, &link)).map_err(|e| termios_err(e.into()))?;
     }
     Ok(Box::new(p))
 }
@@ -179,7 +199,7 @@ impl Link {
         }
     }
 
-    fn open(&mut self) -> Result<Out, String> {
+    fn open(&mut self) -> Result<Out, LinkError> {
         match &self.sink {
             Sink::Serial { port, baud, tty } => open_serial(port, *baud, *tty).map(Out::Serial),
             Sink::File { path, .. } if path.as_os_str() == "-" => Ok(Out::Stdout),
@@ -189,8 +209,10 @@ impl Link {
                 } else {
                     File::create(path)
                 };
-                f.map(Out::File)
-                    .map_err(|e| format!("cannot open output {}: {e}", path.display()))
+                f.map(Out::File).map_err(|source| LinkError::Output {
+                    path: path.clone(),
+                    source,
+                })
             }
         }
     }

@@ -8,10 +8,45 @@
 //!   a snapshot replaced before it could be sent is counted as skipped; the
 //!   slot that waited longest goes first. A task's final (exit) record takes
 //!   its slot and is never replaced.
+//!
+//! A message that cannot be encoded is not queued: it is counted in
+//! `encode_errors` (not as skipped, which means the link was too slow) and
+//! kept for the agent to report ([`Outbox::take_encode_error`]).
 
 use std::collections::VecDeque;
 
 use rt_protocol::{kind, Message, MAX_PAYLOAD};
+
+/// Lower-case name of a message kind, for notices and logs.
+pub fn kind_name(k: u16) -> &'static str {
+    match k {
+        kind::HELLO => "hello",
+        kind::HEARTBEAT => "heartbeat",
+        kind::TASK => "task",
+        kind::IRQ => "irq",
+        kind::EXIT => "exit",
+        kind::VIOLATION => "violation",
+        kind::WORST => "worst",
+        kind::DROPPED => "dropped",
+        kind::NOTICE => "notice",
+        _ => "unknown",
+    }
+}
+
+/// Why a message was not queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// Counted in the skipped counters: normal when the link is slower
+    /// than what there is to say.
+    #[error("{} message skipped: the queue is full", kind_name(*.0))]
+    Full(u16),
+    /// A snapshot of a task whose final (exit) record waits: counted as skipped.
+    #[error("{} snapshot skipped: the task's exit record is still queued", kind_name(*.0))]
+    AfterExit(u16),
+    /// A bug: every message of this protocol fits MAX_PAYLOAD.
+    #[error("{} message could not be encoded ({reason})", kind_name(*kind))]
+    Encode { kind: u16, reason: postcard::Error },
+}
 
 pub const URGENT_BYTES: usize = 64 * 1024;
 pub const URGENT_ENTRIES: usize = 1024;
@@ -25,6 +60,8 @@ pub struct OutboxStats {
     pub violations_skipped: u64,
     pub worst_skipped: u64,
     pub other_skipped: u64,
+    /// Messages that could not be encoded (not queued).
+    pub encode_errors: u64,
 }
 
 struct Slot {
@@ -47,6 +84,8 @@ pub struct Outbox {
     stamp: u64,
     round: u64,
     pub stats: OutboxStats,
+    /// The latest encoding failure not yet reported.
+    encode_error: Option<PushError>,
 }
 
 impl Default for Outbox {
@@ -57,6 +96,12 @@ impl Default for Outbox {
 
 impl Outbox {
     pub fn new() -> Self {
+        Self::with_payload_limit(MAX_PAYLOAD)
+    }
+
+    /// An outbox that encodes payloads of at most `limit` bytes (tests:
+    /// make encoding fail; the protocol's limit is MAX_PAYLOAD).
+    pub fn with_payload_limit(limit: usize) -> Self {
         Outbox {
             ring: VecDeque::with_capacity(URGENT_BYTES),
             meta: VecDeque::with_capacity(URGENT_ENTRIES),
@@ -73,10 +118,32 @@ impl Outbox {
                     buf: vec![0u8; MAX_PAYLOAD].into_boxed_slice(),
                 })
                 .collect(),
-            scratch: vec![0u8; MAX_PAYLOAD].into_boxed_slice(),
+            scratch: vec![0u8; limit.min(MAX_PAYLOAD)].into_boxed_slice(),
             stamp: 0,
             round: 0,
             stats: OutboxStats::default(),
+            encode_error: None,
+        }
+    }
+
+    /// The latest message that could not be encoded, since the last call.
+    pub fn take_encode_error(&mut self) -> Option<PushError> {
+        self.encode_error.take()
+    }
+
+    /// Encode `msg` into the scratch buffer: its length.
+    fn encode(&mut self, msg: &Message) -> Result<usize, PushError> {
+        match msg.encode_payload(&mut self.scratch) {
+            Ok(p) => Ok(p.len()),
+            Err(reason) => {
+                self.stats.encode_errors += 1;
+                let e = PushError::Encode {
+                    kind: msg.kind(),
+                    reason,
+                };
+                self.encode_error = Some(e.clone());
+                Err(e)
+            }
         }
     }
 
@@ -98,23 +165,18 @@ impl Outbox {
         self.meta.is_empty() && !self.slots.iter().any(|s| s.pending)
     }
 
-    /// Queue a message ahead of routine snapshots. False if it had to be dropped.
-    pub fn push_urgent(&mut self, msg: &Message) -> bool {
+    /// Queue a message ahead of routine snapshots. Every error is counted
+    /// (see [`PushError`]); callers need not count again.
+    pub fn push_urgent(&mut self, msg: &Message) -> Result<(), PushError> {
         let k = msg.kind();
-        let n = match msg.encode_payload(&mut self.scratch) {
-            Ok(p) => p.len(),
-            Err(_) => {
-                self.skipped(k);
-                return false;
-            }
-        };
+        let n = self.encode(msg)?;
         if self.ring.len() + n > URGENT_BYTES || self.meta.len() == URGENT_ENTRIES {
             self.skipped(k);
-            return false;
+            return Err(PushError::Full(k));
         }
         self.ring.extend(self.scratch[..n].iter().copied());
         self.meta.push_back((k, n));
-        true
+        Ok(())
     }
 
     /// A new snapshot round started (RTT_IOC_SNAPSHOT issued).
@@ -129,19 +191,12 @@ impl Outbox {
     }
 
     /// Keep only the latest snapshot of each task (TASK, IRQ or EXIT message).
-    pub fn push_snapshot(&mut self, msg: &Message) {
+    pub fn push_snapshot(&mut self, msg: &Message) -> Result<(), PushError> {
         let (Message::Task(s) | Message::Irq(s) | Message::Exit(s)) = msg else {
-            self.push_urgent(msg);
-            return;
+            return self.push_urgent(msg);
         };
         let k = msg.kind();
-        let n = match msg.encode_payload(&mut self.scratch) {
-            Ok(p) => p.len(),
-            Err(_) => {
-                self.skipped(k);
-                return;
-            }
-        };
+        let n = self.encode(msg)?;
         let (pid, start) = (s.task.pid, s.task.start_ns);
         let idx = self
             .slots
@@ -160,7 +215,7 @@ impl Outbox {
         let Some(idx) = idx else {
             // Every slot holds an unsent snapshot: this one waits for the next round.
             self.skipped(k);
-            return;
+            return Err(PushError::Full(k));
         };
         self.stamp += 1;
         let (stamp, round) = (self.stamp, self.round);
@@ -169,7 +224,7 @@ impl Outbox {
             if slot.kind == kind::EXIT {
                 // The final record already waits; nothing newer can exist.
                 self.stats.snapshots_skipped += 1;
-                return;
+                return Err(PushError::AfterExit(k));
             }
             self.stats.snapshots_skipped += 1;
         } else {
@@ -183,6 +238,7 @@ impl Outbox {
         slot.round = round;
         slot.len = n;
         slot.buf[..n].copy_from_slice(&self.scratch[..n]);
+        Ok(())
     }
 
     /// Size of the next payload, if any (to check the link budget first).
@@ -251,11 +307,11 @@ mod tests {
     #[test]
     fn urgent_first_latest_snapshot_wins_and_skips_are_counted() {
         let mut o = Outbox::new();
-        o.push_snapshot(&snap(1, 1, kind::TASK));
-        o.push_snapshot(&snap(2, 1, kind::TASK));
-        o.push_snapshot(&snap(1, 2, kind::TASK));
+        o.push_snapshot(&snap(1, 1, kind::TASK)).unwrap();
+        o.push_snapshot(&snap(2, 1, kind::TASK)).unwrap();
+        o.push_snapshot(&snap(1, 2, kind::TASK)).unwrap();
         let v = Message::Violation(Violation::default());
-        assert!(o.push_urgent(&v));
+        assert_eq!(o.push_urgent(&v), Ok(()));
         assert_eq!(pop_msg(&mut o), Some(v));
         // task 1 waited longest: its latest snapshot goes first
         assert_eq!(pop_msg(&mut o), Some(snap(1, 2, kind::TASK)));
@@ -263,8 +319,11 @@ mod tests {
         assert_eq!(pop_msg(&mut o), None);
         assert_eq!(o.stats.snapshots_skipped, 1);
         // exit is final
-        o.push_snapshot(&snap(3, 1, kind::EXIT));
-        o.push_snapshot(&snap(3, 2, kind::TASK));
+        o.push_snapshot(&snap(3, 1, kind::EXIT)).unwrap();
+        assert_eq!(
+            o.push_snapshot(&snap(3, 2, kind::TASK)),
+            Err(PushError::AfterExit(kind::TASK))
+        );
         assert_eq!(pop_msg(&mut o), Some(snap(3, 1, kind::EXIT)));
         assert!(o.is_empty());
     }
@@ -275,11 +334,45 @@ mod tests {
         let v = Message::Violation(Violation::default());
         let mut sent = 0;
         for _ in 0..URGENT_ENTRIES + 10 {
-            if o.push_urgent(&v) {
-                sent += 1;
+            match o.push_urgent(&v) {
+                Ok(()) => sent += 1,
+                Err(e) => assert_eq!(e, PushError::Full(kind::VIOLATION)),
             }
         }
         assert_eq!(sent, URGENT_ENTRIES);
         assert_eq!(o.stats.violations_skipped, 10);
+        assert_eq!(o.stats.encode_errors, 0);
+        assert_eq!(o.take_encode_error(), None);
+    }
+
+    #[test]
+    fn encode_errors_are_counted_apart_and_kept_for_a_report() {
+        let mut o = Outbox::with_payload_limit(40);
+        let mut w = Worst::default();
+        for _ in 0..4 {
+            w.culprits.push(Culprit::default()).unwrap();
+        }
+        w.task.comm = bounded_str("a_long_comm_15c");
+        let err = o.push_urgent(&Message::Worst(w)).unwrap_err();
+        assert!(matches!(err, PushError::Encode { kind: kind::WORST, .. }), "{err:?}");
+        assert!(
+            err.to_string().starts_with("worst message could not be encoded"),
+            "{err}"
+        );
+        let mut big = TaskSnapshot::default();
+        big.task.comm = bounded_str("a_long_comm_15c");
+        for _ in 0..3 {
+            big.metrics.push(MetricStats::default()).unwrap();
+        }
+        let err = o.push_snapshot(&Message::Task(big)).unwrap_err();
+        assert!(matches!(err, PushError::Encode { kind: kind::TASK, .. }), "{err:?}");
+        // Small messages still go through.
+        assert_eq!(o.push_urgent(&Message::Dropped(Dropped::default())), Ok(()));
+        assert_eq!(o.stats.encode_errors, 2);
+        assert_eq!((o.stats.worst_skipped, o.stats.snapshots_skipped), (0, 0));
+        assert_eq!(o.take_encode_error(), Some(err));
+        assert_eq!(o.take_encode_error(), None);
+        assert!(matches!(pop_msg(&mut o), Some(Message::Dropped(_))));
+        assert!(o.is_empty());
     }
 }

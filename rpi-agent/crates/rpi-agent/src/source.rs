@@ -24,6 +24,8 @@ pub struct Parser {
     buf: Box<[u8]>,
     fill: usize,
     pub stats: SourceStats,
+    /// The latest malformed record not yet reported (see [`Parser::take_bad`]).
+    last_bad: Option<RecordError>,
 }
 
 impl Default for Parser {
@@ -38,7 +40,13 @@ impl Parser {
             buf: vec![0u8; READ_BUF + RTT_REC_MAX_SIZE].into_boxed_slice(),
             fill: 0,
             stats: SourceStats::default(),
+            last_bad: None,
         }
+    }
+
+    /// What was wrong with the latest malformed record since the last call.
+    pub fn take_bad(&mut self) -> Option<RecordError> {
+        self.last_bad.take()
     }
 
     /// Space to read into.
@@ -62,9 +70,16 @@ impl Parser {
                     at += size;
                 }
                 Err(RecordError::Incomplete) => break,
-                Err(RecordError::BadSize { .. }) => {
+                Err(e @ RecordError::TooShort { size, .. }) => {
+                    // Its end is known: skip it, the records after it are fine.
+                    self.stats.records_bad += 1;
+                    self.last_bad = Some(e);
+                    at += usize::from(size);
+                }
+                Err(e @ RecordError::BadSize { .. }) => {
                     // Cannot find the next record boundary: drop what is buffered.
                     self.stats.records_bad += 1;
+                    self.last_bad = Some(e);
                     at = self.fill;
                 }
             }
@@ -84,11 +99,42 @@ impl Parser {
     }
 }
 
+/// Why /dev/rt_tracer cannot be used, with what to do about it.
+#[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// Not there (module not loaded): wait and retry.
-    Absent,
-    /// There but unusable (permissions, incompatible UAPI): retry slowly.
-    Unusable(String),
+    #[error("cannot open {}: {}: is rt_tracer.ko loaded? (modprobe rt_tracer)", path.display(), why)]
+    Absent { path: PathBuf, why: &'static str },
+    #[error("{} is busy: another program reads it (one reader at a time); stop it", path.display())]
+    Busy { path: PathBuf },
+    #[error("cannot open {}: permission denied: run rpi-agent as root", path.display())]
+    Permission { path: PathBuf },
+    #[error("cannot open {}: {source}", path.display())]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("RTT_IOC_INFO on {} failed: {source}: is it the rt_tracer device? (check --device)", path.display())]
+    NotRtTracer { path: PathBuf, source: std::io::Error },
+    #[error(
+        "rt_tracer.ko speaks UAPI {module_major}.{module_minor}, rpi-agent {}.{}: install a matching module and agent",
+        rt_uapi::RTT_UAPI_MAJOR,
+        rt_uapi::RTT_UAPI_MINOR
+    )]
+    Incompatible { module_major: u32, module_minor: u32 },
+}
+
+impl OpenError {
+    /// The module is not (yet) loaded: worth retrying soon.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, OpenError::Absent { .. })
+    }
+}
+
+/// A replay file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("cannot open replay file {}: {source}", path.display())]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("cannot read replay file {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
 }
 
 /// /dev/rt_tracer: the open file and its ioctls.
@@ -160,33 +206,38 @@ impl Ctl {
             .write(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(&self.path)
-            .map_err(|e| match errno(&e) {
-                libc::ENOENT | libc::ENODEV | libc::ENXIO => OpenError::Absent,
-                libc::EBUSY => OpenError::Unusable(format!(
-                    "{} is busy: another program reads it (only one reader at a time); stop it",
-                    self.path.display()
-                )),
-                _ => OpenError::Unusable(format!("cannot open {}: {e}", self.path.display())),
+            .map_err(|e| {
+                let path = self.path.clone();
+                match errno(&e) {
+                    libc::ENOENT => OpenError::Absent {
+                        path,
+                        why: "no such file",
+                    },
+                    // The node exists, the driver behind it does not (unloaded).
+                    libc::ENODEV | libc::ENXIO => OpenError::Absent {
+                        path,
+                        why: "no such device",
+                    },
+                    libc::EBUSY => OpenError::Busy { path },
+                    libc::EACCES | libc::EPERM => OpenError::Permission { path },
+                    _ => OpenError::Open { path, source: e },
+                }
             })?;
         let mut info = RttInfo::default();
         // SAFETY: RTT_IOC_INFO writes exactly one struct rtt_info (size checked
         // against the C header by rt-uapi's tests) into `info`, which outlives the call.
         let r = unsafe { libc::ioctl(f.as_raw_fd(), ioctl::INFO as _, &mut info as *mut RttInfo) };
         if r < 0 {
-            let e = std::io::Error::last_os_error();
-            return Err(OpenError::Unusable(format!(
-                "RTT_IOC_INFO on {} failed: {e} (is it the rt_tracer module?)",
-                self.path.display()
-            )));
+            return Err(OpenError::NotRtTracer {
+                path: self.path.clone(),
+                source: std::io::Error::last_os_error(),
+            });
         }
         if info.uapi_major != rt_uapi::RTT_UAPI_MAJOR {
-            return Err(OpenError::Unusable(format!(
-                "module speaks UAPI {}.{}, this agent {}.{}: install matching rt_tracer.ko and rpi-agent",
-                info.uapi_major,
-                info.uapi_minor,
-                rt_uapi::RTT_UAPI_MAJOR,
-                rt_uapi::RTT_UAPI_MINOR
-            )));
+            return Err(OpenError::Incompatible {
+                module_major: info.uapi_major,
+                module_minor: info.uapi_minor,
+            });
         }
         self.info = info;
         self.file = Some(f);
@@ -241,15 +292,20 @@ impl Ctl {
 
 /// A file of raw concatenated records (what read() on the device returns).
 pub struct Replay {
+    path: PathBuf,
     file: File,
     pub parser: Parser,
     pub eof: bool,
 }
 
 impl Replay {
-    pub fn open(path: &Path) -> Result<Self, String> {
-        let file = File::open(path).map_err(|e| format!("cannot open replay file {}: {e}", path.display()))?;
+    pub fn open(path: &Path) -> Result<Self, ReplayError> {
+        let file = File::open(path).map_err(|source| ReplayError::Open {
+            path: path.into(),
+            source,
+        })?;
         Ok(Replay {
+            path: path.into(),
             file,
             parser: Parser::new(),
             eof: false,
@@ -257,7 +313,7 @@ impl Replay {
     }
 
     /// Read one buffer's worth of records.
-    pub fn read_some(&mut self, f: &mut dyn FnMut(&Record)) -> std::io::Result<()> {
+    pub fn read_some(&mut self, f: &mut dyn FnMut(&Record)) -> Result<(), ReplayError> {
         if self.eof {
             return Ok(());
         }
@@ -276,7 +332,10 @@ impl Replay {
                 Ok(())
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
-            Err(e) => Err(e),
+            Err(source) => Err(ReplayError::Read {
+                path: self.path.clone(),
+                source,
+            }),
         }
     }
 }
@@ -331,5 +390,91 @@ mod tests {
         p.spare()[..16].copy_from_slice(bad.as_bytes());
         p.commit(16, &mut |_| panic!("no record"));
         assert_eq!(p.stats.records_bad, 1);
+    }
+
+    #[test]
+    fn parser_skips_a_short_record_and_reads_a_1_1_worst() {
+        let mut d = RttRecDropped::default();
+        d.hdr.type_ = RTT_REC_DROPPED;
+        d.hdr.size = core::mem::size_of::<RttRecDropped>() as u16;
+        d.violations = 5;
+        // A WORST far too short for any UAPI version, then a 1.1 WORST (1808
+        // bytes, no nr_culprits), then a DROPPED record.
+        let mut short = RttRecHdr {
+            type_: RTT_REC_WORST,
+            size: 100,
+            seq: 1,
+            t_ns: 0,
+        }
+        .as_bytes()
+        .to_vec();
+        short.resize(100, 0x55);
+        let mut w = RttRecWorst::default();
+        w.hdr.type_ = RTT_REC_WORST;
+        w.hdr.size = c_size::REC_WORST_V1_1 as u16;
+        w.value_ns = 77;
+        w.culprits[0].pid = 9;
+        w.culprits[0].ns = 3;
+        let mut bytes = short;
+        bytes.extend_from_slice(&w.as_bytes()[..c_size::REC_WORST_V1_1]);
+        bytes.extend_from_slice(d.as_bytes());
+
+        let mut p = Parser::new();
+        let (mut worst, mut drops) = (Vec::new(), 0);
+        for chunk in bytes.chunks(333) {
+            p.spare()[..chunk.len()].copy_from_slice(chunk);
+            p.commit(chunk.len(), &mut |r| match r {
+                Record::Worst(w) => worst.push((w.value_ns, w.used_culprits().count())),
+                Record::Dropped(x) => drops += x.violations,
+                _ => panic!("unexpected {r:?}"),
+            });
+        }
+        assert_eq!(worst, [(77, 1)]);
+        assert_eq!(drops, 5);
+        assert_eq!(p.stats.records_bad, 1);
+        assert_eq!(p.stats.records_read, 2);
+        assert!(matches!(p.take_bad(), Some(RecordError::TooShort { size: 100, .. })));
+        assert_eq!(p.take_bad(), None);
+        assert_eq!(p.leftover(), 0);
+    }
+
+    #[test]
+    fn open_errors_say_what_to_do() {
+        let dir = std::env::temp_dir().join(format!("rt-open-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut d = Device::new(&dir.join("rt_tracer"));
+        let e = d.open().unwrap_err();
+        assert!(e.is_absent());
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot open {}: no such file: is rt_tracer.ko loaded? (modprobe rt_tracer)",
+                dir.join("rt_tracer").display()
+            )
+        );
+        // A file that is not the device: RTT_IOC_INFO fails.
+        let f = dir.join("plain");
+        std::fs::write(&f, b"").unwrap();
+        let e = Device::new(&f).open().unwrap_err();
+        assert!(!e.is_absent());
+        assert!(matches!(e, OpenError::NotRtTracer { .. }), "{e}");
+        assert!(
+            e.to_string().ends_with("is it the rt_tracer device? (check --device)"),
+            "{e}"
+        );
+        let e = OpenError::Incompatible {
+            module_major: 2,
+            module_minor: 0,
+        };
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "rt_tracer.ko speaks UAPI 2.0, rpi-agent 1.{}: install a matching module and agent",
+                RTT_UAPI_MINOR
+            )
+        );
+        let e = Replay::open(&dir.join("none.bin")).err().unwrap();
+        assert!(e.to_string().starts_with("cannot open replay file "), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -41,7 +41,7 @@ fn task(pid: i32, name: &str, prio: i16, policy: u8, irq: i32, flags: u32) -> Rt
         flags,
         prio,
         policy,
-        reserved: 0,
+        pad: 0,
         comm: comm(name),
         start_ns: 42,
     }
@@ -120,10 +120,11 @@ pub fn replay_records() -> Vec<u8> {
         pid: 456,
         prio: 9,
         policy: 1,
-        reserved: 0,
+        pad: 0,
         ns: 59_000,
         comm: comm("hog"),
     };
+    w.nr_culprits = 1;
     w.nr_events = 2;
     w.events[0] = RttEvent {
         t_ns: 0,

@@ -450,9 +450,122 @@ pub struct Heartbeat {
 /// Agent log line (e.g. "waiting for /dev/rt_tracer").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Notice {
-    /// 0 info, 1 warning, 2 error.
-    pub level: u8,
+    pub level: NoticeLevel,
     pub text: String<120>,
+}
+
+/// How serious a [`Notice`] is. On the wire it is the u8 it always was
+/// (0 info, 1 warning, 2 error); a value this version does not know (a
+/// newer agent's) decodes as `Other` and encodes back unchanged. Levels
+/// compare by their number (`Other(1)` is `Warning`).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum NoticeLevel {
+    #[default]
+    Info,
+    Warning,
+    Error,
+    /// Any other value (from a newer agent): 3 and up.
+    Other(u8),
+}
+
+impl NoticeLevel {
+    pub const fn from_u8(v: u8) -> Self {
+        match v {
+            0 => NoticeLevel::Info,
+            1 => NoticeLevel::Warning,
+            2 => NoticeLevel::Error,
+            v => NoticeLevel::Other(v),
+        }
+    }
+
+    pub const fn as_u8(self) -> u8 {
+        match self {
+            NoticeLevel::Info => 0,
+            NoticeLevel::Warning => 1,
+            NoticeLevel::Error => 2,
+            NoticeLevel::Other(v) => v,
+        }
+    }
+
+    /// Lower-case name for text output; None for a level this version does not know.
+    pub const fn name(self) -> Option<&'static str> {
+        match NoticeLevel::from_u8(self.as_u8()) {
+            NoticeLevel::Info => Some("info"),
+            NoticeLevel::Warning => Some("warning"),
+            NoticeLevel::Error => Some("error"),
+            NoticeLevel::Other(_) => None,
+        }
+    }
+}
+
+impl PartialEq for NoticeLevel {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_u8() == other.as_u8()
+    }
+}
+
+impl Eq for NoticeLevel {}
+
+impl core::hash::Hash for NoticeLevel {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        self.as_u8().hash(h)
+    }
+}
+
+impl From<u8> for NoticeLevel {
+    fn from(v: u8) -> Self {
+        NoticeLevel::from_u8(v)
+    }
+}
+
+impl From<NoticeLevel> for u8 {
+    fn from(l: NoticeLevel) -> u8 {
+        l.as_u8()
+    }
+}
+
+// By hand, not derived: a derived enum would travel as a variant index and
+// reject unknown values; this is the plain u8 of protocol 1.0.
+impl Serialize for NoticeLevel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.as_u8())
+    }
+}
+
+impl<'de> Deserialize<'de> for NoticeLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u8::deserialize(d).map(NoticeLevel::from_u8)
+    }
+}
+
+#[cfg(test)]
+mod notice_level_tests {
+    use super::*;
+
+    #[test]
+    fn travels_as_the_u8_and_keeps_unknown_values() {
+        let mut buf = [0u8; 160];
+        for v in 0..=255u8 {
+            let n = Notice {
+                level: NoticeLevel::from_u8(v),
+                text: bounded_str("x"),
+            };
+            let bytes = postcard::to_slice(&n, &mut buf).unwrap();
+            // level as one raw byte, then the string: what protocol 1.0 sent.
+            assert_eq!(bytes, &[v, 1, b'x']);
+            let back: Notice = postcard::from_bytes(bytes).unwrap();
+            assert_eq!(back.level.as_u8(), v);
+            assert_eq!(back, n);
+        }
+        assert_eq!(NoticeLevel::from_u8(1), NoticeLevel::Warning);
+        assert_eq!(NoticeLevel::from_u8(9), NoticeLevel::Other(9));
+        assert_eq!(NoticeLevel::Error.name(), Some("error"));
+        assert_eq!(NoticeLevel::Other(9).name(), None);
+        // A non-canonical Other is the level its number is.
+        assert_eq!(NoticeLevel::Other(1).name(), Some("warning"));
+        assert_eq!(NoticeLevel::Other(1), NoticeLevel::Warning);
+        assert_ne!(NoticeLevel::Other(3), NoticeLevel::Other(4));
+    }
 }
 
 /// Every message this version knows.

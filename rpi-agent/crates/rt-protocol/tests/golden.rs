@@ -204,7 +204,7 @@ fn golden_heartbeat_dropped_notice() {
     check(
         8,
         Message::Notice(Notice {
-            level: 1,
+            level: NoticeLevel::Warning,
             text: bounded_str("waiting for /dev/rt_tracer (modprobe rt_tracer)"),
         }),
         GOLDEN_NOTICE,

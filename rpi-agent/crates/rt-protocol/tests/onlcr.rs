@@ -20,7 +20,7 @@ fn onlcr(bytes: &[u8]) -> Vec<u8> {
 
 fn notice(text: &str) -> Message {
     Message::Notice(Notice {
-        level: 1,
+        level: NoticeLevel::Warning,
         text: bounded_str(text),
     })
 }

@@ -143,7 +143,7 @@ fn unknown_kinds_are_skipped_and_counted() {
     let n = encode_raw(&mut body, 0, 0x7777, b"future payload", &mut out).unwrap();
     let mut bytes = out[..n].to_vec();
     let notice = Message::Notice(Notice {
-        level: 0,
+        level: NoticeLevel::Info,
         text: bounded_str("after"),
     });
     bytes.extend(wire(1, &notice));

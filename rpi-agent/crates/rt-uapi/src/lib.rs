@@ -7,7 +7,8 @@
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 pub const RTT_UAPI_MAJOR: u32 = 1;
-pub const RTT_UAPI_MINOR: u32 = 1;
+/// 1: `RttEvent::flags`; 2: `RttRecWorst::nr_culprits`.
+pub const RTT_UAPI_MINOR: u32 = 2;
 
 pub const RTT_COMM_LEN: usize = 16;
 pub const RTT_LOG2_BUCKETS: usize = 32;
@@ -77,7 +78,7 @@ pub struct RttCulprit {
     pub pid: i32,
     pub prio: i16,
     pub policy: u8,
-    pub reserved: u8,
+    pub pad: u8,
     pub ns: u64,
     pub comm: [u8; RTT_COMM_LEN],
 }
@@ -112,7 +113,7 @@ pub struct RttTaskInfo {
     pub flags: u32,
     pub prio: i16,
     pub policy: u8,
-    pub reserved: u8,
+    pub pad: u8,
     pub comm: [u8; RTT_COMM_LEN],
     pub start_ns: u64,
 }
@@ -141,7 +142,7 @@ pub struct RttRecViolation {
     pub hdr: RttRecHdr,
     pub task: RttTaskInfo,
     pub metric: u32,
-    pub reserved: u32,
+    pub pad: u32,
     pub value_ns: u64,
     pub bound_ns: u64,
     pub violations: u64,
@@ -161,6 +162,10 @@ pub struct RttRecWorst {
     pub breakdown: RttBreakdown,
     pub culprits: [RttCulprit; RTT_CULPRITS],
     pub events: [RttEvent; RTT_TRACE_EVENTS],
+    /// UAPI 1.2: `culprits[]` entries in use. Absent from a 1.1 record: use
+    /// [`RttRecWorst::culprits_in_use`], which knows.
+    pub nr_culprits: u32,
+    pub pad: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
@@ -208,7 +213,7 @@ pub struct RttInfo {
     pub capacity: u32,
     pub nr_tracked: u32,
     pub flags: u32,
-    pub reserved: u32,
+    pub pad: u32,
 }
 
 /// C sizes (x86_64 and aarch64 agree: only fixed-width types, natural alignment).
@@ -221,7 +226,9 @@ pub mod c_size {
     pub const REC_HDR: usize = 16;
     pub const REC_TASK: usize = 3352;
     pub const REC_VIOLATION: usize = 144;
-    pub const REC_WORST: usize = 1808;
+    pub const REC_WORST: usize = 1816;
+    /// `rtt_rec_worst` of UAPI 1.0 and 1.1 (before `nr_culprits`).
+    pub const REC_WORST_V1_1: usize = 1808;
     pub const REC_DROPPED: usize = 40;
     pub const TRACK: usize = 16;
     pub const BOUND: usize = 16;
@@ -245,6 +252,8 @@ const _: () = {
     assert!(size_of::<RttBound>() == c_size::BOUND);
     assert!(size_of::<RttLinHist>() == c_size::LIN_HIST);
     assert!(size_of::<RttInfo>() == c_size::INFO);
+    // nr_culprits is what 1.2 appended to the 1.1 record.
+    assert!(RttRecWorst::NR_CULPRITS_END == c_size::REC_WORST_V1_1 + 4);
 };
 
 /// ioctl request numbers, computed like the kernel's `_IO*` macros
@@ -273,6 +282,40 @@ pub mod ioctl {
     pub const SNAPSHOT: u32 = ioc(NONE, 6, 0);
 }
 
+impl RttRecWorst {
+    /// A WORST record at least this long carries `nr_culprits` (UAPI 1.2).
+    pub const NR_CULPRITS_END: usize = core::mem::offset_of!(RttRecWorst, nr_culprits) + 4;
+
+    /// The `culprits[]` entries in use: the first `nr_culprits` when the
+    /// record has the field; from a 1.1 module (shorter record), the
+    /// non-empty entries, as a 1.1 reader did.
+    pub fn used_culprits(&self) -> impl Iterator<Item = &RttCulprit> {
+        let has_count = usize::from(self.hdr.size) >= Self::NR_CULPRITS_END;
+        let n = if has_count {
+            (self.nr_culprits as usize).min(RTT_CULPRITS)
+        } else {
+            RTT_CULPRITS
+        };
+        self.culprits[..n]
+            .iter()
+            .filter(move |c| has_count || c.pid != 0 || c.ns != 0)
+    }
+}
+
+/// The smallest record of a known type that a module of this major version
+/// sends (its size in the first minor that had it); None: a type this mirror
+/// does not know.
+pub fn min_record_size(type_: u16) -> Option<usize> {
+    use core::mem::size_of;
+    Some(match type_ {
+        RTT_REC_TASK => size_of::<RttRecTask>(),
+        RTT_REC_VIOLATION => size_of::<RttRecViolation>(),
+        RTT_REC_WORST => c_size::REC_WORST_V1_1,
+        RTT_REC_DROPPED => size_of::<RttRecDropped>(),
+        _ => return None,
+    })
+}
+
 /// One record out of a read() buffer.
 #[derive(Debug, Clone, Copy)]
 #[allow(clippy::large_enum_variant)]
@@ -289,14 +332,48 @@ pub enum Record {
 pub enum RecordError {
     /// Fewer bytes left than a header, or than hdr.size: wait for more.
     Incomplete,
-    /// hdr.size smaller than the header or than the known record type.
+    /// hdr.size smaller than a header: where the next record starts is unknown.
     BadSize { type_: u16, size: u16 },
+    /// A known type shorter than its oldest version: skip `size` bytes, the
+    /// next record starts there.
+    TooShort { type_: u16, size: u16, min: usize },
+}
+
+impl core::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RecordError::Incomplete => f.write_str("incomplete record"),
+            RecordError::BadSize { type_, size } => write!(
+                f,
+                "record of type {type_} claims {size} bytes, less than its header: the rest of the buffer is unreadable"
+            ),
+            RecordError::TooShort { type_, size, min } => {
+                write!(
+                    f,
+                    "record of type {type_} has {size} bytes, at least {min} expected: skipped"
+                )
+            }
+        }
+    }
+}
+
+/// A record's bytes as `T`: a longer record (a newer minor appended fields)
+/// by its known prefix, a shorter one (an older minor) with the missing
+/// fields zero. Copied out: read() buffers need not be aligned for u64.
+fn read_known<T: FromBytes + IntoBytes>(rec: &[u8]) -> T {
+    let mut v = T::new_zeroed();
+    let dst = v.as_mut_bytes();
+    let n = rec.len().min(dst.len());
+    dst[..n].copy_from_slice(&rec[..n]);
+    v
 }
 
 /// Split the first record off `buf`: `(record, bytes consumed)`.
 ///
-/// A known type whose hdr.size is larger than this mirror's struct (a newer
-/// minor appended fields) is read by its known prefix; the extra bytes are skipped.
+/// Records of unknown type are returned as [`Record::Unknown`] and skipped by
+/// hdr.size. A known type is read by the prefix this mirror knows when it is
+/// longer (a newer minor), and with the fields it lacks zero when it is an
+/// older minor's shorter version (never shorter than [`min_record_size`]).
 pub fn parse_record(buf: &[u8]) -> Result<(Record, usize), RecordError> {
     let (hdr, _) = RttRecHdr::read_from_prefix(buf).map_err(|_| RecordError::Incomplete)?;
     let size = usize::from(hdr.size);
@@ -310,20 +387,21 @@ pub fn parse_record(buf: &[u8]) -> Result<(Record, usize), RecordError> {
         return Err(RecordError::Incomplete);
     }
     let rec = &buf[..size];
-    // Copied out: read() buffers need not be aligned for u64.
-    fn get<T: FromBytes>(rec: &[u8], hdr: &RttRecHdr) -> Result<T, RecordError> {
-        T::read_from_prefix(rec)
-            .map(|(r, _)| r)
-            .map_err(|_| RecordError::BadSize {
-                type_: hdr.type_,
-                size: hdr.size,
-            })
+    let Some(min) = min_record_size(hdr.type_) else {
+        return Ok((Record::Unknown(hdr), size));
+    };
+    if size < min {
+        return Err(RecordError::TooShort {
+            type_: hdr.type_,
+            size: hdr.size,
+            min,
+        });
     }
     let r = match hdr.type_ {
-        RTT_REC_TASK => Record::Task(get(rec, &hdr)?),
-        RTT_REC_VIOLATION => Record::Violation(get(rec, &hdr)?),
-        RTT_REC_WORST => Record::Worst(get(rec, &hdr)?),
-        RTT_REC_DROPPED => Record::Dropped(get(rec, &hdr)?),
+        RTT_REC_TASK => Record::Task(read_known(rec)),
+        RTT_REC_VIOLATION => Record::Violation(read_known(rec)),
+        RTT_REC_WORST => Record::Worst(read_known(rec)),
+        RTT_REC_DROPPED => Record::Dropped(read_known(rec)),
         _ => Record::Unknown(hdr),
     };
     Ok((r, size))

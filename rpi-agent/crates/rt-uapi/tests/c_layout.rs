@@ -32,26 +32,26 @@ macro_rules! layouts {
             "rtt_event" => RttEvent { "t_ns" => t_ns, "type" => type_, "cpu" => cpu, "pid" => pid, "other_pid" => other_pid,
                 "prio" => prio, "other_prio" => other_prio, "policy" => policy, "other_policy" => other_policy,
                 "prev_state" => prev_state, "flags" => flags, "comm" => comm, "other_comm" => other_comm, "pad" => pad }
-            "rtt_culprit" => RttCulprit { "pid" => pid, "prio" => prio, "policy" => policy, "reserved" => reserved, "ns" => ns, "comm" => comm }
+            "rtt_culprit" => RttCulprit { "pid" => pid, "prio" => prio, "policy" => policy, "pad" => pad, "ns" => ns, "comm" => comm }
             "rtt_metric_stats" => RttMetricStats { "count" => count, "min_ns" => min_ns, "max_ns" => max_ns, "sum_ns" => sum_ns,
                 "bound_ns" => bound_ns, "violations" => violations, "last_ns" => last_ns, "lin_lo_ns" => lin_lo_ns,
                 "lin_step_ns" => lin_step_ns, "lin_under" => lin_under, "lin_over" => lin_over, "log2_hist" => log2_hist,
                 "lin_hist" => lin_hist, "worst" => worst, "worst_at_ns" => worst_at_ns }
             "rtt_task_info" => RttTaskInfo { "pid" => pid, "tgid" => tgid, "kind" => kind, "irq" => irq, "flags" => flags,
-                "prio" => prio, "policy" => policy, "reserved" => reserved, "comm" => comm, "start_ns" => start_ns }
+                "prio" => prio, "policy" => policy, "pad" => pad, "comm" => comm, "start_ns" => start_ns }
             "rtt_rec_hdr" => RttRecHdr { "type" => type_, "size" => size, "seq" => seq, "t_ns" => t_ns }
             "rtt_rec_task" => RttRecTask { "hdr" => hdr, "task" => task, "events_dropped" => events_dropped, "m" => m }
-            "rtt_rec_violation" => RttRecViolation { "hdr" => hdr, "task" => task, "metric" => metric, "reserved" => reserved,
+            "rtt_rec_violation" => RttRecViolation { "hdr" => hdr, "task" => task, "metric" => metric, "pad" => pad,
                 "value_ns" => value_ns, "bound_ns" => bound_ns, "violations" => violations, "breakdown" => breakdown }
             "rtt_rec_worst" => RttRecWorst { "hdr" => hdr, "task" => task, "metric" => metric, "nr_events" => nr_events,
                 "value_ns" => value_ns, "bound_ns" => bound_ns, "events_dropped" => events_dropped, "breakdown" => breakdown,
-                "culprits" => culprits, "events" => events }
+                "culprits" => culprits, "events" => events, "nr_culprits" => nr_culprits, "pad" => pad }
             "rtt_rec_dropped" => RttRecDropped { "hdr" => hdr, "violations" => violations, "worst" => worst, "exits" => exits }
             "rtt_track" => RttTrack { "kind" => kind, "id" => id, "flags" => flags, "reserved" => reserved }
             "rtt_bound" => RttBound { "pid" => pid, "metric" => metric, "bound_ns" => bound_ns }
             "rtt_lin_hist" => RttLinHist { "pid" => pid, "metric" => metric, "lo_ns" => lo_ns, "step_ns" => step_ns }
             "rtt_info" => RttInfo { "uapi_major" => uapi_major, "uapi_minor" => uapi_minor, "capacity" => capacity,
-                "nr_tracked" => nr_tracked, "flags" => flags, "reserved" => reserved }
+                "nr_tracked" => nr_tracked, "flags" => flags, "pad" => pad }
         )
     };
 }
@@ -128,6 +128,7 @@ fn ioctls() -> Vec<(&'static str, u64)> {
 fn constants() -> Vec<(&'static str, u64)> {
     vec![
         ("RTT_UAPI_MAJOR", RTT_UAPI_MAJOR.into()),
+        ("RTT_UAPI_MINOR", RTT_UAPI_MINOR.into()),
         ("RTT_COMM_LEN", RTT_COMM_LEN as u64),
         ("RTT_LOG2_BUCKETS", RTT_LOG2_BUCKETS as u64),
         ("RTT_LIN_BUCKETS", RTT_LIN_BUCKETS as u64),
@@ -146,7 +147,13 @@ fn constants() -> Vec<(&'static str, u64)> {
         ("RTT_TRACK_PID", RTT_TRACK_PID.into()),
         ("RTT_TRACK_TGID", RTT_TRACK_TGID.into()),
         ("RTT_TRACK_IRQ", RTT_TRACK_IRQ.into()),
+        // the metric list (RTT_METRICS in the header), in wire order
+        ("RTT_METRIC_LATENCY", RTT_METRIC_LATENCY.into()),
+        ("RTT_METRIC_RESPONSE", RTT_METRIC_RESPONSE.into()),
+        ("RTT_METRIC_RELIEF", RTT_METRIC_RELIEF.into()),
+        ("RTT_METRIC_IRQ_DELAY", RTT_METRIC_IRQ_DELAY.into()),
         ("RTT_METRIC_IRQ", RTT_METRIC_IRQ.into()),
+        ("RTT_EVF_HARDIRQ", RTT_EVF_HARDIRQ.into()),
         ("RTT_INFO_IRQ_TRACEPOINTS", RTT_INFO_IRQ_TRACEPOINTS.into()),
     ]
 }

@@ -662,7 +662,7 @@ mod tests {
                 viol(1, metric::RESPONSE, MS, MS, 2),
                 viol(2, metric::LATENCY, MS, MS, 2),
                 Message::Notice(Notice {
-                    level: 0,
+                    level: rt_protocol::NoticeLevel::Info,
                     text: bounded_str("hello"),
                 }),
             ],

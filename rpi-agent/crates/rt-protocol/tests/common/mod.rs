@@ -242,7 +242,7 @@ pub fn message() -> impl Strategy<Value = Message> {
             exits: a[3],
         })),
         (any::<u8>(), "\\PC{0,130}").prop_map(|(level, t)| Message::Notice(Notice {
-            level,
+            level: level.into(),
             text: bounded_str(&t),
         })),
     ]

@@ -571,7 +571,9 @@ static size_t rtt_stage(void)
 		struct rtt_slot *s;
 		unsigned long flags;
 
-		if (n.slot >= rtt_capacity || n.metric >= RTT_NR_METRICS)
+		/* type 0: flushed when this reader opened */
+		if (!n.type || n.slot >= rtt_capacity ||
+		    n.metric >= RTT_NR_METRICS)
 			continue;
 		s = &rtt_slots[n.slot];
 		if (n.type == RTT_REC_WORST) {

@@ -9,6 +9,7 @@
 #include <linux/spinlock.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
+#include <linux/llist.h>
 #include "rtt_core.h"
 
 /* Tracked tasks queued on one CPU the sched_switch probe of that CPU checks */
@@ -76,19 +77,72 @@ static __always_inline void rtt_slot_unlock_irqoff(struct rtt_slot *s)
 	smp_store_release(&s->lock, 0);
 }
 
-static __always_inline void rtt_slot_lock(struct rtt_slot *s,
-					  unsigned long *flags)
-{
-	local_irq_save(*flags);
-	rtt_slot_lock_irqoff(s);
-}
+/*
+ * Every section of the module that turns interrupts off goes through
+ * rtt_irq_save()/rtt_irq_restore(). Built with RTT_IRQOFF_STATS=1
+ * (scripts/irqoff), they measure each outermost section with the probes'
+ * clock and keep the longest per place (file and line), printed at
+ * unload: the interrupt latency the module adds. Otherwise they are
+ * local_irq_save()/local_irq_restore().
+ */
+#ifdef RTT_IRQOFF_STATS
+struct rtt_irqoff_site {
+	const char *file;
+	int line;
+	int linked;
+	u64 count;
+	u64 max_ns;
+	struct llist_node node;
+};
 
-static __always_inline void rtt_slot_unlock(struct rtt_slot *s,
-					    unsigned long flags)
+void rtt_irqoff_begin(unsigned long flags);
+void rtt_irqoff_end(unsigned long flags, struct rtt_irqoff_site *site);
+void rtt_irqoff_report(void);
+
+#define rtt_irq_save(flags)						\
+	do {								\
+		local_irq_save(flags);					\
+		rtt_irqoff_begin(flags);				\
+	} while (0)
+#define rtt_irq_restore(flags)						\
+	do {								\
+		static struct rtt_irqoff_site __rtt_site = {		\
+			.file = __FILE__, .line = __LINE__,		\
+		};							\
+		rtt_irqoff_end(flags, &__rtt_site);			\
+		local_irq_restore(flags);				\
+	} while (0)
+#else
+#define rtt_irq_save(flags)		local_irq_save(flags)
+#define rtt_irq_restore(flags)		local_irq_restore(flags)
+static inline void rtt_irqoff_report(void)
 {
-	rtt_slot_unlock_irqoff(s);
-	local_irq_restore(flags);
 }
+#endif
+
+/* the slot lock with interrupts saved (macros: each caller a place) */
+#define rtt_slot_lock(s, flags)						\
+	do {								\
+		rtt_irq_save(*(flags));					\
+		rtt_slot_lock_irqoff(s);				\
+	} while (0)
+#define rtt_slot_unlock(s, flags)					\
+	do {								\
+		rtt_slot_unlock_irqoff(s);				\
+		rtt_irq_restore(flags);					\
+	} while (0)
+
+/* a raw spinlock with interrupts saved, the same way */
+#define rtt_raw_lock(lock, flags)					\
+	do {								\
+		rtt_irq_save(flags);					\
+		raw_spin_lock(lock);					\
+	} while (0)
+#define rtt_raw_unlock(lock, flags)					\
+	do {								\
+		raw_spin_unlock(lock);					\
+		rtt_irq_restore(flags);					\
+	} while (0)
 
 struct rtt_notice {
 	u16 type;			/* enum rtt_rec_type */

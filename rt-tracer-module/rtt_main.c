@@ -167,9 +167,9 @@ static void rtt_tbl_rebuild(void)
 	if (rtt_tbl_tombs < (1U << rtt_tbl_bits) / 4)
 		return;
 	for (tries = 0; tries < 3; tries++) {
-		raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+		rtt_raw_lock(&rtt_tbl_lock, flags);
 		changes = rtt_tbl_changes;
-		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		rtt_raw_unlock(&rtt_tbl_lock, flags);
 		memset(rtt_tbl_spare, 0, sizeof(*rtt_tbl) << rtt_tbl_bits);
 		for (i = 0; i < rtt_capacity; i++) {
 			struct rtt_slot *s = &rtt_slots[i];
@@ -179,17 +179,17 @@ static void rtt_tbl_rebuild(void)
 			    READ_ONCE(s->task))
 				rtt_tbl_insert(rtt_tbl_spare, s);
 		}
-		raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+		rtt_raw_lock(&rtt_tbl_lock, flags);
 		if (changes == rtt_tbl_changes) {
 			old = rtt_tbl;
 			WRITE_ONCE(rtt_tbl, rtt_tbl_spare);
 			rtt_tbl_tombs = 0;
-			raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+			rtt_raw_unlock(&rtt_tbl_lock, flags);
 			synchronize_rcu();	/* no probe walks the old table */
 			rtt_tbl_spare = old;
 			return;
 		}
-		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		rtt_raw_unlock(&rtt_tbl_lock, flags);
 	}
 }
 
@@ -411,11 +411,64 @@ static int rtt_clock_init(void)
 }
 #endif
 
+/* ---- interrupts-off sections, measured (RTT_IRQOFF_STATS) ---- */
+
+#ifdef RTT_IRQOFF_STATS
+static DEFINE_PER_CPU(u64, rtt_irqoff_t0);
+static LLIST_HEAD(rtt_irqoff_sites);
+
+void rtt_irqoff_begin(unsigned long flags)
+{
+	if (!irqs_disabled_flags(flags))	/* outermost only */
+		this_cpu_write(rtt_irqoff_t0, rtt_now());
+}
+
+void rtt_irqoff_end(unsigned long flags, struct rtt_irqoff_site *site)
+{
+	u64 d;
+
+	if (irqs_disabled_flags(flags))
+		return;
+	d = rtt_now() - this_cpu_read(rtt_irqoff_t0);
+	if (!READ_ONCE(site->linked) && !cmpxchg(&site->linked, 0, 1))
+		llist_add(&site->node, &rtt_irqoff_sites);
+	/* a measurement: a rare lost update between CPUs does no harm */
+	WRITE_ONCE(site->count, site->count + 1);
+	if (d > READ_ONCE(site->max_ns))
+		WRITE_ONCE(site->max_ns, d);
+}
+
+/* at unload: one line per place, the longest first */
+void rtt_irqoff_report(void)
+{
+	struct rtt_irqoff_site *s, *best;
+	struct llist_node *n;
+	u64 done = U64_MAX;
+
+	for (;;) {
+		best = NULL;
+		llist_for_each(n, rtt_irqoff_sites.first) {
+			s = llist_entry(n, struct rtt_irqoff_site, node);
+			if (s->max_ns < done && (!best || s->max_ns > best->max_ns))
+				best = s;
+		}
+		if (!best)
+			break;
+		pr_info("irqoff max_ns=%llu count=%llu at %s:%d\n",
+			best->max_ns, best->count, kbasename(best->file),
+			best->line);
+		done = best->max_ns;
+	}
+}
+#endif
+
 /* ---- notices to the reader ---- */
 
 static DEFINE_RAW_SPINLOCK(rtt_ring_lock);
 static struct rtt_notice *rtt_ring;
 static u32 rtt_ring_head, rtt_ring_tail;	/* head: next to read */
+/* notices before this one are stale but for exit records (rtt_ring_flush) */
+static u32 rtt_ring_fresh;
 static u64 rtt_drop_viol, rtt_drop_worst, rtt_drop_exit;
 atomic_t rtt_reader_open = ATOMIC_INIT(0);
 DECLARE_WAIT_QUEUE_HEAD(rtt_read_wq);
@@ -432,7 +485,7 @@ static bool rtt_ring_push(const struct rtt_notice *n)
 	unsigned long flags;
 	bool ok = false;
 
-	raw_spin_lock_irqsave(&rtt_ring_lock, flags);
+	rtt_raw_lock(&rtt_ring_lock, flags);
 	if (rtt_ring_tail - rtt_ring_head < RTT_RING) {
 		rtt_ring[rtt_ring_tail % RTT_RING] = *n;
 		rtt_ring_tail++;
@@ -444,7 +497,7 @@ static bool rtt_ring_push(const struct rtt_notice *n)
 	} else {
 		rtt_drop_exit++;
 	}
-	raw_spin_unlock_irqrestore(&rtt_ring_lock, flags);
+	rtt_raw_unlock(&rtt_ring_lock, flags);
 	if (ok)
 		irq_work_queue(&rtt_wake_work);
 	return ok;
@@ -455,13 +508,17 @@ bool rtt_ring_pop(struct rtt_notice *n)
 	unsigned long flags;
 	bool ok = false;
 
-	raw_spin_lock_irqsave(&rtt_ring_lock, flags);
+	rtt_raw_lock(&rtt_ring_lock, flags);
 	if (rtt_ring_head != rtt_ring_tail) {
 		*n = rtt_ring[rtt_ring_head % RTT_RING];
+		/* a flushed notice: type 0, which the reader skips */
+		if ((s32)(rtt_ring_fresh - rtt_ring_head) > 0 &&
+		    n->type != RTT_REC_TASK)
+			n->type = 0;
 		rtt_ring_head++;
 		ok = true;
 	}
-	raw_spin_unlock_irqrestore(&rtt_ring_lock, flags);
+	rtt_raw_unlock(&rtt_ring_lock, flags);
 	return ok;
 }
 
@@ -476,33 +533,27 @@ void rtt_ring_take_dropped(u64 *viol, u64 *worst, u64 *exits)
 {
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&rtt_ring_lock, flags);
+	rtt_raw_lock(&rtt_ring_lock, flags);
 	*viol = rtt_drop_viol;
 	*worst = rtt_drop_worst;
 	*exits = rtt_drop_exit;
 	rtt_drop_viol = 0;
 	rtt_drop_worst = 0;
 	rtt_drop_exit = 0;
-	raw_spin_unlock_irqrestore(&rtt_ring_lock, flags);
+	rtt_raw_unlock(&rtt_ring_lock, flags);
 }
 
 /* Forget queued violation/worst notices (a new reader starts fresh). */
 void rtt_ring_flush(void)
 {
 	unsigned long flags;
-	u32 i, keep = 0;
 
-	raw_spin_lock_irqsave(&rtt_ring_lock, flags);
-	for (i = rtt_ring_head; i != rtt_ring_tail; i++) {
-		struct rtt_notice *n = &rtt_ring[i % RTT_RING];
-
-		if (n->type == RTT_REC_TASK)
-			rtt_ring[(rtt_ring_head + keep++) % RTT_RING] = *n;
-	}
-	rtt_ring_tail = rtt_ring_head + keep;
+	/* marked, not compacted: constant time with interrupts off */
+	rtt_raw_lock(&rtt_ring_lock, flags);
+	rtt_ring_fresh = rtt_ring_tail;
 	rtt_drop_viol = 0;
 	rtt_drop_worst = 0;
-	raw_spin_unlock_irqrestore(&rtt_ring_lock, flags);
+	rtt_raw_unlock(&rtt_ring_lock, flags);
 }
 
 /*
@@ -911,9 +962,9 @@ static notrace void rtt_probe_exit(void *data, struct task_struct *p)
 	s = rtt_lookup(p);
 	if (!s)
 		return;
-	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	rtt_raw_lock(&rtt_tbl_lock, flags);
 	if (READ_ONCE(s->task) != p) {
-		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		rtt_raw_unlock(&rtt_tbl_lock, flags);
 		return;
 	}
 	rtt_tbl_remove(s);
@@ -929,7 +980,7 @@ static notrace void rtt_probe_exit(void *data, struct task_struct *p)
 	rtt_sync_watch(s);
 	rtt_notify(s);
 	rtt_slot_unlock_irqoff(s);
-	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+	rtt_raw_unlock(&rtt_tbl_lock, flags);
 	irq_work_queue(&rtt_house_iw);
 }
 
@@ -994,17 +1045,17 @@ static notrace void rtt_probe_fork(void *data, struct task_struct *parent,
 	ps = rtt_lookup(parent);
 	if (!ps || READ_ONCE(ps->core.info.kind) != RTT_TRACK_TGID)
 		return;
-	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	rtt_raw_lock(&rtt_tbl_lock, flags);
 	/* again, under the lock: the parent may have exited or been deleted */
 	if (READ_ONCE(ps->task) != parent ||
 	    ps->core.info.kind != RTT_TRACK_TGID || rtt_lookup(child)) {
-		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		rtt_raw_unlock(&rtt_tbl_lock, flags);
 		return;
 	}
 	s = rtt_slot_get();
 	if (!s) {
 		rtt_fork_overflow++;
-		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		rtt_raw_unlock(&rtt_tbl_lock, flags);
 		pr_warn_ratelimited("capacity %u reached: new thread %d of tgid %d not tracked\n",
 				    rtt_capacity, child->pid, child->tgid);
 		return;
@@ -1018,7 +1069,7 @@ static notrace void rtt_probe_fork(void *data, struct task_struct *parent,
 		s->next_free = rtt_free_list;
 		rtt_free_list = s;
 	}
-	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+	rtt_raw_unlock(&rtt_tbl_lock, flags);
 }
 
 static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
@@ -1194,9 +1245,9 @@ static bool rtt_slot_retire(struct rtt_slot *s)
 		return false;
 	if (READ_ONCE(s->exit_unlogged))
 		rtt_log_exit(s);
-	raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+	rtt_raw_lock(&rtt_tbl_lock, flags);
 	if (s->life == RTT_LIFE_FREE) {
-		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		rtt_raw_unlock(&rtt_tbl_lock, flags);
 		return false;
 	}
 	live = s->life == RTT_LIFE_ACTIVE;
@@ -1213,7 +1264,7 @@ static bool rtt_slot_retire(struct rtt_slot *s)
 	s->exit_unlogged = false;
 	rtt_sync_watch(s);
 	rtt_slot_unlock_irqoff(s);
-	raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+	rtt_raw_unlock(&rtt_tbl_lock, flags);
 	rtt_iface_forget(s);
 	s->next_free = rtt_retired;
 	rtt_retired = s;
@@ -1239,10 +1290,10 @@ static void rtt_slots_recycle(bool after_live)
 	while ((s = rtt_retired)) {
 		rtt_retired = s->next_free;
 		rtt_core_init(&s->core);
-		raw_spin_lock_irqsave(&rtt_tbl_lock, flags);
+		rtt_raw_lock(&rtt_tbl_lock, flags);
 		s->next_free = rtt_free_list;
 		rtt_free_list = s;
-		raw_spin_unlock_irqrestore(&rtt_tbl_lock, flags);
+		rtt_raw_unlock(&rtt_tbl_lock, flags);
 	}
 }
 
@@ -1333,15 +1384,15 @@ static int rtt_track_one(struct task_struct *p, u32 kind, u32 flags, s32 irq)
 	int ret;
 
 	for (;;) {
-		raw_spin_lock_irqsave(&rtt_tbl_lock, irqf);
+		rtt_raw_lock(&rtt_tbl_lock, irqf);
 		if (rtt_lookup(p)) {
-			raw_spin_unlock_irqrestore(&rtt_tbl_lock, irqf);
+			rtt_raw_unlock(&rtt_tbl_lock, irqf);
 			return -EEXIST;
 		}
 		s = rtt_slot_get();
 		if (s)
 			break;
-		raw_spin_unlock_irqrestore(&rtt_tbl_lock, irqf);
+		rtt_raw_unlock(&rtt_tbl_lock, irqf);
 		s = rtt_oldest_exited();
 		if (!s)
 			return -ENOSPC;
@@ -1352,7 +1403,7 @@ static int rtt_track_one(struct task_struct *p, u32 kind, u32 flags, s32 irq)
 		s->next_free = rtt_free_list;
 		rtt_free_list = s;
 	}
-	raw_spin_unlock_irqrestore(&rtt_tbl_lock, irqf);
+	rtt_raw_unlock(&rtt_tbl_lock, irqf);
 	return ret;
 }
 
@@ -1368,7 +1419,7 @@ static struct task_struct *rtt_irq_thread(int irq)
 	if (!d)
 		return ERR_PTR(-EINVAL);
 	desc = irq_data_to_desc(d);
-	raw_spin_lock_irqsave(&desc->lock, flags);
+	rtt_raw_lock(&desc->lock, flags);
 	for (a = desc->action; a; a = a->next) {
 		if (a->thread) {
 			t = a->thread;
@@ -1376,7 +1427,7 @@ static struct task_struct *rtt_irq_thread(int irq)
 			break;
 		}
 	}
-	raw_spin_unlock_irqrestore(&desc->lock, flags);
+	rtt_raw_unlock(&desc->lock, flags);
 	return t ? t : ERR_PTR(-ENXIO);
 }
 
@@ -1668,6 +1719,7 @@ static void __exit rtt_exit(void)
 		pr_info("threads not tracked for capacity: %lu, intervals lost to full watch lists: %ld\n",
 			rtt_fork_overflow,
 			atomic_long_read(&rtt_watch_overflow));
+	rtt_irqoff_report();
 	rtt_free_all();
 	pr_info("unloaded\n");
 }

@@ -51,16 +51,12 @@ pub mod metric {
     pub const IRQ: u8 = 4;
     pub const COUNT: u8 = 5;
 
-    /// Lower-case name used by the JSON output and the config files.
+    /// Lower-case names used by text, JSON and the config files, in id order:
+    /// the `RTT_METRICS` list of rt_tracer.h (tests/metric_names.rs checks it).
+    pub const NAMES: [&str; COUNT as usize] = ["latency", "response", "relief", "irq_delay", "irq"];
+
     pub fn name(m: u8) -> Option<&'static str> {
-        Some(match m {
-            LATENCY => "latency",
-            RESPONSE => "response",
-            RELIEF => "relief",
-            IRQ_DELAY => "irq_delay",
-            IRQ => "irq",
-            _ => return None,
-        })
+        NAMES.get(usize::from(m)).copied()
     }
 
     pub fn from_name(s: &str) -> Option<u8> {

@@ -237,6 +237,12 @@ impl StreamDecoder {
     /// }
     /// ```
     pub fn next_item(&mut self, input: &mut &[u8]) -> Option<Item<'_>> {
+        self.next_with_stats(input).map(|(item, _)| item)
+    }
+
+    /// [`Self::next_item`] with the counters as of this item (they borrow
+    /// the decoder too, so they cannot be read beside the item otherwise).
+    pub fn next_with_stats(&mut self, input: &mut &[u8]) -> Option<(Item<'_>, &Stats)> {
         while self.ctx.t.out.is_empty() {
             match input.split_first() {
                 Some((&b, rest)) => {
@@ -265,7 +271,7 @@ impl StreamDecoder {
             }
         }
         let out = self.ctx.t.out.pop_front()?;
-        Some(match out {
+        let item = match out {
             Out::Console { start, end } => Item::Console(&self.buf[start..end]),
             Out::Message { seq } => Item::Message {
                 seq,
@@ -274,7 +280,8 @@ impl StreamDecoder {
             Out::Unknown { seq, kind } => Item::Unknown { seq, kind },
             Out::Incompatible { major, minor } => Item::Incompatible { major, minor },
             Out::Damaged { damage, bytes } => Item::Damaged { damage, bytes },
-        })
+        };
+        Some((item, &self.ctx.t.stats))
     }
 
     /// The source is idle: once the input is used up, [`Self::next_item`]

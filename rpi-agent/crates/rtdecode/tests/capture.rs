@@ -11,6 +11,18 @@ const TEXT: Options = Options {
     hist: false,
 };
 
+/// Each line of `out` validates against docs/rtdecode.schema.json.
+fn assert_schema_valid(out: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../docs/rtdecode.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    for l in out.lines() {
+        let value: serde_json::Value = serde_json::from_str(l).unwrap();
+        let errs: Vec<String> = v.iter_errors(&value).map(|e| e.to_string()).collect();
+        assert!(errs.is_empty(), "{l}: {errs:?}");
+    }
+}
+
 fn frame(seq: u32, m: &Message) -> Vec<u8> {
     let mut enc = Box::new(FrameEncoder::new());
     let mut out = vec![0u8; MAX_WIRE];
@@ -60,6 +72,7 @@ fn mixed_console_and_frames() {
     s.extend_from_slice(b"# ");
     let out = rtdecode::decode_capture(&s, JSON, Vec::new()).unwrap();
     let out = String::from_utf8(out).unwrap();
+    assert_schema_valid(&out);
     let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let texts: Vec<&str> = lines
         .iter()
@@ -141,4 +154,5 @@ fn replay_coalesces_repeats_and_flushes_them_at_eof() {
     // JSON still has every one.
     let json = String::from_utf8(rtdecode::decode_capture(&s, JSON, Vec::new()).unwrap()).unwrap();
     assert_eq!(json.matches("\"type\":\"violation\"").count(), 30);
+    assert_schema_valid(&json);
 }

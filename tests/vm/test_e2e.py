@@ -20,8 +20,10 @@ import rtt
 RTDECODE = rtt.REPO / "rpi-agent" / "target" / "release" / "rtdecode"
 BOUND_NS = 200_000          # ctrl_loop's latency bound in the overlay's rpi-agent.toml
 KERNEL_LINE = re.compile(r"\[\s*\d+\.\d+\] ")
-# Objects that come from frames (the final link object does not).
-FRAME_TYPES = ("hello", "task", "violation", "worst", "dropped", "notice", "unknown")
+SCHEMA = rtt.REPO / "docs" / "rtdecode.schema.json"
+# Objects that come from frames (link, console, damaged and schema_version do not).
+FRAME_TYPES = ("hello", "heartbeat", "task", "irq", "exit", "violation", "worst", "dropped", "notice",
+               "unknown", "incompatible")
 
 # Case 1 of scripts/demo. The -s delays give the agent (proc scan every
 # 250 ms) time to attach by name before the first cycle.
@@ -78,6 +80,28 @@ def of_type(objs, t):
     return [o for o in objs if o.get("type") == t]
 
 
+def comm(o):
+    """The task a snapshot, violation or worst-case object is about."""
+    return (o.get("task") or {}).get("comm")
+
+
+def schema_problems(objs: list[dict]) -> list[str]:
+    """Lines that do not follow docs/rtdecode.schema.json, and the framing
+    every run has: schema_version first, a host timestamp on every line."""
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    p = []
+    for i, o in enumerate(objs):
+        errs = sorted(e.message for e in validator.iter_errors(o))
+        if errs:
+            p.append(f"line {i + 1} ({o.get('type')}): {errs[0]}")
+    if not objs or objs[0].get("type") != "schema_version":
+        p.append("the first line is not schema_version")
+    if any("host_time" not in o for o in objs):
+        p.append("a line without host_time")
+    return p
+
+
 def stalled_on_idle(w):
     """A worst case in which only the idle task ran on the CPU besides the
     task itself, and nobody is blamed: a stall of the vCPU thread on the
@@ -98,7 +122,7 @@ def e2e_problems(objs: list[dict]) -> list[str]:
     elif not any(h.get("uapi_major", 0) > 0 for h in hello):
         p.append(f"no hello saw the module loaded (uapi_major 0): {hello}")
 
-    tasks = [o for o in of_type(objs, "task") if o.get("comm") == "ctrl_loop"]
+    tasks = [o for o in of_type(objs, "task") + of_type(objs, "exit") if comm(o) == "ctrl_loop"]
     if not tasks:
         p.append("no task snapshot of ctrl_loop")
     else:
@@ -113,7 +137,7 @@ def e2e_problems(objs: list[dict]) -> list[str]:
         if lat.get("max_ns") is not None and lat.get("violations", 0) > 0 and lat["max_ns"] <= BOUND_NS:
             p.append(f"ctrl_loop has violations but max {lat['max_ns']} <= bound")
 
-    viols = [o for o in of_type(objs, "violation") if o.get("comm") == "ctrl_loop"]
+    viols = [o for o in of_type(objs, "violation") if comm(o) == "ctrl_loop"]
     if not viols:
         p.append("no violation objects for ctrl_loop")
     bad = [v for v in viols if not v.get("value_ns", 0) > v.get("bound_ns", 0) > 0]
@@ -122,7 +146,7 @@ def e2e_problems(objs: list[dict]) -> list[str]:
     if not any(v.get("metric") == "latency" and v.get("bound_ns") == BOUND_NS for v in viols):
         p.append("no ctrl_loop latency violation against the configured bound")
 
-    worst = [o for o in of_type(objs, "worst") if o.get("comm") == "ctrl_loop"]
+    worst = [o for o in of_type(objs, "worst") if comm(o) == "ctrl_loop"]
     if not worst:
         p.append("no worst-case object for ctrl_loop")
     elif not any(c.get("comm") == "prio_hog" for w in worst for c in w.get("culprits", [])) \
@@ -222,6 +246,11 @@ def test_shared_console_stays_a_terminal(e2e):
     assert final and final[-1]["crc_errors"] == 0 and final[-1]["framing_errors"] == 0, final
 
 
+def test_decoded_lines_follow_the_schema(e2e):
+    problems = schema_problems(e2e["objs"])
+    assert not problems, "\n".join(problems[:20]) + f"\n{e2e['where']}"
+
+
 def test_kernel_log_clean(e2e):
     console = "\n".join(o.get("text", "") for o in of_type(e2e["objs"], "console"))
     bad = rtt.kernel_problems(console)
@@ -237,10 +266,10 @@ def test_checks_fail_on_captures_without_the_story():
     good = [
         {"type": "console", "text": "[    7.080998] rt_tracer: loading out-of-tree module taints kernel."},
         {"type": "hello", "uapi_major": 1},
-        {"type": "task", "comm": "ctrl_loop", "metrics": {"latency": lat}},
-        {"type": "violation", "comm": "ctrl_loop", "metric": "latency", "value_ns": 900_000,
+        {"type": "task", "task": {"comm": "ctrl_loop"}, "metrics": {"latency": lat}},
+        {"type": "violation", "task": {"comm": "ctrl_loop"}, "metric": "latency", "value_ns": 900_000,
          "bound_ns": BOUND_NS},
-        {"type": "worst", "comm": "ctrl_loop", "culprits": [{"comm": "prio_hog", "ns": 1}],
+        {"type": "worst", "task": {"comm": "ctrl_loop"}, "culprits": [{"comm": "prio_hog", "ns": 1}],
          "events": [{"event": "wakeup", "hardirq": True,
                      "text": "ctrl_loop (pid 9, FIFO 50) woken in hard IRQ (interrupting swapper/1, pid 0)"}]},
         {"type": "link", "final": False, "crc_errors": 0, "frames": 5, "agent": {"frames_sent": 5}},
@@ -274,3 +303,17 @@ def test_checks_fail_on_captures_without_the_story():
     assert broken(0, text="Welcome")                      # no kernel text before the frames
     assert broken(0, text="[    0.000000] Booting")       # no rt_tracer load message
     assert broken(6, text="# ")                           # no kernel text after the frames
+    assert broken(2, task={"comm": "other"})              # no snapshot of ctrl_loop
+
+
+def test_schema_check_fails_on_lines_that_break_it():
+    """schema_problems() accepts real lines and reports broken ones."""
+    t = "2026-12-01T00:00:00.000000Z"
+    good = [{"type": "schema_version", "host_time": t, "schema_version": "2.0", "rtdecode_version": "0.1.0",
+             "protocol": "1.1"},
+            {"type": "console", "host_time": t, "text": "x", "partial": False}]
+    assert schema_problems(good) == []
+    assert schema_problems(good[1:])                                  # no schema_version first
+    assert schema_problems([good[0], {**good[1], "text": 5}])         # wrong type
+    assert schema_problems([good[0], {**good[1], "extra": 1}])        # unknown field
+    assert schema_problems([good[0], {k: v for k, v in good[1].items() if k != "host_time"}])

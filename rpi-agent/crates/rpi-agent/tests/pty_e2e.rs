@@ -326,13 +326,18 @@ fn agent_to_rtdecode_over_pty() {
 
 fn check_decoded(lines: &[Value]) {
     let of = |t: &str| lines.iter().filter(move |l| l["type"] == t).collect::<Vec<_>>();
+    // rtdecode --json: the schema version first, a host timestamp on every line.
+    assert_eq!(lines[0]["type"], "schema_version");
+    assert!(lines
+        .iter()
+        .all(|l| l["host_time"].as_str().is_some_and(|t| t.ends_with('Z'))));
     let hello = &of("hello")[0];
     assert_eq!(hello["proto_major"], 1);
 
     let tasks = of("task");
-    let cyc = tasks.iter().find(|t| t["pid"] == 1234).expect("task 1234");
-    assert_eq!(cyc["comm"], "cyclic");
-    assert_eq!(cyc["sched"], "FIFO 80");
+    let cyc = tasks.iter().find(|t| t["task"]["pid"] == 1234).expect("task 1234");
+    assert_eq!(cyc["task"]["comm"], "cyclic");
+    assert_eq!(cyc["task"]["sched"], "FIFO 80");
     let lat = &cyc["metrics"]["latency"];
     assert_eq!(lat["count"], 4);
     assert_eq!(lat["min_ns"], 5_000);
@@ -341,18 +346,20 @@ fn check_decoded(lines: &[Value]) {
     assert_eq!(lat["bound_ns"], 50_000);
     assert_eq!(lat["violations"], 1);
     assert_eq!(lat["hist"].as_array().unwrap().len(), 3);
+    assert!(lat["percentiles"]["p99"]["hi_ns"].as_u64().unwrap() <= 80_000);
     for m in ["latency", "response", "relief", "irq_delay", "irq"] {
         assert!(cyc["metrics"][m].is_object(), "metric {m}");
     }
-    let irq = tasks.iter().find(|t| t["pid"] == 77).expect("irq thread");
-    assert_eq!(irq["irq"], 42);
-    assert_eq!(irq["kind"], "irq");
+    // Each wire kind has its own type.
+    let irq = of("irq");
+    let irq = irq.iter().find(|t| t["task"]["pid"] == 77).expect("irq thread");
+    assert_eq!(irq["task"]["irq"], 42);
     assert_eq!(irq["metrics"]["irq_delay"]["count"], 2);
-    let exited = tasks.iter().find(|t| t["pid"] == 999).expect("exited task");
-    assert_eq!(exited["exited"], true);
+    assert!(of("exit").iter().any(|t| t["task"]["pid"] == 999), "exited task");
+    assert!(!tasks.iter().any(|t| t["task"]["pid"] == 77 || t["task"]["pid"] == 999));
 
     let v = &of("violation")[0];
-    assert_eq!(v["pid"], 1234);
+    assert_eq!(v["task"]["pid"], 1234);
     assert_eq!(v["metric"], "latency");
     assert_eq!(v["value_ns"], 80_000);
     assert_eq!(v["bound_ns"], 50_000);
@@ -371,6 +378,8 @@ fn check_decoded(lines: &[Value]) {
     );
     assert_eq!(of("dropped")[0]["violations"], 3);
 
+    let hb = of("heartbeat");
+    assert!(!hb.is_empty() && hb.iter().all(|h| h["agent"]["module_state"] == 2));
     let link = of("link");
     let last = link.last().unwrap();
     assert_eq!(last["final"], true);

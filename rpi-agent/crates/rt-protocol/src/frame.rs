@@ -120,11 +120,32 @@ pub fn encode_raw(body: &mut [u8], seq: u32, kind: u16, payload: &[u8], out: &mu
 /// Decode one frame (the bytes between two delimiters, delimiters excluded)
 /// into `scratch` (at least MAX_BODY bytes); the returned envelope borrows it.
 pub fn decode_frame<'s>(encoded: &[u8], scratch: &'s mut [u8]) -> Result<Envelope<'s>, FrameError> {
+    let c = check_frame(encoded, scratch)?;
+    Ok(Envelope {
+        seq: c.seq,
+        kind: c.kind,
+        payload: &scratch[c.payload],
+    })
+}
+
+/// A frame that passed COBS, format and CRC checks, its body in a scratch
+/// buffer. Holds no borrow, so the caller can try another decode into the
+/// same scratch when this one fails (the stream decoder's ONLCR retry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checked {
+    pub seq: u32,
+    pub kind: u16,
+    /// Where the envelope's payload lies in the scratch buffer.
+    pub payload: core::ops::Range<usize>,
+}
+
+/// COBS-decode `encoded` into `scratch`, check the format byte and the CRC,
+/// and parse the envelope: all the work of decoding a frame, done once.
+pub(crate) fn check_frame(encoded: &[u8], scratch: &mut [u8]) -> Result<Checked, FrameError> {
     if encoded.len() > MAX_ENCODED {
         return Err(FrameError::Cobs);
     }
     let n = cobs::decode(encoded, scratch).map_err(|_| FrameError::Cobs)?;
-    let scratch: &'s [u8] = scratch;
     let body = &scratch[..n];
     // format + seq + kind + len + crc
     if body.len() < 1 + 3 + 4 {
@@ -138,8 +159,16 @@ pub fn decode_frame<'s>(encoded: &[u8], scratch: &'s mut [u8]) -> Result<Envelop
     if CRC32.checksum(data) != want {
         return Err(FrameError::Crc);
     }
-    match postcard::from_bytes::<Envelope<'s>>(&data[1..]) {
-        Ok(env) if env.payload.len() <= MAX_PAYLOAD => Ok(env),
+    match postcard::from_bytes::<Envelope<'_>>(&data[1..]) {
+        Ok(env) if env.payload.len() <= MAX_PAYLOAD => {
+            // The payload is a sub-slice of `body`: its offset is plain address arithmetic.
+            let start = env.payload.as_ptr() as usize - body.as_ptr() as usize;
+            Ok(Checked {
+                seq: env.seq,
+                kind: env.kind,
+                payload: start..start + env.payload.len(),
+            })
+        }
         _ => Err(FrameError::Envelope),
     }
 }

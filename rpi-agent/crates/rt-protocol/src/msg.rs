@@ -51,16 +51,12 @@ pub mod metric {
     pub const IRQ: u8 = 4;
     pub const COUNT: u8 = 5;
 
-    /// Lower-case name used by the JSON output and the config files.
+    /// Lower-case names used by text, JSON and the config files, in id order:
+    /// the `RTT_METRICS` list of rt_tracer.h (tests/metric_names.rs checks it).
+    pub const NAMES: [&str; COUNT as usize] = ["latency", "response", "relief", "irq_delay", "irq"];
+
     pub fn name(m: u8) -> Option<&'static str> {
-        Some(match m {
-            LATENCY => "latency",
-            RESPONSE => "response",
-            RELIEF => "relief",
-            IRQ_DELAY => "irq_delay",
-            IRQ => "irq",
-            _ => return None,
-        })
+        NAMES.get(usize::from(m)).copied()
     }
 
     pub fn from_name(s: &str) -> Option<u8> {
@@ -252,9 +248,11 @@ impl MetricStats {
         (self.count > 0).then(|| self.sum_ns / self.count)
     }
 
-    /// Quantile `q` (0..=1) estimated from the log2 histogram: the upper edge of
-    /// the bucket where the cumulative count reaches q (clamped to [min, max]).
-    pub fn quantile_ns(&self, q: f64) -> Option<u64> {
+    /// Where quantile `q` (0..=1) lies, from the log2 histogram: the bounds
+    /// `(lo, hi)` (inclusive) of the bucket holding the q-th sample, clamped
+    /// to the observed `[min_ns, max_ns]`. A log2 bucket spans a factor of 2,
+    /// so this is a range, not a value; `hi` never exceeds `max_ns`.
+    pub fn quantile_range_ns(&self, q: f64) -> Option<(u64, u64)> {
         if self.count == 0 {
             return None;
         }
@@ -262,18 +260,30 @@ impl MetricStats {
         if total == 0 {
             return None;
         }
-        let target = libm_ceil(q * total as f64).max(1.0) as u64;
+        let target = (libm_ceil(q.clamp(0.0, 1.0) * total as f64) as u64).max(1);
+        let min = if self.min_ns == u64::MAX {
+            0
+        } else {
+            self.min_ns.min(self.max_ns)
+        };
         let mut acc = 0u64;
         for b in self.log2.iter() {
             acc = acc.saturating_add(b.count);
             if acc >= target {
                 let (lo, hi) = log2_bucket_bounds(b.idx);
-                let est = hi.map(|h| h.saturating_sub(1)).unwrap_or(lo);
-                let lo_clamp = if self.min_ns == u64::MAX { 0 } else { self.min_ns };
-                return Some(est.clamp(lo_clamp.min(self.max_ns), self.max_ns));
+                let hi = hi.map_or(self.max_ns, |h| h.saturating_sub(1)).min(self.max_ns);
+                // A histogram that disagrees with min/max (it should not)
+                // still gives lo <= hi <= max.
+                return Some((lo.max(min).min(hi), hi));
             }
         }
-        Some(self.max_ns)
+        Some((self.max_ns, self.max_ns))
+    }
+
+    /// The upper end of [`Self::quantile_range_ns`]: a value the quantile
+    /// does not exceed (never above `max_ns`).
+    pub fn quantile_ns(&self, q: f64) -> Option<u64> {
+        self.quantile_range_ns(q).map(|(_, hi)| hi)
     }
 }
 

@@ -223,7 +223,42 @@ fn quantiles_from_log2_histogram() {
     assert_eq!(m.quantile_ns(0.5), Some(1023));
     assert_eq!(m.quantile_ns(0.99), Some(1023));
     assert_eq!(m.quantile_ns(1.0), Some(70_000));
+    // Ranges: the bucket, clamped to what was observed.
+    assert_eq!(m.quantile_range_ns(0.5), Some((900, 1023)));
+    assert_eq!(m.quantile_range_ns(1.0), Some((65_536, 70_000)));
+    // The README's demo case: the 99th sample in [4.2 ms, 8.4 ms), max 8387 us.
+    let mut d = MetricStats {
+        count: 100,
+        min_ns: 20_000,
+        max_ns: 8_387_000,
+        ..Default::default()
+    };
+    d.log2.push(Bucket { idx: 15, count: 90 }).unwrap();
+    d.log2.push(Bucket { idx: 23, count: 10 }).unwrap();
+    assert_eq!(d.quantile_range_ns(0.99), Some((4_194_304, 8_387_000)));
+    assert_eq!(m.quantile_range_ns(0.0), Some((900, 1023)));
+    assert_eq!(MetricStats::default().quantile_range_ns(0.99), None);
     assert_eq!(m.mean_ns(), Some(1000));
     assert_eq!(sched_label(1, 19), ("FIFO", 80));
     assert_eq!(sched_label(0, 120), ("OTHER", 0));
+}
+
+proptest::proptest! {
+    /// A percentile from log2 buckets never exceeds the observed max nor
+    /// falls below the min, whatever the histogram says.
+    #[test]
+    fn quantile_range_stays_within_min_and_max(
+        buckets in proptest::collection::btree_map(0u8..32, 1u64..1000, 1..10),
+        min in 0u64..10_000_000,
+        extra in 0u64..10_000_000,
+        q in 0.0f64..=1.0,
+    ) {
+        let mut m = MetricStats { min_ns: min, max_ns: min + extra, ..Default::default() };
+        for (idx, count) in buckets {
+            m.count += count;
+            m.log2.push(Bucket { idx, count }).unwrap();
+        }
+        let (lo, hi) = m.quantile_range_ns(q).unwrap();
+        proptest::prop_assert!(lo <= hi && hi <= m.max_ns && lo >= m.min_ns.min(hi), "{lo} {hi} {m:?}");
+    }
 }

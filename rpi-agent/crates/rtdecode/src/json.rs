@@ -1,252 +1,910 @@
-//! `--json`: one object per line (format in docs/protocol.md, "rtdecode --json").
+//! `--json`: one object per line, each a typed struct below. The schema
+//! (docs/rtdecode.schema.json) is generated from these types ([`schema`]);
+//! a test keeps the committed file equal to it.
+//!
+//! Every line has `type` (one per line kind, one per wire kind) and
+//! `host_time` (RFC 3339 UTC, when rtdecode handled it); the first line of a
+//! run is `schema_version`.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::SystemTime;
 
 use rt_protocol::{
-    kind, log2_bucket_bounds, metric, Breakdown, Dropped, Event, Heartbeat, Hello, MetricStats, Notice, Stats,
-    TaskInfo, TaskSnapshot, Violation, Worst,
+    event, event_flag, log2_bucket_bounds, metric, state, Breakdown, Culprit, Damage, Event, FrameError, Heartbeat,
+    Hello, LinHist, MetricStats, Notice, TaskInfo, TaskSnapshot, Violation, Worst, PROTOCOL_MAJOR, PROTOCOL_MINOR,
 };
-use serde_json::{json, Map, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
 
-use crate::fmt;
+use crate::state::{SnapshotKind, State};
+use crate::{fmt, Printer, Record};
 
-pub fn console(text: &str) -> Value {
-    json!({"type": "console", "text": text})
+/// Version of this JSON format: the major changes when a field is removed,
+/// renamed or changes meaning, the minor when fields or line types are added.
+pub const SCHEMA_VERSION: &str = "2.0";
+
+/// A `type` tag with one value: a unit enum serializes as its name, and its
+/// schema is that one string.
+macro_rules! tag {
+    ($name:ident, $value:literal) => {
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+        pub enum $name {
+            #[default]
+            #[serde(rename = $value)]
+            Tag,
+        }
+    };
 }
 
-pub fn hello(h: &Hello) -> Value {
-    json!({
-        "type": "hello",
-        "protocol": format!("{}.{}", h.proto_major, h.proto_minor),
-        "proto_major": h.proto_major,
-        "proto_minor": h.proto_minor,
-        "agent_version": h.agent_version.as_str(),
-        "kernel_release": h.kernel_release.as_str(),
-        "uapi_major": h.uapi_major,
-        "uapi_minor": h.uapi_minor,
-        "board": h.board.as_str(),
-        "baud": h.baud,
-        "module_flags": h.module_flags,
-    })
+tag!(SchemaVersionTag, "schema_version");
+tag!(ConsoleTag, "console");
+tag!(HelloTag, "hello");
+tag!(HeartbeatTag, "heartbeat");
+tag!(ViolationTag, "violation");
+tag!(WorstTag, "worst");
+tag!(DroppedTag, "dropped");
+tag!(NoticeTag, "notice");
+tag!(LinkTag, "link");
+tag!(UnknownTag, "unknown");
+tag!(IncompatibleTag, "incompatible");
+tag!(DamagedTag, "damaged");
+
+/// When rtdecode handled the line: RFC 3339, UTC, microseconds. For a
+/// capture file that is the time of decoding, not of capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(extend("format" = "date-time"))]
+pub struct HostTime(pub String);
+
+/// First line of every run.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaVersionLine {
+    #[serde(rename = "type")]
+    pub tag: SchemaVersionTag,
+    pub host_time: HostTime,
+    /// `major.minor` of this format (see SCHEMA_VERSION).
+    pub schema_version: String,
+    pub rtdecode_version: String,
+    /// Wire protocol this rtdecode reads, `major.minor`.
+    pub protocol: String,
 }
 
-pub fn breakdown(b: &Breakdown) -> Value {
-    let sleeping = b
-        .sleep_timer_ns
-        .saturating_add(b.sleep_lock_ns)
-        .saturating_add(b.sleep_io_ns)
-        .saturating_add(b.sleep_other_ns);
-    json!({
-        "running_ns": b.running_ns,
-        "waiting_ns": b.waiting_ns,
-        "sleeping_ns": sleeping,
-        "sleep_timer_ns": b.sleep_timer_ns,
-        "sleep_lock_ns": b.sleep_lock_ns,
-        "sleep_io_ns": b.sleep_io_ns,
-        "sleep_other_ns": b.sleep_other_ns,
-    })
+/// One console line, without its line end.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleLine {
+    #[serde(rename = "type")]
+    pub tag: ConsoleTag,
+    pub host_time: HostTime,
+    pub text: String,
+    /// No line end yet: text shown because the line went idle (a shell
+    /// prompt) or the input ended.
+    pub partial: bool,
 }
 
-fn task_fields(o: &mut Map<String, Value>, t: &TaskInfo) {
-    o.insert("pid".into(), t.pid.into());
-    o.insert("tgid".into(), t.tgid.into());
-    o.insert("comm".into(), t.comm.as_str().into());
-    o.insert("irq".into(), t.irq.into());
-    o.insert("prio".into(), t.prio.into());
-    o.insert("policy".into(), t.policy.into());
-    o.insert("sched".into(), fmt::sched(t.policy, t.prio).into());
-    o.insert("flags".into(), t.flags.into());
-    o.insert("track_kind".into(), t.track_kind.into());
-    o.insert("start_ns".into(), t.start_ns.into());
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HelloLine {
+    #[serde(rename = "type")]
+    pub tag: HelloTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    /// `proto_major.proto_minor`.
+    pub protocol: String,
+    pub proto_major: u16,
+    pub proto_minor: u16,
+    pub agent_version: String,
+    pub kernel_release: String,
+    /// 0.0: the module is not loaded.
+    pub uapi_major: u32,
+    pub uapi_minor: u32,
+    pub board: String,
+    /// 0: the agent writes to a file.
+    pub baud: u32,
+    pub module_flags: u32,
 }
 
-fn opt(v: Option<u64>) -> Value {
-    v.map(Value::from).unwrap_or(Value::Null)
+/// The agent's own counters, as a heartbeat carries them.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentCounters {
+    pub uptime_ms: u64,
+    pub frames_sent: u64,
+    pub bytes_sent: u64,
+    pub snapshots_skipped: u64,
+    pub violations_skipped: u64,
+    pub worst_skipped: u64,
+    pub write_errors: u64,
+    pub reopens: u64,
+    pub records_read: u64,
+    pub records_unknown: u64,
+    pub records_bad: u64,
+    /// 0 absent, 1 present, 2 replay.
+    pub module_state: u8,
+    pub tracked: u32,
+    /// Link budget in bytes/s; 0: unlimited.
+    pub budget_bps: u32,
 }
 
-pub fn metric_stats(m: &MetricStats) -> Value {
-    let nonempty = m.count > 0;
-    let hist: Vec<Value> = m
-        .log2
-        .iter()
-        .map(|b| {
-            let (lo, hi) = log2_bucket_bounds(b.idx);
-            json!([lo, opt(hi), b.count])
-        })
-        .collect();
-    let mut o = json!({
-        "count": m.count,
-        "min_ns": opt(nonempty.then_some(m.min_ns)),
-        "max_ns": opt(nonempty.then_some(m.max_ns)),
-        "mean_ns": opt(m.mean_ns()),
-        "p99_ns": opt(m.quantile_ns(0.99)),
-        "bound_ns": m.bound_ns,
-        "violations": m.violations,
-        "last_ns": m.last_ns,
-        "hist": hist,
-        "worst": breakdown(&m.worst),
-        "worst_at_ns": m.worst_at_ns,
-    });
-    if let Some(l) = &m.lin {
-        let buckets: Vec<Value> = l
+impl From<&Heartbeat> for AgentCounters {
+    fn from(h: &Heartbeat) -> Self {
+        AgentCounters {
+            uptime_ms: h.uptime_ms,
+            frames_sent: h.frames_sent,
+            bytes_sent: h.bytes_sent,
+            snapshots_skipped: h.snapshots_skipped,
+            violations_skipped: h.violations_skipped,
+            worst_skipped: h.worst_skipped,
+            write_errors: h.write_errors,
+            reopens: h.reopens,
+            records_read: h.records_read,
+            records_unknown: h.records_unknown,
+            records_bad: h.records_bad,
+            module_state: h.module_state,
+            tracked: h.tracked,
+            budget_bps: h.budget_bps,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatLine {
+    #[serde(rename = "type")]
+    pub tag: HeartbeatTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    /// Agent CLOCK_MONOTONIC.
+    pub t_ns: u64,
+    pub agent: AgentCounters,
+}
+
+/// A task as the wire names it, with its scheduling in words.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskJson {
+    pub pid: i32,
+    pub tgid: i32,
+    pub comm: String,
+    /// -1 unless an IRQ thread.
+    pub irq: i32,
+    /// Kernel prio: 0-99 RT, 100-139 normal.
+    pub prio: i16,
+    /// SCHED_* number.
+    pub policy: u8,
+    /// As `chrt` shows it: "FIFO 80", "OTHER nice 0".
+    pub sched: String,
+    /// RTT_F_*: 1 TRACE, 2 EXITED, 4 IRQ_THREAD.
+    pub flags: u32,
+    /// 1 pid, 2 tgid, 3 irq.
+    pub track_kind: u8,
+    /// (pid, start_ns) is unique.
+    pub start_ns: u64,
+}
+
+impl From<&TaskInfo> for TaskJson {
+    fn from(t: &TaskInfo) -> Self {
+        TaskJson {
+            pid: t.pid,
+            tgid: t.tgid,
+            comm: t.comm.to_string(),
+            irq: t.irq,
+            prio: t.prio,
+            policy: t.policy,
+            sched: fmt::sched(t.policy, t.prio),
+            flags: t.flags,
+            track_kind: t.track_kind,
+            start_ns: t.start_ns,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakdownJson {
+    pub running_ns: u64,
+    pub waiting_ns: u64,
+    /// Sum of the four sleep_* parts.
+    pub sleeping_ns: u64,
+    pub sleep_timer_ns: u64,
+    pub sleep_lock_ns: u64,
+    pub sleep_io_ns: u64,
+    pub sleep_other_ns: u64,
+}
+
+impl From<&Breakdown> for BreakdownJson {
+    fn from(b: &Breakdown) -> Self {
+        BreakdownJson {
+            running_ns: b.running_ns,
+            waiting_ns: b.waiting_ns,
+            sleeping_ns: b
+                .sleep_timer_ns
+                .saturating_add(b.sleep_lock_ns)
+                .saturating_add(b.sleep_io_ns)
+                .saturating_add(b.sleep_other_ns),
+            sleep_timer_ns: b.sleep_timer_ns,
+            sleep_lock_ns: b.sleep_lock_ns,
+            sleep_io_ns: b.sleep_io_ns,
+            sleep_other_ns: b.sleep_other_ns,
+        }
+    }
+}
+
+/// One non-empty histogram bucket: `[lo_ns, hi_ns)`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketJson {
+    pub lo_ns: u64,
+    /// `null` for the open last log2 bucket.
+    pub hi_ns: Option<u64>,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinHistJson {
+    pub lo_ns: u64,
+    pub step_ns: u64,
+    /// Samples below `lo_ns` and beyond the last bucket.
+    pub under: u64,
+    pub over: u64,
+    pub hist: Vec<BucketJson>,
+}
+
+impl From<&LinHist> for LinHistJson {
+    fn from(l: &LinHist) -> Self {
+        let hist = l
             .buckets
             .iter()
             .map(|b| {
                 let lo = l.lo_ns.saturating_add(l.step_ns.saturating_mul(u64::from(b.idx)));
-                json!([lo, lo.saturating_add(l.step_ns), b.count])
+                BucketJson {
+                    lo_ns: lo,
+                    hi_ns: Some(lo.saturating_add(l.step_ns)),
+                    count: b.count,
+                }
             })
             .collect();
-        o["lin_hist"] =
-            json!({"lo_ns": l.lo_ns, "step_ns": l.step_ns, "under": l.under, "over": l.over, "hist": buckets});
+        LinHistJson {
+            lo_ns: l.lo_ns,
+            step_ns: l.step_ns,
+            under: l.under,
+            over: l.over,
+            hist,
+        }
     }
-    o
 }
 
-fn empty_metric() -> MetricStats {
-    MetricStats {
+/// Where a percentile lies: the log2 bucket holding it, clamped to the
+/// observed min and max (`lo_ns <= p <= hi_ns`). Not an interpolated value.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RangeJson {
+    pub lo_ns: u64,
+    pub hi_ns: u64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Percentiles {
+    pub p50: Option<RangeJson>,
+    pub p90: Option<RangeJson>,
+    pub p99: Option<RangeJson>,
+    pub p999: Option<RangeJson>,
+}
+
+/// One metric of a task. min/max/mean and the percentiles are `null` while
+/// `count` is 0.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricJson {
+    pub count: u64,
+    pub min_ns: Option<u64>,
+    pub max_ns: Option<u64>,
+    pub mean_ns: Option<u64>,
+    pub percentiles: Percentiles,
+    /// SLO bound; 0: none.
+    pub bound_ns: u64,
+    /// Cumulative, exact.
+    pub violations: u64,
+    pub last_ns: u64,
+    /// Log2 histogram, non-empty buckets ascending: bucket i holds [2^(i-1), 2^i) ns.
+    pub hist: Vec<BucketJson>,
+    /// Present when the module keeps a linear histogram for this metric.
+    pub lin_hist: Option<LinHistJson>,
+    /// Where the time of `max_ns` went.
+    pub worst: BreakdownJson,
+    /// CLOCK_MONOTONIC when the worst ended.
+    pub worst_at_ns: u64,
+}
+
+impl From<&MetricStats> for MetricJson {
+    fn from(m: &MetricStats) -> Self {
+        let has = m.count > 0;
+        let range = |q| m.quantile_range_ns(q).map(|(lo_ns, hi_ns)| RangeJson { lo_ns, hi_ns });
+        MetricJson {
+            count: m.count,
+            min_ns: has.then_some(m.min_ns),
+            max_ns: has.then_some(m.max_ns),
+            mean_ns: m.mean_ns(),
+            percentiles: Percentiles {
+                p50: range(0.5),
+                p90: range(0.9),
+                p99: range(0.99),
+                p999: range(0.999),
+            },
+            bound_ns: m.bound_ns,
+            violations: m.violations,
+            last_ns: m.last_ns,
+            hist: m
+                .log2
+                .iter()
+                .map(|b| {
+                    let (lo_ns, hi_ns) = log2_bucket_bounds(b.idx);
+                    BucketJson {
+                        lo_ns,
+                        hi_ns,
+                        count: b.count,
+                    }
+                })
+                .collect(),
+            lin_hist: m.lin.as_ref().map(LinHistJson::from),
+            worst: (&m.worst).into(),
+            worst_at_ns: m.worst_at_ns,
+        }
+    }
+}
+
+/// Snapshot kinds: `task` (3), `irq` (4, an IRQ thread), `exit` (5, the
+/// final record of a task that exited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotTag {
+    Task,
+    Irq,
+    Exit,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotLine {
+    #[serde(rename = "type")]
+    pub tag: SnapshotTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    /// CLOCK_MONOTONIC when the module produced it.
+    pub t_ns: u64,
+    pub task: TaskJson,
+    /// Worst-case events that did not fit.
+    pub events_dropped: u64,
+    /// Every metric this rtdecode knows, by name, plus any other the agent
+    /// sent (as `metricN`).
+    pub metrics: BTreeMap<String, MetricJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViolationLine {
+    #[serde(rename = "type")]
+    pub tag: ViolationTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    pub t_ns: u64,
+    pub task: TaskJson,
+    pub metric: String,
+    pub value_ns: u64,
+    pub bound_ns: u64,
+    /// Cumulative, exact.
+    pub violations: u64,
+    pub breakdown: BreakdownJson,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CulpritJson {
+    pub pid: i32,
+    pub comm: String,
+    pub prio: i16,
+    pub policy: u8,
+    pub sched: String,
+    /// Time it ran on the tracked task's CPU while that waited.
+    pub ns: u64,
+}
+
+impl From<&Culprit> for CulpritJson {
+    fn from(c: &Culprit) -> Self {
+        CulpritJson {
+            pid: c.pid,
+            comm: c.comm.to_string(),
+            prio: c.prio,
+            policy: c.policy,
+            sched: fmt::sched(c.policy, c.prio),
+            ns: c.ns,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventJson {
+    /// Since the start of the interval.
+    pub t_ns: u64,
+    pub cpu: u16,
+    /// wakeup, switch, migrate, irq_entry, irq_exit (unknown: newer module).
+    pub event: String,
+    pub pid: i32,
+    pub comm: String,
+    pub prio: i16,
+    pub policy: u8,
+    pub sched: String,
+    pub other_pid: i32,
+    pub other_comm: String,
+    pub other_prio: i16,
+    pub other_policy: u8,
+    /// Switch only: preempted, sleep_timer, sleep_lock, sleep_io, sleep_other, dead.
+    pub prev_state: String,
+    /// A wakeup from hard IRQ context: `other_*` is the interrupted task, not a waker.
+    pub hardirq: bool,
+    pub text: String,
+}
+
+impl EventJson {
+    fn new(e: &Event, flags: u8) -> Self {
+        EventJson {
+            t_ns: e.t_ns,
+            cpu: e.cpu,
+            event: event::name(e.kind).to_string(),
+            pid: e.pid,
+            comm: e.comm.to_string(),
+            prio: e.prio,
+            policy: e.policy,
+            sched: fmt::sched(e.policy, e.prio),
+            other_pid: e.other_pid,
+            other_comm: e.other_comm.to_string(),
+            other_prio: e.other_prio,
+            other_policy: e.other_policy,
+            prev_state: state::name(e.prev_state).to_string(),
+            hardirq: flags & event_flag::HARDIRQ != 0,
+            text: fmt::event_text(e, flags),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorstLine {
+    #[serde(rename = "type")]
+    pub tag: WorstTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    pub t_ns: u64,
+    pub task: TaskJson,
+    pub metric: String,
+    pub value_ns: u64,
+    pub bound_ns: u64,
+    pub breakdown: BreakdownJson,
+    /// The story in one sentence.
+    pub explanation: String,
+    /// Longest first.
+    pub culprits: Vec<CulpritJson>,
+    pub events: Vec<EventJson>,
+    /// Interval events beyond what was kept.
+    pub events_dropped: u64,
+}
+
+/// Module records lost to a slow reader (this message's counts, not a total).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DroppedLine {
+    #[serde(rename = "type")]
+    pub tag: DroppedTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    pub t_ns: u64,
+    pub violations: u64,
+    pub worst: u64,
+    pub exits: u64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeLine {
+    #[serde(rename = "type")]
+    pub tag: NoticeTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    /// 0 info, 1 warning, 2 error.
+    pub level: u8,
+    pub text: String,
+}
+
+/// Link health: the receiver's counters, and the agent's as of its last
+/// heartbeat. After every heartbeat and once at the end (`final`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkLine {
+    #[serde(rename = "type")]
+    pub tag: LinkTag,
+    pub host_time: HostTime,
+    #[serde(rename = "final")]
+    pub final_: bool,
+    pub frames: u64,
+    pub crc_errors: u64,
+    pub framing_errors: u64,
+    pub resyncs: u64,
+    /// Frames missing by sequence number.
+    pub lost: u64,
+    pub decode_errors: u64,
+    /// Frames of kinds this rtdecode does not know.
+    pub unknown: u64,
+    /// Sum of the agent's skipped counters.
+    pub skipped: u64,
+    pub bytes: u64,
+    pub console_bytes: u64,
+    /// Frames recovered by undoing a tty's CR LF conversion (also in `frames`).
+    pub onlcr_frames: u64,
+    /// `null` until a heartbeat came.
+    pub agent: Option<AgentCounters>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnknownLine {
+    #[serde(rename = "type")]
+    pub tag: UnknownTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    pub kind: u16,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncompatibleLine {
+    #[serde(rename = "type")]
+    pub tag: IncompatibleTag,
+    pub host_time: HostTime,
+    pub major: u16,
+    pub minor: u16,
+    pub message: String,
+}
+
+/// A stretch of the stream that was neither text nor a good frame (counted
+/// in the link line too).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DamagedLine {
+    #[serde(rename = "type")]
+    pub tag: DamagedTag,
+    pub host_time: HostTime,
+    /// crc, cobs, too_short, format, envelope (CRC fine, payload not
+    /// decodable), garbage, overlong.
+    pub damage: String,
+    pub bytes: u64,
+}
+
+/// Any line of `rtdecode --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "rtdecode --json line")]
+pub enum Line {
+    SchemaVersion(SchemaVersionLine),
+    Console(ConsoleLine),
+    Hello(HelloLine),
+    Heartbeat(HeartbeatLine),
+    Snapshot(SnapshotLine),
+    Violation(ViolationLine),
+    Worst(WorstLine),
+    Dropped(DroppedLine),
+    Notice(NoticeLine),
+    Link(LinkLine),
+    Unknown(UnknownLine),
+    Incompatible(IncompatibleLine),
+    Damaged(DamagedLine),
+}
+
+/// The JSON Schema of one line, as committed in docs/rtdecode.schema.json.
+pub fn schema() -> String {
+    let s = schemars::schema_for!(Line);
+    let mut text = serde_json::to_string_pretty(&s).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// RFC 3339 UTC with microseconds ("2026-12-01T22:47:12.123456Z").
+pub fn rfc3339(t: SystemTime) -> HostTime {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian), by eras
+    // of 400 years (146097 days).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    HostTime(format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_micros()
+    ))
+}
+
+fn damage_name(d: &Damage) -> &'static str {
+    match d {
+        Damage::Frame(FrameError::Crc) => "crc",
+        Damage::Frame(FrameError::Cobs) => "cobs",
+        Damage::Frame(FrameError::TooShort) => "too_short",
+        Damage::Frame(FrameError::Format(_)) => "format",
+        Damage::Frame(FrameError::Envelope) => "envelope",
+        Damage::Garbage => "garbage",
+        Damage::Overlong => "overlong",
+    }
+}
+
+/// The notice level as its wire number (levels a newer agent adds included).
+fn notice_level(n: &Notice) -> u8 {
+    u8::from(n.level)
+}
+
+/// Every known metric (all-zero when not sent), then any unknown one.
+fn metrics(s: &TaskSnapshot) -> BTreeMap<String, MetricJson> {
+    let empty = MetricStats {
         min_ns: u64::MAX,
         ..Default::default()
-    }
-}
-
-/// TASK, IRQ and EXIT snapshots all print as `"type":"task"`, told apart by
-/// `"kind"` ("task", "irq", "exit") and `"exited"`.
-pub fn task(k: u16, s: &TaskSnapshot) -> Value {
-    let mut o = Map::new();
-    o.insert("type".into(), "task".into());
-    o.insert(
-        "kind".into(),
-        match k {
-            kind::IRQ => "irq",
-            kind::EXIT => "exit",
-            _ => "task",
-        }
-        .into(),
-    );
-    task_fields(&mut o, &s.task);
-    o.insert("exited".into(), (k == kind::EXIT).into());
-    o.insert("t_ns".into(), s.t_ns.into());
-    o.insert("events_dropped".into(), s.events_dropped.into());
-    let mut metrics = Map::new();
+    };
+    let mut out = BTreeMap::new();
     for m in 0..metric::COUNT {
-        let st = s.metric(m).cloned().unwrap_or_else(empty_metric);
-        metrics.insert(fmt::metric_name(m), metric_stats(&st));
+        let st = s.metric(m).unwrap_or(&empty);
+        out.insert(fmt::metric_name(m), st.into());
     }
     for st in s.metrics.iter().filter(|st| st.metric >= metric::COUNT) {
-        metrics.insert(fmt::metric_name(st.metric), metric_stats(st));
+        out.insert(fmt::metric_name(st.metric), st.into());
     }
-    o.insert("metrics".into(), metrics.into());
-    o.into()
+    out
 }
 
-pub fn violation(v: &Violation) -> Value {
-    let mut o = Map::new();
-    o.insert("type".into(), "violation".into());
-    task_fields(&mut o, &v.task);
-    o.insert("metric".into(), fmt::metric_name(v.metric).into());
-    o.insert("value_ns".into(), v.value_ns.into());
-    o.insert("bound_ns".into(), v.bound_ns.into());
-    o.insert("violations".into(), v.violations.into());
-    o.insert("t_ns".into(), v.t_ns.into());
-    o.insert("breakdown".into(), breakdown(&v.breakdown));
-    o.into()
+pub fn incompatible_text(major: u16, minor: u16) -> String {
+    format!(
+        "agent speaks protocol {major}.{minor}, this rtdecode reads {PROTOCOL_MAJOR}.x (up to \
+         {PROTOCOL_MAJOR}.{PROTOCOL_MINOR}): frames are not decoded, console text still is; use a matching rtdecode"
+    )
 }
 
-fn event(e: &Event, flags: u8) -> Value {
-    json!({
-        "t_ns": e.t_ns,
-        "cpu": e.cpu,
-        "event": rt_protocol::event::name(e.kind),
-        "pid": e.pid,
-        "comm": e.comm.as_str(),
-        "prio": e.prio,
-        "policy": e.policy,
-        "sched": fmt::sched(e.policy, e.prio),
-        "other_pid": e.other_pid,
-        "other_comm": e.other_comm.as_str(),
-        "other_prio": e.other_prio,
-        "other_policy": e.other_policy,
-        "prev_state": rt_protocol::state::name(e.prev_state),
-        "hardirq": flags & rt_protocol::event_flag::HARDIRQ != 0,
-        "text": fmt::event_text(e, flags),
+/// The line for one record (`None`: nothing to print for it).
+pub fn line(r: &Record<'_>, st: &State, host_time: HostTime) -> Option<Line> {
+    use rt_protocol::Message as M;
+    Some(match r {
+        Record::Console { text, partial } => Line::Console(ConsoleLine {
+            tag: ConsoleTag::Tag,
+            host_time,
+            text: text.to_string(),
+            partial: *partial,
+        }),
+        Record::Message { seq, msg } => {
+            let seq = *seq;
+            match msg {
+                M::Hello(h) => Line::Hello(hello(seq, h, host_time)),
+                M::Heartbeat(h) => Line::Heartbeat(HeartbeatLine {
+                    tag: HeartbeatTag::Tag,
+                    host_time,
+                    seq,
+                    t_ns: h.t_ns,
+                    agent: h.into(),
+                }),
+                M::Task(s) | M::Irq(s) | M::Exit(s) => Line::Snapshot(SnapshotLine {
+                    tag: match SnapshotKind::of(msg) {
+                        Some(SnapshotKind::Irq) => SnapshotTag::Irq,
+                        Some(SnapshotKind::Exit) => SnapshotTag::Exit,
+                        _ => SnapshotTag::Task,
+                    },
+                    host_time,
+                    seq,
+                    t_ns: s.t_ns,
+                    task: (&s.task).into(),
+                    events_dropped: s.events_dropped,
+                    metrics: metrics(s),
+                }),
+                M::Violation(v) => Line::Violation(violation(seq, v, host_time)),
+                M::Worst(w) => Line::Worst(worst(seq, w, host_time)),
+                M::Dropped(d) => Line::Dropped(DroppedLine {
+                    tag: DroppedTag::Tag,
+                    host_time,
+                    seq,
+                    t_ns: d.t_ns,
+                    violations: d.violations,
+                    worst: d.worst,
+                    exits: d.exits,
+                }),
+                M::Notice(n) => Line::Notice(NoticeLine {
+                    tag: NoticeTag::Tag,
+                    host_time,
+                    seq,
+                    level: notice_level(n),
+                    text: n.text.to_string(),
+                }),
+            }
+        }
+        Record::Unknown { seq, kind } => Line::Unknown(UnknownLine {
+            tag: UnknownTag::Tag,
+            host_time,
+            seq: *seq,
+            kind: *kind,
+        }),
+        Record::Incompatible { major, minor } => Line::Incompatible(IncompatibleLine {
+            tag: IncompatibleTag::Tag,
+            host_time,
+            major: *major,
+            minor: *minor,
+            message: incompatible_text(*major, *minor),
+        }),
+        Record::Damaged { damage, bytes } => Line::Damaged(DamagedLine {
+            tag: DamagedTag::Tag,
+            host_time,
+            damage: damage_name(damage).into(),
+            bytes: *bytes as u64,
+        }),
+        Record::Link { final_ } => Line::Link(link(st, *final_, host_time)),
     })
 }
 
-pub fn worst(w: &Worst) -> Value {
-    let mut o = Map::new();
-    o.insert("type".into(), "worst".into());
-    task_fields(&mut o, &w.task);
-    o.insert("metric".into(), fmt::metric_name(w.metric).into());
-    o.insert("value_ns".into(), w.value_ns.into());
-    o.insert("bound_ns".into(), w.bound_ns.into());
-    o.insert("t_ns".into(), w.t_ns.into());
-    o.insert("breakdown".into(), breakdown(&w.breakdown));
-    let events: Vec<Value> = w
-        .events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| event(e, w.event_flags_of(i)))
-        .collect();
-    o.insert("events".into(), events.into());
-    o.insert("events_dropped".into(), w.events_dropped.into());
-    o.insert(
-        "culprits".into(),
-        w.culprits
-            .iter()
-            .map(|c| {
-                json!({"pid": c.pid, "comm": c.comm.as_str(), "prio": c.prio, "policy": c.policy,
-                       "sched": fmt::sched(c.policy, c.prio), "ns": c.ns})
-            })
-            .collect::<Vec<_>>()
-            .into(),
-    );
-    o.insert("explanation".into(), fmt::explain_worst(w).into());
-    o.into()
-}
-
-pub fn dropped(d: &Dropped) -> Value {
-    json!({"type": "dropped", "t_ns": d.t_ns, "violations": d.violations, "worst": d.worst, "exits": d.exits})
-}
-
-pub fn notice(n: &Notice) -> Value {
-    json!({"type": "notice", "level": n.level, "text": n.text.as_str()})
-}
-
-/// Receiver counters plus, once a heartbeat arrived, the agent's own.
-pub fn link(s: &Stats, hb: Option<&Heartbeat>, final_: bool) -> Value {
-    let skipped = hb
-        .map(|h| h.snapshots_skipped + h.violations_skipped + h.worst_skipped)
-        .unwrap_or(0);
-    let mut o = json!({
-        "type": "link",
-        "frames": s.frames,
-        "crc_errors": s.crc_errors,
-        "framing_errors": s.framing_errors,
-        "resyncs": s.resyncs,
-        "lost": s.lost_frames,
-        "decode_errors": s.decode_errors,
-        "unknown": s.unknown_kinds,
-        "skipped": skipped,
-        "bytes": s.bytes,
-        "console_bytes": s.console_bytes,
-        "onlcr_frames": s.onlcr_frames,
-        "final": final_,
-    });
-    if let Some(h) = hb {
-        o["agent"] = json!({
-            "uptime_ms": h.uptime_ms,
-            "frames_sent": h.frames_sent,
-            "bytes_sent": h.bytes_sent,
-            "snapshots_skipped": h.snapshots_skipped,
-            "violations_skipped": h.violations_skipped,
-            "worst_skipped": h.worst_skipped,
-            "write_errors": h.write_errors,
-            "reopens": h.reopens,
-            "records_read": h.records_read,
-            "records_unknown": h.records_unknown,
-            "records_bad": h.records_bad,
-            "module_state": h.module_state,
-            "tracked": h.tracked,
-            "budget_bps": h.budget_bps,
-        });
+fn hello(seq: u32, h: &Hello, host_time: HostTime) -> HelloLine {
+    HelloLine {
+        tag: HelloTag::Tag,
+        host_time,
+        seq,
+        protocol: format!("{}.{}", h.proto_major, h.proto_minor),
+        proto_major: h.proto_major,
+        proto_minor: h.proto_minor,
+        agent_version: h.agent_version.to_string(),
+        kernel_release: h.kernel_release.to_string(),
+        uapi_major: h.uapi_major,
+        uapi_minor: h.uapi_minor,
+        board: h.board.to_string(),
+        baud: h.baud,
+        module_flags: h.module_flags,
     }
-    o
+}
+
+fn violation(seq: u32, v: &Violation, host_time: HostTime) -> ViolationLine {
+    ViolationLine {
+        tag: ViolationTag::Tag,
+        host_time,
+        seq,
+        t_ns: v.t_ns,
+        task: (&v.task).into(),
+        metric: fmt::metric_name(v.metric),
+        value_ns: v.value_ns,
+        bound_ns: v.bound_ns,
+        violations: v.violations,
+        breakdown: (&v.breakdown).into(),
+    }
+}
+
+fn worst(seq: u32, w: &Worst, host_time: HostTime) -> WorstLine {
+    WorstLine {
+        tag: WorstTag::Tag,
+        host_time,
+        seq,
+        t_ns: w.t_ns,
+        task: (&w.task).into(),
+        metric: fmt::metric_name(w.metric),
+        value_ns: w.value_ns,
+        bound_ns: w.bound_ns,
+        breakdown: (&w.breakdown).into(),
+        explanation: fmt::explain_worst(w),
+        culprits: w.culprits.iter().map(CulpritJson::from).collect(),
+        events: w
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EventJson::new(e, w.event_flags_of(i)))
+            .collect(),
+        events_dropped: w.events_dropped,
+    }
+}
+
+fn link(st: &State, final_: bool, host_time: HostTime) -> LinkLine {
+    let s = &st.rx;
+    LinkLine {
+        tag: LinkTag::Tag,
+        host_time,
+        final_,
+        frames: s.frames,
+        crc_errors: s.crc_errors,
+        framing_errors: s.framing_errors,
+        resyncs: s.resyncs,
+        lost: s.lost_frames,
+        decode_errors: s.decode_errors,
+        unknown: s.unknown_kinds,
+        skipped: st.agent_skipped(),
+        bytes: s.bytes,
+        console_bytes: s.console_bytes,
+        onlcr_frames: s.onlcr_frames,
+        agent: st.heartbeat.as_ref().map(AgentCounters::from),
+    }
+}
+
+/// JSON lines to any writer.
+pub struct JsonPrinter<W: Write> {
+    out: W,
+    started: bool,
+}
+
+impl<W: Write> JsonPrinter<W> {
+    pub fn new(out: W) -> Self {
+        JsonPrinter { out, started: false }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn write(&mut self, l: &Line) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, l)?;
+        self.out.write_all(b"\n")
+    }
+
+    fn start(&mut self, now: SystemTime) -> io::Result<()> {
+        if std::mem::replace(&mut self.started, true) {
+            return Ok(());
+        }
+        self.write(&Line::SchemaVersion(SchemaVersionLine {
+            tag: SchemaVersionTag::Tag,
+            host_time: rfc3339(now),
+            schema_version: SCHEMA_VERSION.into(),
+            rtdecode_version: env!("CARGO_PKG_VERSION").into(),
+            protocol: format!("{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}"),
+        }))
+    }
+}
+
+impl<W: Write> Printer for JsonPrinter<W> {
+    fn record(&mut self, r: &Record<'_>, st: &State, now: SystemTime) -> io::Result<()> {
+        self.start(now)?;
+        if let Some(l) = line(r, st, rfc3339(now)) {
+            self.write(&l)?;
+        }
+        // After each heartbeat, the link as the receiver sees it.
+        if let Record::Message {
+            msg: rt_protocol::Message::Heartbeat(_),
+            ..
+        } = r
+        {
+            self.write(&Line::Link(link(st, false, rfc3339(now))))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, st: &State, now: SystemTime) -> io::Result<()> {
+        self.record(&Record::Link { final_: true }, st, now)?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_dates() {
+        let at =
+            |s: u64, us: u64| rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(s) + Duration::from_micros(us)).0;
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.000005Z");
+        assert_eq!(at(1_796_082_432, 123_456), "2026-11-30T23:47:12.123456Z");
+        assert_eq!(at(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999Z");
+    }
 }

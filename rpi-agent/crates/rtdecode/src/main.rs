@@ -1,18 +1,23 @@
-//! rtdecode [--baud N] [--json] [--record FILE] [--duration SECS] SOURCE
+//! rtdecode [--baud N] [--json | --hist] [--schema] [--record FILE] [--duration SECS] SOURCE
+//!
+//! The thin binary over the library: it opens the source, feeds the bytes to
+//! a `Decoder` and a printer, and stops on EOF, Ctrl-C or --duration.
+
+mod source;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use rt_protocol::StreamDecoder;
-use rtdecode::{
-    source,
-    view::{Pace, View},
-};
+use rtdecode::json::JsonPrinter;
+use rtdecode::text::{Pace, TextPrinter};
+use rtdecode::{Decoder, Printer};
+use thiserror::Error;
 
 /// Decode the rpi-agent stream: console text passes through, frames become a
 /// live view (or JSON lines with --json).
@@ -21,23 +26,45 @@ use rtdecode::{
     version,
     after_help = "SOURCE: a serial device (/dev/ttyUSB0), a capture file, `-` (stdin), \
 unix:PATH or tcp:HOST:PORT (e.g. a QEMU serial socket).\nA capture file ends at EOF; a live source runs \
-until Ctrl-C or --duration."
+until Ctrl-C or --duration.\nThe table's P99≤ is the upper end of the log2 bucket holding the 99th \
+percentile, clamped to MAX: the 99th percentile is at most that (--json gives the bucket as a range)."
 )]
 struct Cli {
     /// Serial speed when SOURCE is a serial device.
     #[arg(long, default_value_t = 115_200)]
     baud: u32,
-    /// One JSON object per line instead of the readable view.
-    #[arg(long)]
+    /// One JSON object per line instead of the readable view (schema: --schema).
+    #[arg(long, conflicts_with = "hist")]
     json: bool,
+    /// With each table, every task's log2 histograms (as bpftrace/runqlat).
+    #[arg(long)]
+    hist: bool,
+    /// Print the JSON Schema of --json lines and exit.
+    #[arg(long, conflicts_with_all = ["json", "hist", "record", "source"])]
+    schema: bool,
     /// Also keep the raw bytes in FILE (replay later with `rtdecode FILE`).
     #[arg(long, value_name = "FILE")]
-    record: Option<std::path::PathBuf>,
+    record: Option<PathBuf>,
     /// Stop after this many seconds (live sources).
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
     /// Where the stream comes from.
-    source: String,
+    #[arg(required_unless_present = "schema")]
+    source: Option<String>,
+}
+
+#[derive(Debug, Error)]
+enum Error {
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+    #[error("cannot create the record file {path}: {source} (check the directory exists and is writable)")]
+    RecordCreate { path: PathBuf, source: io::Error },
+    #[error("writing the record file {path}: {source} (is the disk full?); the output so far is complete")]
+    RecordWrite { path: PathBuf, source: io::Error },
+    #[error("writing output: {0}")]
+    Output(io::Error),
+    #[error("reading {name}: {source}; what was read before is decoded above")]
+    Read { name: String, source: io::Error },
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -60,10 +87,28 @@ enum Chunk {
     End(Option<io::Error>),
 }
 
-fn run(cli: Cli) -> Result<(), String> {
-    let src = source::open(&cli.source, cli.baud)?;
+/// A broken pipe (`rtdecode ... | head`) is a normal way to stop.
+fn output(e: io::Error) -> Result<(), Error> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(Error::Output(e))
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    if cli.schema {
+        return io::stdout()
+            .write_all(rtdecode::json::schema().as_bytes())
+            .or_else(output);
+    }
+    let spec = cli.source.as_deref().unwrap_or("-");
+    let src = source::open(spec, cli.baud)?;
     let mut record = match &cli.record {
-        Some(p) => Some(File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?),
+        Some(p) => Some(File::create(p).map_err(|source| Error::RecordCreate {
+            path: p.clone(),
+            source,
+        })?),
         None => None,
     };
     install_signals();
@@ -98,33 +143,48 @@ fn run(cli: Cli) -> Result<(), String> {
     });
 
     let stdout = io::stdout();
-    // Live sources pace the summaries of repeated violations by wall time; a
-    // capture replays at the pace of its own timestamps.
-    let pace = if src.live {
-        Pace::Wall(Instant::now())
+    let out = io::BufWriter::new(stdout.lock());
+    let mut printer: Box<dyn Printer> = if cli.json {
+        Box::new(JsonPrinter::new(out))
     } else {
-        Pace::Stream
+        // Live sources pace the summaries by wall time; a capture by its own
+        // timestamps.
+        let pace = if src.live {
+            Pace::Wall(Instant::now())
+        } else {
+            Pace::Stream
+        };
+        let mut p = TextPrinter::new(out, pace);
+        p.hist = cli.hist;
+        Box::new(p)
     };
-    let mut view = View::with_pace(io::BufWriter::new(stdout.lock()), cli.json, pace);
-    let mut dec = Box::new(StreamDecoder::new());
-    let out_err = |e: io::Error| format!("writing output: {e}");
+    let mut dec = Decoder::new();
     let mut end_error = None;
+    let mut record_error = None;
     loop {
         if STOP.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Chunk::Data(d)) => {
-                if let Some(f) = &mut record {
-                    f.write_all(&d).map_err(|e| format!("writing the record file: {e}"))?;
+                if let (Some(f), Some(p)) = (&mut record, &cli.record) {
+                    // Keep decoding (nothing is lost on screen); report at the end.
+                    if let Err(source) = f.write_all(&d) {
+                        record_error = Some(Error::RecordWrite {
+                            path: p.clone(),
+                            source,
+                        });
+                        record = None;
+                    }
                 }
-                match rtdecode::feed(&mut dec, &mut view, &d) {
-                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
-                    r => r.map_err(out_err)?,
+                if let Err(e) = dec.feed(&d, printer.as_mut()) {
+                    return output(e);
                 }
                 if src.live {
-                    view.tick().map_err(out_err)?;
-                    view.flush_console().map_err(out_err)?;
+                    if let Err(e) = printer.tick(dec.state(), std::time::SystemTime::now()) {
+                        return output(e);
+                    }
+                    printer.flush().or_else(output)?;
                 }
             }
             Ok(Chunk::End(e)) => {
@@ -133,24 +193,27 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // Idle: show pending console text (a prompt) now.
-                dec.flush_console(&mut |item: rt_protocol::Item<'_>| {
-                    let _ = view.item(item);
-                });
-                view.tick().map_err(out_err)?;
-                view.flush_console().map_err(out_err)?;
+                if let Err(e) = dec.idle(printer.as_mut()) {
+                    return output(e);
+                }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    rtdecode::finish(&mut dec, &mut view).map_err(out_err)?;
+    if let Err(e) = dec.finish(printer.as_mut()) {
+        return output(e);
+    }
     if let Some(f) = &mut record {
         let _ = f.flush();
     }
-    if let Some(e) = end_error {
+    if let Some(e) = record_error {
+        return Err(e);
+    }
+    if let Some(source) = end_error {
         if src.live {
-            eprintln!("rtdecode: {} closed: {e}", src.name);
+            eprintln!("rtdecode: {} closed: {source}", src.name);
         } else {
-            return Err(format!("reading {}: {e}", src.name));
+            return Err(Error::Read { name: src.name, source });
         }
     }
     Ok(())

@@ -1,17 +1,30 @@
-//! Byte sources: serial device, capture file, stdin, unix socket, TCP.
+//! Byte sources of the binary: serial device, capture file, stdin, unix
+//! socket, TCP. (The library does not read anything itself.)
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SourceError {
+    #[error("cannot open {path}: {source} (give a serial device, a capture file, `-`, unix:PATH or tcp:HOST:PORT)")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("cannot connect to unix socket {path}: {source} (is QEMU running with -serial unix:{path},server?)")]
+    Unix { path: String, source: io::Error },
+    #[error("cannot connect to {addr}: {source} (is something listening there?)")]
+    Tcp { addr: String, source: io::Error },
+}
 
 pub struct Source {
     pub reader: Box<dyn Read + Send>,
     /// A live source runs until interrupted or --duration; a capture ends at EOF.
     pub live: bool,
-    /// Reads may time out (serial): a timeout is not the end.
     pub name: String,
 }
 
@@ -29,7 +42,7 @@ impl Read for Serial {
     }
 }
 
-pub fn open(spec: &str, baud: u32) -> Result<Source, String> {
+pub fn open(spec: &str, baud: u32) -> Result<Source, SourceError> {
     if spec == "-" {
         return Ok(Source {
             reader: Box::new(io::stdin()),
@@ -38,8 +51,9 @@ pub fn open(spec: &str, baud: u32) -> Result<Source, String> {
         });
     }
     if let Some(path) = spec.strip_prefix("unix:") {
-        let s = UnixStream::connect(path).map_err(|e| {
-            format!("cannot connect to unix socket {path}: {e} (is QEMU running with -serial unix:{path},server?)")
+        let s = UnixStream::connect(path).map_err(|source| SourceError::Unix {
+            path: path.into(),
+            source,
         })?;
         return Ok(Source {
             reader: Box::new(s),
@@ -48,14 +62,21 @@ pub fn open(spec: &str, baud: u32) -> Result<Source, String> {
         });
     }
     if let Some(addr) = spec.strip_prefix("tcp:") {
-        let s = TcpStream::connect(addr).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let s = TcpStream::connect(addr).map_err(|source| SourceError::Tcp {
+            addr: addr.into(),
+            source,
+        })?;
         return Ok(Source {
             reader: Box::new(s),
             live: true,
             name: spec.into(),
         });
     }
-    let meta = std::fs::metadata(spec).map_err(|e| format!("cannot open {spec}: {e}"))?;
+    let open_err = |source| SourceError::Open {
+        path: spec.into(),
+        source,
+    };
+    let meta = std::fs::metadata(spec).map_err(open_err)?;
     let ft = meta.file_type();
     if ft.is_char_device() {
         let port = serialport::new(spec, baud)
@@ -73,14 +94,14 @@ pub fn open(spec: &str, baud: u32) -> Result<Source, String> {
             }),
             // A character device that is not a tty: read it as it is.
             Err(_) => Ok(Source {
-                reader: Box::new(File::open(spec).map_err(|e| format!("cannot open {spec}: {e}"))?),
+                reader: Box::new(File::open(spec).map_err(open_err)?),
                 live: true,
                 name: spec.into(),
             }),
         };
     }
     let live = ft.is_fifo() || ft.is_socket();
-    let f = File::open(spec).map_err(|e| format!("cannot open {spec}: {e}"))?;
+    let f = File::open(spec).map_err(open_err)?;
     Ok(Source {
         reader: Box::new(f),
         live,

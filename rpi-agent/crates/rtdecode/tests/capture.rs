@@ -1,5 +1,27 @@
 //! rtdecode on a capture mixing boot log, shell text, good and damaged frames.
 use rt_protocol::*;
+use rtdecode::Options;
+
+const JSON: Options = Options {
+    json: true,
+    hist: false,
+};
+const TEXT: Options = Options {
+    json: false,
+    hist: false,
+};
+
+/// Each line of `out` validates against docs/rtdecode.schema.json.
+fn assert_schema_valid(out: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../docs/rtdecode.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    for l in out.lines() {
+        let value: serde_json::Value = serde_json::from_str(l).unwrap();
+        let errs: Vec<String> = v.iter_errors(&value).map(|e| e.to_string()).collect();
+        assert!(errs.is_empty(), "{l}: {errs:?}");
+    }
+}
 
 fn frame(seq: u32, m: &Message) -> Vec<u8> {
     let mut enc = Box::new(FrameEncoder::new());
@@ -48,8 +70,9 @@ fn mixed_console_and_frames() {
     s.extend(bad);
     s.extend(frame(2, &violation()));
     s.extend_from_slice(b"# ");
-    let out = rtdecode::decode_capture(&s, true, Vec::new()).unwrap();
+    let out = rtdecode::decode_capture(&s, JSON, Vec::new()).unwrap();
     let out = String::from_utf8(out).unwrap();
+    assert_schema_valid(&out);
     let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let texts: Vec<&str> = lines
         .iter()
@@ -67,7 +90,7 @@ fn mixed_console_and_frames() {
     );
     let v: Vec<_> = lines.iter().filter(|l| l["type"] == "violation").collect();
     assert_eq!(v.len(), 1);
-    assert_eq!(v[0]["sched"], "FIFO 90");
+    assert_eq!(v[0]["task"]["sched"], "FIFO 90");
     assert_eq!(v[0]["violations"], 5);
     let link = lines.last().unwrap();
     assert_eq!(link["type"], "link");
@@ -77,10 +100,14 @@ fn mixed_console_and_frames() {
         1
     );
     assert_eq!(link["frames"], 2);
+    assert_eq!(link["final"], true);
+    // The damaged frame is its own line, and the run starts with the schema version.
+    assert_eq!(lines[0]["type"], "schema_version");
+    assert_eq!(lines.iter().filter(|l| l["type"] == "damaged").count(), 1);
     assert_eq!(link["lost"], 1);
 
     // The readable view says the same in words.
-    let text = String::from_utf8(rtdecode::decode_capture(&s, false, Vec::new()).unwrap()).unwrap();
+    let text = String::from_utf8(rtdecode::decode_capture(&s, TEXT, Vec::new()).unwrap()).unwrap();
     assert!(text.contains("console| Welcome to Buildroot"), "{text}");
     assert!(
         text.contains("!! VIOLATION ctl (pid 7, FIFO 90): latency 120 us > bound 100 us (violation #5)"),
@@ -94,7 +121,7 @@ fn incompatible_major_keeps_console() {
     let mut s = frame(0, &hello(PROTOCOL_MAJOR + 1));
     s.extend(frame(1, &violation()));
     s.extend_from_slice(b"still here\n");
-    let text = String::from_utf8(rtdecode::decode_capture(&s, false, Vec::new()).unwrap()).unwrap();
+    let text = String::from_utf8(rtdecode::decode_capture(&s, TEXT, Vec::new()).unwrap()).unwrap();
     assert!(
         text.contains(&format!("agent speaks protocol {}.0", PROTOCOL_MAJOR + 1)),
         "{text}"
@@ -115,7 +142,7 @@ fn replay_coalesces_repeats_and_flushes_them_at_eof() {
         }
         s.extend(frame(i + 1, &m));
     }
-    let text = String::from_utf8(rtdecode::decode_capture(&s, false, Vec::new()).unwrap()).unwrap();
+    let text = String::from_utf8(rtdecode::decode_capture(&s, TEXT, Vec::new()).unwrap()).unwrap();
     assert_eq!(text.matches("!! VIOLATION").count(), 1, "{text}");
     assert!(
         text.contains("  ctl[7] latency: +29 violations in 0.3 s (34 in all), worst 120 us (bound 100 us)"),
@@ -125,6 +152,7 @@ fn replay_coalesces_repeats_and_flushes_them_at_eof() {
     let sum = text.find("+29 violations").unwrap();
     assert!(sum < text.find("-- link:").unwrap(), "{text}");
     // JSON still has every one.
-    let json = String::from_utf8(rtdecode::decode_capture(&s, true, Vec::new()).unwrap()).unwrap();
+    let json = String::from_utf8(rtdecode::decode_capture(&s, JSON, Vec::new()).unwrap()).unwrap();
     assert_eq!(json.matches("\"type\":\"violation\"").count(), 30);
+    assert_schema_valid(&json);
 }

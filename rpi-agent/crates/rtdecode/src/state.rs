@@ -1,0 +1,212 @@
+//! The stream folded into state: what a printer (or any other user of the
+//! library) needs to know about the system at this point of the stream,
+//! independent of how it is shown.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rt_protocol::{kind, Dropped, Heartbeat, Hello, Message, Stats, TaskInfo, TaskSnapshot, Violation};
+
+/// A task is its pid and start time: pids are reused, (pid, start_ns) is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskKey {
+    pub pid: i32,
+    pub start_ns: u64,
+}
+
+impl TaskKey {
+    pub fn of(t: &TaskInfo) -> Self {
+        TaskKey {
+            pid: t.pid,
+            start_ns: t.start_ns,
+        }
+    }
+}
+
+/// Which wire kind a snapshot came as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotKind {
+    Task,
+    Irq,
+    Exit,
+}
+
+impl SnapshotKind {
+    pub fn of(msg: &Message) -> Option<Self> {
+        match msg.kind() {
+            kind::TASK => Some(SnapshotKind::Task),
+            kind::IRQ => Some(SnapshotKind::Irq),
+            kind::EXIT => Some(SnapshotKind::Exit),
+            _ => None,
+        }
+    }
+}
+
+/// The latest snapshot of a task.
+#[derive(Debug, Clone)]
+pub struct TaskEntry {
+    pub kind: SnapshotKind,
+    pub snap: TaskSnapshot,
+}
+
+/// Violations of one (task, metric), all coalesced.
+#[derive(Debug, Clone)]
+pub struct ViolationTally {
+    /// The task as the latest violation named it (threads rename themselves
+    /// after they start, so the first name may be the parent's).
+    pub task: TaskInfo,
+    pub metric: u8,
+    /// Violation frames received.
+    pub frames: u64,
+    /// The agent's cumulative, exact count (includes violations it could not send).
+    pub violations: u64,
+    pub worst_ns: u64,
+    pub bound_ns: u64,
+    pub first_t_ns: u64,
+    pub last_t_ns: u64,
+    pub last_ns: u64,
+}
+
+/// Everything the stream said so far.
+#[derive(Debug, Default, Clone)]
+pub struct State {
+    pub hello: Option<Hello>,
+    pub heartbeat: Option<Heartbeat>,
+    /// The receiver's counters, as of the record being handled.
+    pub rx: Stats,
+    pub tasks: BTreeMap<TaskKey, TaskEntry>,
+    pub violations: BTreeMap<(TaskKey, u8), ViolationTally>,
+    /// Sum of every Dropped message.
+    pub dropped: Dropped,
+    pub unknown_kinds: BTreeSet<u16>,
+    /// The incompatible major.minor announced, while it lasts.
+    pub incompatible: Option<(u16, u16)>,
+    /// Latest agent CLOCK_MONOTONIC seen in any message (0: none yet).
+    pub agent_ns: u64,
+}
+
+impl State {
+    pub fn apply(&mut self, msg: &Message) {
+        match msg {
+            Message::Hello(h) => {
+                self.hello = Some(h.clone());
+                self.incompatible = None;
+            }
+            Message::Heartbeat(h) => {
+                self.agent_ns = self.agent_ns.max(h.t_ns);
+                self.heartbeat = Some(h.clone());
+            }
+            Message::Task(s) | Message::Irq(s) | Message::Exit(s) => {
+                self.agent_ns = self.agent_ns.max(s.t_ns);
+                let kind = SnapshotKind::of(msg).unwrap_or(SnapshotKind::Task);
+                self.tasks
+                    .insert(TaskKey::of(&s.task), TaskEntry { kind, snap: s.clone() });
+            }
+            Message::Violation(v) => self.violation(v),
+            Message::Worst(w) => self.agent_ns = self.agent_ns.max(w.t_ns),
+            Message::Dropped(d) => {
+                self.agent_ns = self.agent_ns.max(d.t_ns);
+                self.dropped.t_ns = d.t_ns;
+                self.dropped.violations = self.dropped.violations.saturating_add(d.violations);
+                self.dropped.worst = self.dropped.worst.saturating_add(d.worst);
+                self.dropped.exits = self.dropped.exits.saturating_add(d.exits);
+            }
+            Message::Notice(_) => {}
+        }
+    }
+
+    fn violation(&mut self, v: &Violation) {
+        self.agent_ns = self.agent_ns.max(v.t_ns);
+        let t = self
+            .violations
+            .entry((TaskKey::of(&v.task), v.metric))
+            .or_insert_with(|| ViolationTally {
+                task: v.task.clone(),
+                metric: v.metric,
+                frames: 0,
+                violations: 0,
+                worst_ns: 0,
+                bound_ns: v.bound_ns,
+                first_t_ns: v.t_ns,
+                last_t_ns: v.t_ns,
+                last_ns: v.value_ns,
+            });
+        t.task = v.task.clone();
+        t.frames += 1;
+        // The counter is cumulative; a frame that arrives late must not lower it.
+        t.violations = t.violations.max(v.violations);
+        t.worst_ns = t.worst_ns.max(v.value_ns);
+        t.bound_ns = v.bound_ns;
+        t.last_t_ns = v.t_ns;
+        t.last_ns = v.value_ns;
+    }
+
+    /// Skipped records the agent reported in its last heartbeat.
+    pub fn agent_skipped(&self) -> u64 {
+        self.heartbeat
+            .as_ref()
+            .map(|h| {
+                h.snapshots_skipped
+                    .saturating_add(h.violations_skipped)
+                    .saturating_add(h.worst_skipped)
+            })
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rt_protocol::{bounded_str, metric};
+
+    fn viol(comm: &str, t_ns: u64, value_ns: u64, count: u64) -> Message {
+        Message::Violation(Violation {
+            t_ns,
+            task: TaskInfo {
+                pid: 180,
+                start_ns: 7,
+                comm: bounded_str(comm),
+                ..Default::default()
+            },
+            metric: metric::LATENCY,
+            value_ns,
+            bound_ns: 200,
+            violations: count,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn violations_coalesce_per_task_and_metric_with_the_latest_name() {
+        let mut s = State::default();
+        s.apply(&viol("prio_inv", 10, 900, 1));
+        s.apply(&viol("pi_med", 20, 500, 5));
+        s.apply(&viol("pi_med", 15, 700, 3)); // late frame: the count stays 5
+        assert_eq!(s.violations.len(), 1);
+        let t = s.violations.values().next().unwrap();
+        assert_eq!(t.task.comm.as_str(), "pi_med");
+        assert_eq!((t.frames, t.violations, t.worst_ns), (3, 5, 900));
+        assert_eq!((t.first_t_ns, t.last_ns), (10, 700));
+        assert_eq!(s.agent_ns, 20);
+    }
+
+    #[test]
+    fn snapshots_keep_the_latest_per_task_and_their_kind() {
+        let mut s = State::default();
+        let snap = |t_ns, start_ns| TaskSnapshot {
+            t_ns,
+            task: TaskInfo {
+                pid: 5,
+                start_ns,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        s.apply(&Message::Task(snap(1, 1)));
+        s.apply(&Message::Exit(snap(2, 1)));
+        s.apply(&Message::Irq(snap(3, 2))); // the pid reused by another task
+        assert_eq!(s.tasks.len(), 2);
+        let first = &s.tasks[&TaskKey { pid: 5, start_ns: 1 }];
+        assert_eq!((first.kind, first.snap.t_ns), (SnapshotKind::Exit, 2));
+        assert_eq!(s.tasks[&TaskKey { pid: 5, start_ns: 2 }].kind, SnapshotKind::Irq);
+    }
+}

@@ -1,0 +1,1047 @@
+//! The readable view: console lines, violations (repeats coalesced), worst
+//! cases told as a story, a table of tasks and the link's health.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{self, Write};
+use std::time::{Duration, Instant, SystemTime};
+
+use rt_protocol::{log2_bucket_bounds, Message, MetricStats, Violation};
+
+use crate::state::{SnapshotKind, State, TaskEntry, TaskKey};
+use crate::{fmt, json, Printer, Record};
+
+/// How often, at most, a summary line of repeated violations of one
+/// (task, metric) is printed.
+pub const COALESCE_WINDOW: Duration = Duration::from_secs(1);
+/// How often, at most, a heartbeat brings the table of tasks (the end of the
+/// input always does, if anything changed since the last one).
+pub const TABLE_EVERY: Duration = Duration::from_secs(5);
+/// Width of a histogram bar.
+const BAR: usize = 40;
+
+/// What paces the summaries of repeated violations and the tables.
+pub enum Pace {
+    /// Live sources: wall time since this instant (call `tick` when idle).
+    Wall(Instant),
+    /// Capture replay: the stream's own clock (the agent's timestamps), so a
+    /// replay reads like the live view did and does not depend on decode speed.
+    Stream,
+    /// A clock the caller sets with [`TextPrinter::set_clock`] (tests).
+    Manual,
+}
+
+/// Violations of one (task, metric): the first and every new worst one are
+/// printed in full, the others counted here and printed as one summary line
+/// at most every [`COALESCE_WINDOW`], before any other output, and at the end.
+struct Repeats {
+    /// Largest value printed in full so far.
+    max_full_ns: u64,
+    /// Pace clock (ns) when the last line of this pair was printed.
+    printed_at: u64,
+    /// The cumulative counter and agent time of the last violation a
+    /// printed line accounted for.
+    shown_count: u64,
+    shown_t_ns: u64,
+    /// Aggregated since that line.
+    frames: u64,
+    last_count: u64,
+    last_t_ns: u64,
+    worst_ns: u64,
+}
+
+/// "0.3 s", "12.0 s"; below 0.1 s in ms.
+fn span_text(ns: u64) -> String {
+    if ns < 100_000_000 {
+        format!("{} ms", ns / 1_000_000)
+    } else {
+        format!("{:.1} s", ns as f64 / 1e9)
+    }
+}
+
+pub struct TextPrinter<W: Write> {
+    out: W,
+    pace: Pace,
+    clock_ns: u64,
+    window_ns: u64,
+    table_every_ns: u64,
+    repeats: BTreeMap<(TaskKey, u8), Repeats>,
+    unknown_seen: HashSet<u16>,
+    /// Snapshots came since the last table.
+    table_dirty: bool,
+    last_table_at: Option<u64>,
+    /// Health of the last link line printed (not printed again unchanged).
+    last_link: Option<Health>,
+    /// Print each task's log2 histograms after the table.
+    pub hist: bool,
+}
+
+impl<W: Write> TextPrinter<W> {
+    pub fn new(out: W, pace: Pace) -> Self {
+        TextPrinter {
+            out,
+            pace,
+            clock_ns: 0,
+            window_ns: COALESCE_WINDOW.as_nanos() as u64,
+            table_every_ns: TABLE_EVERY.as_nanos() as u64,
+            repeats: BTreeMap::new(),
+            unknown_seen: HashSet::new(),
+            table_dirty: false,
+            last_table_at: None,
+            last_link: None,
+            hist: false,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    /// Set the clock of a `Pace::Manual` printer (ns, any origin, not decreasing).
+    pub fn set_clock(&mut self, ns: u64) {
+        self.clock_ns = self.clock_ns.max(ns);
+    }
+
+    fn now(&self, st: &State) -> u64 {
+        match &self.pace {
+            Pace::Wall(t0) => t0.elapsed().as_nanos().try_into().unwrap_or(u64::MAX),
+            Pace::Stream => st.agent_ns,
+            Pace::Manual => self.clock_ns,
+        }
+    }
+
+    /// Summaries that are due, or (`all`) every pending one.
+    fn summaries(&mut self, st: &State, all: bool) -> io::Result<()> {
+        let now = self.now(st);
+        for (key, r) in self.repeats.iter_mut() {
+            if r.frames == 0 || !(all || now.saturating_sub(r.printed_at) >= self.window_ns) {
+                continue;
+            }
+            // The cumulative counter is exact (it includes violations the agent
+            // could not send); fall back to the frames seen if it went backwards.
+            let n = match r.last_count.checked_sub(r.shown_count) {
+                Some(d) if d >= r.frames => d,
+                _ => r.frames,
+            };
+            let (who, bound) = match st.violations.get(key) {
+                Some(t) => (format!("{}[{}]", t.task.comm, t.task.pid), t.bound_ns),
+                None => (format!("?[{}]", key.0.pid), 0),
+            };
+            writeln!(
+                self.out,
+                "  {who} {}: +{n} violation{} in {} ({} in all), worst {} (bound {})",
+                fmt::metric_name(key.1),
+                if n == 1 { "" } else { "s" },
+                span_text(r.last_t_ns.saturating_sub(r.shown_t_ns)),
+                r.last_count,
+                fmt::dur(r.worst_ns),
+                fmt::dur(bound)
+            )?;
+            r.shown_count = r.last_count;
+            r.shown_t_ns = r.last_t_ns;
+            r.frames = 0;
+            r.worst_ns = 0;
+            r.printed_at = now;
+        }
+        Ok(())
+    }
+
+    fn violation(&mut self, v: &Violation, st: &State) -> io::Result<()> {
+        let now = self.now(st);
+        let key = (TaskKey::of(&v.task), v.metric);
+        if let Some(r) = self.repeats.get_mut(&key) {
+            if v.value_ns <= r.max_full_ns {
+                r.frames += 1;
+                r.last_count = v.violations;
+                r.last_t_ns = v.t_ns;
+                r.worst_ns = r.worst_ns.max(v.value_ns);
+                return self.summaries(st, false);
+            }
+        }
+        // The first one, or a new worst: in full, after what is pending.
+        self.summaries(st, true)?;
+        self.repeats.insert(
+            key,
+            Repeats {
+                max_full_ns: v.value_ns,
+                printed_at: now,
+                shown_count: v.violations,
+                shown_t_ns: v.t_ns,
+                frames: 0,
+                last_count: v.violations,
+                last_t_ns: v.t_ns,
+                worst_ns: 0,
+            },
+        );
+        writeln!(
+            self.out,
+            "!! VIOLATION {}: {} {} > bound {} (violation #{}): {}",
+            fmt::who(&v.task),
+            fmt::metric_name(v.metric),
+            fmt::dur(v.value_ns),
+            fmt::dur(v.bound_ns),
+            v.violations,
+            fmt::breakdown(&v.breakdown)
+        )?;
+        self.summaries(st, false)
+    }
+
+    fn message(&mut self, msg: &Message, st: &State) -> io::Result<()> {
+        match msg {
+            Message::Violation(v) => return self.violation(v, st),
+            // Routine: they change the table, print nothing now.
+            Message::Task(_) | Message::Irq(_) => {
+                self.table_dirty = true;
+                return self.summaries(st, false);
+            }
+            Message::Heartbeat(_) => return self.heartbeat(st),
+            _ => self.summaries(st, true)?,
+        }
+        match msg {
+            Message::Hello(h) => {
+                let module = if h.uapi_major == 0 {
+                    "not loaded".to_string()
+                } else {
+                    format!("UAPI {}.{}", h.uapi_major, h.uapi_minor)
+                };
+                writeln!(
+                    self.out,
+                    "== rpi-agent {} (protocol {}.{}) on {} / kernel {} / module {} / {} baud",
+                    h.agent_version, h.proto_major, h.proto_minor, h.board, h.kernel_release, module, h.baud
+                )
+            }
+            Message::Exit(s) => {
+                self.table_dirty = true;
+                writeln!(self.out, "-- exited: {}", fmt::who(&s.task))
+            }
+            Message::Worst(w) => {
+                writeln!(
+                    self.out,
+                    "** new worst {} of {}: {}",
+                    fmt::metric_name(w.metric),
+                    fmt::who(&w.task),
+                    fmt::explain_worst(w)
+                )?;
+                for (i, e) in w.events.iter().enumerate() {
+                    writeln!(
+                        self.out,
+                        "     +{:>9}  cpu{:<2} {}",
+                        fmt::dur(e.t_ns),
+                        e.cpu,
+                        fmt::event_text(e, w.event_flags_of(i))
+                    )?;
+                }
+                if w.events_dropped > 0 {
+                    writeln!(self.out, "     ({} more events not kept)", w.events_dropped)?;
+                }
+                Ok(())
+            }
+            Message::Dropped(d) => writeln!(
+                self.out,
+                "!! module dropped records for a slow reader: {} violations, {} worst cases, {} exits",
+                d.violations, d.worst, d.exits
+            ),
+            Message::Notice(n) => writeln!(self.out, "-- agent: {}", n.text),
+            Message::Violation(_) | Message::Task(_) | Message::Irq(_) | Message::Heartbeat(_) => Ok(()),
+        }
+    }
+
+    /// A heartbeat: the table (if it changed, at most every TABLE_EVERY) with
+    /// the link line; else the link line alone if its health changed.
+    fn heartbeat(&mut self, st: &State) -> io::Result<()> {
+        self.summaries(st, true)?;
+        let now = self.now(st);
+        let table_due = self.table_dirty
+            && match self.last_table_at {
+                None => true,
+                Some(t) => now.saturating_sub(t) >= self.table_every_ns,
+            };
+        if table_due {
+            self.table(st)?;
+            self.last_table_at = Some(now);
+            return self.link(st, true);
+        }
+        self.link(st, false)
+    }
+
+    /// The link line; unless `always`, only when its health (errors, losses,
+    /// skips) changed since the last one: frame and byte counts always grow.
+    fn link(&mut self, st: &State, always: bool) -> io::Result<()> {
+        let health = health(st);
+        if always || self.last_link != Some(health) {
+            writeln!(self.out, "{}", link_line(st))?;
+            self.last_link = Some(health);
+        }
+        Ok(())
+    }
+
+    /// The table of tracked tasks (and their histograms with `hist`).
+    pub fn table(&mut self, st: &State) -> io::Result<()> {
+        self.table_dirty = false;
+        if st.tasks.is_empty() {
+            return Ok(());
+        }
+        let t = table(st);
+        self.out.write_all(t.as_bytes())?;
+        if self.hist {
+            for e in st.tasks.values() {
+                for m in e.snap.metrics.iter().filter(|m| m.count > 0) {
+                    let title = format!(
+                        "{}[{}] {}",
+                        e.snap.task.comm,
+                        e.snap.task.pid,
+                        fmt::metric_name(m.metric)
+                    );
+                    self.out.write_all(histogram(&title, m).as_bytes())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What makes a link line worth printing again.
+type Health = [u64; 9];
+
+fn health(st: &State) -> Health {
+    let s = &st.rx;
+    let (write_errors, module) = st
+        .heartbeat
+        .as_ref()
+        .map_or((0, u64::MAX), |h| (h.write_errors, u64::from(h.module_state)));
+    [
+        s.crc_errors,
+        s.framing_errors,
+        s.resyncs,
+        s.lost_frames,
+        s.unknown_kinds,
+        s.decode_errors,
+        st.agent_skipped(),
+        write_errors,
+        module,
+    ]
+}
+
+/// "-- link: 587 frames (51 through a CR LF conversion), 0 CRC errors, ..."
+pub fn link_line(st: &State) -> String {
+    let s = &st.rx;
+    let agent = match &st.heartbeat {
+        Some(h) => format!(
+            " | agent: sent {} frames / {} bytes, skipped {} snapshots {} violations {} worst, \
+             {} write errors, module {}",
+            h.frames_sent,
+            h.bytes_sent,
+            h.snapshots_skipped,
+            h.violations_skipped,
+            h.worst_skipped,
+            h.write_errors,
+            match h.module_state {
+                0 => "absent",
+                1 => "present",
+                2 => "replay",
+                _ => "?",
+            }
+        ),
+        None => String::new(),
+    };
+    // Frames that came through a tty with ONLCR on (docs/protocol.md).
+    let onlcr = if s.onlcr_frames > 0 {
+        format!(" ({} through a CR LF conversion)", s.onlcr_frames)
+    } else {
+        String::new()
+    };
+    format!(
+        "-- link: {} frames{onlcr}, {} CRC errors, {} resyncs, {} lost, {} unknown{agent}",
+        s.frames, s.crc_errors, s.resyncs, s.lost_frames, s.unknown_kinds
+    )
+}
+
+fn comm_cell(e: &TaskEntry) -> String {
+    let t = &e.snap.task;
+    let mut c = t.comm.to_string();
+    if t.irq >= 0 {
+        c.push_str(&format!(" [irq {}]", t.irq));
+    }
+    if e.kind == SnapshotKind::Exit {
+        c.push('†');
+    }
+    c
+}
+
+/// The table as text, columns as wide as their widest cell. P99 comes from
+/// log2 buckets: the column shows the upper end of the bucket that holds it,
+/// clamped to MAX ("P99≤": the 99th percentile is at most this).
+pub fn table(st: &State) -> String {
+    const HEAD: [&str; 11] = [
+        "PID", "COMM", "SCHED", "METRIC", "COUNT", "MIN", "MEAN", "P99≤", "MAX", "BOUND", "VIOL",
+    ];
+    // Left-aligned columns; the others are numbers, right-aligned.
+    const LEFT: [bool; 11] = [false, true, true, true, false, false, false, false, false, false, false];
+    let d = |v: Option<u64>| v.map(fmt::dur).unwrap_or_else(|| "-".into());
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for e in st.tasks.values() {
+        let s = &e.snap;
+        let lead = [
+            s.task.pid.to_string(),
+            comm_cell(e),
+            fmt::sched(s.task.policy, s.task.prio),
+        ];
+        let mut any = false;
+        for m in s.metrics.iter().filter(|m| m.count > 0 || m.bound_ns > 0) {
+            any = true;
+            let has = m.count > 0;
+            let mut r = lead.to_vec();
+            r.extend([
+                fmt::metric_name(m.metric),
+                m.count.to_string(),
+                d(has.then_some(m.min_ns)),
+                d(m.mean_ns()),
+                d(m.quantile_ns(0.99)),
+                d(has.then_some(m.max_ns)),
+                d((m.bound_ns > 0).then_some(m.bound_ns)),
+                m.violations.to_string(),
+            ]);
+            rows.push(r);
+        }
+        if !any {
+            let mut r = lead.to_vec();
+            r.push("(no samples yet)".into());
+            rows.push(r);
+        }
+    }
+    let mut width: Vec<usize> = HEAD.iter().map(|h| h.chars().count()).collect();
+    for r in rows.iter().filter(|r| r.len() == HEAD.len()) {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for r in rows.iter().filter(|r| r.len() < HEAD.len()) {
+        for (w, c) in width.iter_mut().zip(r).take(3) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let fmt_row = |cells: &[String]| {
+        let mut line = String::from("  ");
+        for (i, c) in cells.iter().enumerate() {
+            let pad = width[i].saturating_sub(c.chars().count());
+            let last = i + 1 == cells.len();
+            if i > 0 {
+                line.push(' ');
+            }
+            if LEFT[i] || (last && cells.len() < HEAD.len()) {
+                line.push_str(c);
+                if !last {
+                    line.push_str(&" ".repeat(pad));
+                }
+            } else {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(c);
+            }
+        }
+        line.push('\n');
+        line
+    };
+    let mut out = fmt_row(&HEAD.map(String::from));
+    for r in &rows {
+        out.push_str(&fmt_row(r));
+    }
+    out
+}
+
+/// A log2 histogram as bpftrace/runqlat draw one: every bucket from the
+/// lowest to the highest non-empty one, `[lo, hi)` in ns, count, bar.
+pub fn histogram(title: &str, m: &MetricStats) -> String {
+    let mut out = format!("  {title} ({} samples, ns):\n", m.count);
+    let (Some(first), Some(last)) = (m.log2.first(), m.log2.last()) else {
+        return out;
+    };
+    let max = m.log2.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+    let rows: Vec<(String, String, u64)> = (first.idx..=last.idx)
+        .map(|idx| {
+            let (lo, hi) = log2_bucket_bounds(idx);
+            let n = m.log2.iter().find(|b| b.idx == idx).map_or(0, |b| b.count);
+            (lo.to_string(), hi.map_or("inf".into(), |h| h.to_string()), n)
+        })
+        .collect();
+    let wl = rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
+    let wh = rows.iter().map(|r| r.1.len()).max().unwrap_or(1);
+    let wc = rows.iter().map(|r| r.2.to_string().len()).max().unwrap_or(1);
+    for (lo, hi, n) in rows {
+        // A non-empty bucket always gets at least one @.
+        let len = ((n as u128 * BAR as u128).div_ceil(max as u128)) as usize;
+        out.push_str(&format!(
+            "    [{lo:>wl$}, {hi:>wh$}) {n:>wc$} |{:<BAR$}|\n",
+            "@".repeat(len)
+        ));
+    }
+    out
+}
+
+impl<W: Write> Printer for TextPrinter<W> {
+    fn record(&mut self, r: &Record<'_>, st: &State, _now: SystemTime) -> io::Result<()> {
+        if let Pace::Stream = self.pace {
+            self.clock_ns = st.agent_ns;
+        }
+        match r {
+            Record::Console { text, .. } => {
+                self.summaries(st, true)?;
+                writeln!(self.out, "console| {text}")
+            }
+            Record::Message { msg, .. } => self.message(msg, st),
+            Record::Unknown { kind, .. } => {
+                if self.unknown_seen.insert(*kind) {
+                    self.summaries(st, true)?;
+                    writeln!(
+                        self.out,
+                        "-- skipping messages of unknown kind {kind} (newer agent; counted in link stats)"
+                    )?;
+                }
+                Ok(())
+            }
+            Record::Incompatible { major, minor } => {
+                self.summaries(st, true)?;
+                writeln!(self.out, "!! {}", json::incompatible_text(*major, *minor))
+            }
+            // Counted in the link line.
+            Record::Damaged { .. } | Record::Link { .. } => Ok(()),
+        }
+    }
+
+    fn tick(&mut self, st: &State, _now: SystemTime) -> io::Result<()> {
+        self.summaries(st, false)
+    }
+
+    /// Pending summaries, the table if it changed since the last one, and the
+    /// link line: exactly once each.
+    fn finish(&mut self, st: &State, _now: SystemTime) -> io::Result<()> {
+        self.summaries(st, true)?;
+        let table = self.table_dirty || self.last_table_at.is_none();
+        if table {
+            self.table(st)?;
+            self.last_table_at = Some(self.now(st));
+        }
+        self.link(st, table)?;
+        self.out.flush()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rt_protocol::{bounded_str, metric, Bucket, Heartbeat, Notice, TaskInfo, TaskSnapshot};
+
+    /// A printer and the state it reads, fed as the Decoder would.
+    struct T {
+        p: TextPrinter<Vec<u8>>,
+        st: State,
+    }
+
+    impl T {
+        fn new() -> Self {
+            Self::with(Pace::Stream)
+        }
+        fn with(pace: Pace) -> Self {
+            T {
+                p: TextPrinter::new(Vec::new(), pace),
+                st: State::default(),
+            }
+        }
+        fn item(&mut self, r: Record<'_>) -> io::Result<()> {
+            if let Record::Message { msg, .. } = &r {
+                self.st.apply(msg);
+            }
+            self.p.record(&r, &self.st, SystemTime::UNIX_EPOCH)
+        }
+        fn tick(&mut self) -> io::Result<()> {
+            self.p.tick(&self.st, SystemTime::UNIX_EPOCH)
+        }
+        fn finish(&mut self) -> io::Result<()> {
+            self.p.finish(&self.st, SystemTime::UNIX_EPOCH)
+        }
+        fn out(&self) -> String {
+            String::from_utf8_lossy(&self.p.out).into_owned()
+        }
+    }
+
+    const MS: u64 = 1_000_000;
+
+    fn viol(pid: i32, metric: u8, t_ns: u64, value_ns: u64, count: u64) -> Message {
+        Message::Violation(Violation {
+            t_ns,
+            task: TaskInfo {
+                pid,
+                tgid: pid,
+                irq: -1,
+                prio: 49,
+                policy: 1,
+                comm: bounded_str(if pid == 1 { "ctrl_loop" } else { "other" }),
+                start_ns: 42,
+                ..Default::default()
+            },
+            metric,
+            value_ns,
+            bound_ns: 200_000,
+            violations: count,
+            ..Default::default()
+        })
+    }
+
+    fn feed(v: &mut T, msgs: &[Message]) {
+        for (seq, m) in msgs.iter().enumerate() {
+            v.item(Record::Message {
+                seq: seq as u32,
+                msg: m,
+            })
+            .unwrap();
+        }
+    }
+
+    fn text(v: T) -> String {
+        v.out()
+    }
+
+    fn full_lines(t: &str) -> usize {
+        t.lines().filter(|l| l.starts_with("!! VIOLATION")).count()
+    }
+
+    fn summaries(t: &str) -> Vec<&str> {
+        t.lines()
+            .filter(|l| l.contains(" violations in ") || l.contains(" violation in "))
+            .collect()
+    }
+
+    /// "+N violations" of a summary line.
+    fn plus(l: &str) -> u64 {
+        let s = &l[l.find('+').unwrap() + 1..];
+        s[..s.find(' ').unwrap()].parse().unwrap()
+    }
+
+    #[test]
+    fn repeats_within_a_window_become_one_summary() {
+        let mut v = T::new();
+        // First one 5 ms, then 49 smaller ones 10 ms apart (0.49 s).
+        let mut msgs = vec![viol(1, metric::LATENCY, 1_000 * MS, 5 * MS, 1)];
+        for i in 1..50 {
+            msgs.push(viol(1, metric::LATENCY, (1_000 + 10 * i) * MS, MS + i * 1_000, 1 + i));
+        }
+        feed(&mut v, &msgs);
+        v.finish().unwrap();
+        let t = text(v);
+        assert_eq!(full_lines(&t), 1, "{t}");
+        let s = summaries(&t);
+        assert_eq!(s.len(), 1, "{t}");
+        assert_eq!(
+            s[0],
+            "  ctrl_loop[1] latency: +49 violations in 0.5 s (50 in all), worst 1049 us (bound 200 us)"
+        );
+        assert!(t.lines().count() < 10, "{t}");
+    }
+
+    #[test]
+    fn at_most_one_summary_per_window_and_nothing_lost() {
+        let mut v = T::new();
+        // 5 s of violations, one every 20 ms, never a new worst.
+        let mut msgs = vec![viol(1, metric::LATENCY, 0, 9 * MS, 1)];
+        for i in 1..=250u64 {
+            msgs.push(viol(1, metric::LATENCY, i * 20 * MS, MS, 1 + i));
+        }
+        feed(&mut v, &msgs);
+        v.finish().unwrap();
+        let t = text(v);
+        assert_eq!(full_lines(&t), 1, "{t}");
+        let s = summaries(&t);
+        assert!((5..=6).contains(&s.len()), "{} summaries:\n{t}", s.len());
+        assert_eq!(s.iter().map(|l| plus(l)).sum::<u64>(), 250, "{t}");
+        assert!(s.last().unwrap().contains("(251 in all)"), "{t}");
+    }
+
+    #[test]
+    fn new_worst_prints_in_full_after_the_pending_summary() {
+        let mut v = T::new();
+        feed(
+            &mut v,
+            &[
+                viol(1, metric::LATENCY, 0, 3 * MS, 1),
+                viol(1, metric::LATENCY, 10 * MS, 2 * MS, 2),
+                viol(1, metric::LATENCY, 20 * MS, 2 * MS, 3),
+                viol(1, metric::LATENCY, 30 * MS, 7 * MS, 4),
+            ],
+        );
+        v.finish().unwrap();
+        let t = text(v);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].contains("latency 3000 us") && lines[0].contains("#1"), "{t}");
+        assert!(
+            lines[1].starts_with("  ctrl_loop[1] latency: +2 violations in 20 ms"),
+            "{t}"
+        );
+        assert!(lines[2].contains("latency 7000 us") && lines[2].contains("#4"), "{t}");
+        assert_eq!(summaries(&t).len(), 1, "{t}");
+    }
+
+    #[test]
+    fn pairs_are_separate_and_other_output_flushes_first() {
+        let mut v = T::new();
+        feed(
+            &mut v,
+            &[
+                viol(1, metric::LATENCY, 0, 3 * MS, 1),
+                viol(1, metric::RESPONSE, 0, 3 * MS, 1),
+                viol(2, metric::LATENCY, 0, 3 * MS, 1),
+                viol(1, metric::LATENCY, MS, MS, 2),
+                viol(1, metric::RESPONSE, MS, MS, 2),
+                viol(2, metric::LATENCY, MS, MS, 2),
+                Message::Notice(Notice {
+                    level: rt_protocol::NoticeLevel::Info,
+                    text: bounded_str("hello"),
+                }),
+            ],
+        );
+        let t = text(v);
+        assert_eq!(full_lines(&t), 3, "{t}");
+        let s = summaries(&t);
+        assert_eq!(s.len(), 3, "{t}");
+        assert!(
+            s.iter()
+                .any(|l| l.starts_with("  ctrl_loop[1] latency: +1 violation in")),
+            "{t}"
+        );
+        assert!(
+            s.iter()
+                .any(|l| l.starts_with("  ctrl_loop[1] response: +1 violation in")),
+            "{t}"
+        );
+        assert!(
+            s.iter().any(|l| l.starts_with("  other[2] latency: +1 violation in")),
+            "{t}"
+        );
+        assert_eq!(t.lines().last(), Some("-- agent: hello"), "{t}");
+    }
+
+    #[test]
+    fn console_text_flushes_pending_summaries_first() {
+        let mut v = T::new();
+        feed(
+            &mut v,
+            &[
+                viol(1, metric::LATENCY, 0, 3 * MS, 1),
+                viol(1, metric::LATENCY, MS, MS, 2),
+            ],
+        );
+        v.item(Record::Console {
+            text: "### case 2",
+            partial: false,
+        })
+        .unwrap();
+        let t = text(v);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3, "{t}");
+        assert!(lines[1].starts_with("  ctrl_loop[1] latency: +1 violation"), "{t}");
+        assert_eq!(lines[2], "console| ### case 2");
+    }
+
+    #[test]
+    fn the_exact_counter_counts_violations_the_agent_skipped() {
+        let mut v = T::new();
+        feed(
+            &mut v,
+            &[
+                viol(1, metric::LATENCY, 0, 3 * MS, 10),
+                viol(1, metric::LATENCY, MS, MS, 30),
+            ],
+        );
+        v.finish().unwrap();
+        let t = text(v);
+        assert!(
+            t.contains("  ctrl_loop[1] latency: +20 violations in 1 ms (30 in all)"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn wall_pace_summary_is_due_after_the_window_when_idle() {
+        let mut v = T::with(Pace::Manual);
+        v.p.set_clock(0);
+        feed(&mut v, &[viol(1, metric::LATENCY, 0, 3 * MS, 1)]);
+        v.p.set_clock(100 * MS);
+        feed(&mut v, &[viol(1, metric::LATENCY, MS, MS, 2)]);
+        v.p.set_clock(900 * MS);
+        v.tick().unwrap();
+        assert!(summaries(&v.out()).is_empty());
+        v.p.set_clock(1_001 * MS);
+        v.tick().unwrap();
+        let t = v.out();
+        assert_eq!(summaries(&t).len(), 1, "{t}");
+        // Nothing pending: later ticks print nothing.
+        v.p.set_clock(5_000 * MS);
+        v.tick().unwrap();
+        assert_eq!(summaries(&v.out()).len(), 1);
+    }
+
+    fn snapshot(pid: i32, comm: &str, irq: i32, t_ns: u64, metrics: &[MetricStats]) -> TaskSnapshot {
+        let mut s = TaskSnapshot {
+            t_ns,
+            task: TaskInfo {
+                pid,
+                tgid: pid,
+                irq,
+                prio: 49,
+                policy: 1,
+                comm: bounded_str(comm),
+                start_ns: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        for m in metrics {
+            s.metrics.push(m.clone()).unwrap();
+        }
+        s
+    }
+
+    /// The README's demo row: 99 % of samples below 4.2 ms but the 99th in
+    /// the [4.2 ms, 8.4 ms) bucket, max 8387 us.
+    fn latency(count: u64, max_ns: u64) -> MetricStats {
+        let mut m = MetricStats {
+            metric: metric::LATENCY,
+            count,
+            min_ns: 18_000,
+            max_ns,
+            sum_ns: count * 351_000,
+            bound_ns: 200_000,
+            violations: 3,
+            ..Default::default()
+        };
+        m.log2
+            .push(Bucket {
+                idx: 15,
+                count: count - 2,
+            })
+            .unwrap();
+        m.log2.push(Bucket { idx: 23, count: 2 }).unwrap();
+        m
+    }
+
+    fn heartbeat(t_ns: u64) -> Message {
+        Message::Heartbeat(Heartbeat {
+            t_ns,
+            ..Default::default()
+        })
+    }
+
+    /// Rows of the printed tables: the lines after each header line.
+    fn table_rows(t: &str) -> Vec<&str> {
+        t.lines()
+            .filter(|l| l.starts_with("  ") && l.trim_start().as_bytes()[0].is_ascii_digit())
+            .collect()
+    }
+
+    #[test]
+    fn p99_is_never_printed_above_max() {
+        let mut v = T::new();
+        feed(
+            &mut v,
+            &[Message::Task(snapshot(
+                173,
+                "ctrl_loop",
+                -1,
+                1,
+                &[latency(100, 8_387_000)],
+            ))],
+        );
+        v.finish().unwrap();
+        let t = v.out();
+        let head = t.lines().find(|l| l.contains("PID")).unwrap();
+        assert!(head.contains("P99≤"), "{t}");
+        let row = table_rows(&t)[0];
+        let cells: Vec<&str> = row.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+        // ... MEAN, P99≤, MAX, BOUND: the percentile is clamped to the observed max.
+        assert!(row.contains(" 8387 us 8387 us "), "{row}");
+        assert!(!row.contains("8389"), "{row} {cells:?}");
+    }
+
+    #[test]
+    fn an_irq_thread_row_keeps_the_columns_in_line() {
+        let mut v = T::new();
+        feed(
+            &mut v,
+            &[
+                Message::Irq(snapshot(74, "irq/17-virtio0-", 17, 1, &[latency(10, 500_000)])),
+                Message::Task(snapshot(173, "ctrl_loop", -1, 1, &[latency(100, 8_387_000)])),
+                Message::Exit(snapshot(175, "a_long_name_15c", -1, 1, &[latency(5, 9_000)])),
+            ],
+        );
+        v.finish().unwrap();
+        let t = v.out();
+        let head = t.lines().find(|l| l.contains("PID")).unwrap().to_string();
+        let rows = table_rows(&t);
+        assert_eq!(rows.len(), 3, "{t}");
+        // Every column ends where its header does (right-aligned numbers) or
+        // starts where it does (left-aligned text), in every row.
+        let col = |l: &str, from: usize| l.chars().skip(from).collect::<String>();
+        let at = |name: &str| {
+            head.chars()
+                .collect::<String>()
+                .find(name)
+                .map(|b| head[..b].chars().count())
+                .unwrap()
+        };
+        for r in &rows {
+            assert_eq!(r.chars().count(), head.chars().count(), "{t}");
+            assert!(col(r, at("SCHED")).starts_with("FIFO 50"), "{t}");
+            assert!(col(r, at("METRIC")).starts_with("latency"), "{t}");
+            assert!(r.ends_with("    3"), "{t}");
+        }
+        assert!(rows[0].contains("irq/17-virtio0- [irq 17]"), "{t}");
+        assert!(rows[2].contains("a_long_name_15c†"), "{t}");
+    }
+
+    #[test]
+    fn the_end_prints_the_table_and_the_link_line_once() {
+        let mut v = T::new();
+        let snap = |t| Message::Task(snapshot(173, "ctrl_loop", -1, t, &[latency(100, 8_387_000)]));
+        let exit = |t| Message::Exit(snapshot(173, "ctrl_loop", -1, t, &[latency(100, 8_387_000)]));
+        // A heartbeat with its table, then as the agent stops: a final
+        // snapshot and heartbeat right away, then console text, then EOF.
+        feed(
+            &mut v,
+            &[
+                snap(1_000 * MS),
+                heartbeat(1_000 * MS),
+                exit(1_001 * MS),
+                heartbeat(1_002 * MS),
+            ],
+        );
+        v.item(Record::Console {
+            text: "reboot: Power down",
+            partial: false,
+        })
+        .unwrap();
+        v.finish().unwrap();
+        let t = v.out();
+        assert_eq!(t.matches("PID COMM").count(), 2, "{t}");
+        assert_eq!(t.matches("-- link:").count(), 2, "{t}");
+        // The last table is the final one (the exited task) and the last line is its link line.
+        let last_table = t.rfind("PID COMM").unwrap();
+        assert!(t[last_table..].contains("ctrl_loop†"), "{t}");
+        assert!(t.trim_end().lines().last().unwrap().starts_with("-- link:"), "{t}");
+        assert!(t.find("Power down").unwrap() < last_table, "{t}");
+
+        // Nothing changed after the last heartbeat's table: EOF adds nothing.
+        let mut v = T::new();
+        feed(&mut v, &[snap(1_000 * MS), heartbeat(1_000 * MS)]);
+        v.finish().unwrap();
+        let t = v.out();
+        assert_eq!(
+            (t.matches("PID COMM").count(), t.matches("-- link:").count()),
+            (1, 1),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn heartbeats_bring_the_table_at_most_every_table_every() {
+        let mut v = T::new();
+        let snap = |t| Message::Task(snapshot(173, "ctrl_loop", -1, t, &[latency(100, 8_387_000)]));
+        let mut msgs = Vec::new();
+        for s in 0..20u64 {
+            msgs.push(snap(s * 1_000 * MS));
+            msgs.push(heartbeat(s * 1_000 * MS));
+        }
+        feed(&mut v, &msgs);
+        let t = v.out();
+        // 20 s of heartbeats every second: one table every 5 s.
+        assert_eq!(t.matches("PID COMM").count(), 4, "{t}");
+        assert_eq!(t.matches("-- link:").count(), 4, "{t}");
+    }
+
+    #[test]
+    fn a_link_line_comes_with_a_heartbeat_when_health_changed() {
+        let mut v = T::new();
+        feed(&mut v, &[heartbeat(0)]);
+        v.st.rx.crc_errors = 1;
+        feed(&mut v, &[heartbeat(MS)]);
+        feed(&mut v, &[heartbeat(2 * MS)]);
+        let t = v.out();
+        assert_eq!(t.matches("-- link:").count(), 2, "{t}");
+        assert!(t.lines().nth(1).unwrap().contains("1 CRC errors"), "{t}");
+    }
+
+    #[test]
+    fn every_line_of_the_view_is_its_own_line() {
+        // Console text, then a worst case: separate lines, whatever came first.
+        let mut v = T::new();
+        v.item(Record::Console {
+            text: "ctrl_loop shares CPU 1 by mistake.",
+            partial: false,
+        })
+        .unwrap();
+        feed(&mut v, &[viol(1, metric::LATENCY, 0, 3 * MS, 1)]);
+        v.item(Record::Console {
+            text: "# ",
+            partial: true,
+        })
+        .unwrap();
+        feed(&mut v, &[viol(1, metric::LATENCY, 0, 9 * MS, 2)]);
+        let t = v.out();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "console| ctrl_loop shares CPU 1 by mistake.");
+        assert!(lines[1].starts_with("!! VIOLATION "), "{t}");
+        assert_eq!(lines[2], "console| # ");
+        assert!(lines[3].starts_with("!! VIOLATION "), "{t}");
+        assert!(t.ends_with('\n'));
+    }
+
+    #[test]
+    fn hist_draws_every_bucket_between_the_first_and_the_last() {
+        let mut m = latency(100, 8_387_000);
+        m.log2[0].count = 40;
+        m.log2.push(Bucket { idx: 31, count: 1 }).unwrap();
+        let h = histogram("ctrl_loop[173] latency", &m);
+        let lines: Vec<&str> = h.lines().collect();
+        assert_eq!(lines[0], "  ctrl_loop[173] latency (100 samples, ns):");
+        assert_eq!(lines.len(), 1 + (31 - 15 + 1), "{h}");
+        assert_eq!(
+            lines[1],
+            format!("    [     16384,      32768) 40 |{}|", "@".repeat(40))
+        );
+        assert_eq!(
+            lines[2],
+            format!("    [     32768,      65536)  0 |{}|", " ".repeat(40))
+        );
+        // 2 of 40: 2 @; the open last bucket.
+        assert_eq!(
+            lines[9],
+            format!("    [   4194304,    8388608)  2 |@@{}|", " ".repeat(38))
+        );
+        assert_eq!(
+            lines[17],
+            format!("    [1073741824,        inf)  1 |@{}|", " ".repeat(39))
+        );
+    }
+
+    #[test]
+    fn hist_comes_with_the_table_on_request() {
+        let mut v = T::new();
+        v.p.hist = true;
+        feed(
+            &mut v,
+            &[Message::Task(snapshot(
+                173,
+                "ctrl_loop",
+                -1,
+                1,
+                &[latency(100, 8_387_000)],
+            ))],
+        );
+        v.finish().unwrap();
+        let t = v.out();
+        assert!(
+            t.contains("  ctrl_loop[173] latency (100 samples, ns):\n    [  16384,   32768) 98 |"),
+            "{t}"
+        );
+    }
+}

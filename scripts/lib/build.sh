@@ -35,17 +35,11 @@ build_modules() {
 	local arch=$1
 	mkdir -p "$RT_BUILD/$arch"
 	: >"$RT_BUILD/$arch/build.log"
-	[ -f "$RT_ROOT/rt-tracer-module/Kbuild" ] || [ -f "$RT_ROOT/rt-tracer-module/Makefile" ] ||
-		die "rt-tracer-module/ has no Kbuild file yet"
 	build_kmod "$arch" "$RT_ROOT/rt-tracer-module" rt_tracer.ko
-	if [ -f "$RT_ROOT/irq-button-demo/Kbuild" ]; then
-		build_kmod "$arch" "$RT_ROOT/irq-button-demo" irq_button_demo.ko
-	fi
 }
 
 build_workloads() {
 	local arch=$1
-	[ -f "$RT_ROOT/workloads/Makefile" ] || return 0
 	mkdir -p "$RT_BUILD/$arch/bin"
 	run_logged "$RT_BUILD/$arch/build.log" \
 		make -C "$RT_ROOT/workloads" ARCH="$arch" OUT="$RT_BUILD/$arch/bin"
@@ -57,7 +51,6 @@ in_agent_dir() { (cd "$RT_ROOT/rpi-agent" && "$@"); }
 
 build_agent() {
 	local arch=$1 target
-	[ -f "$RT_ROOT/rpi-agent/Cargo.toml" ] || return 0
 	target=$(rust_target "$arch")
 	mkdir -p "$RT_BUILD/$arch/bin"
 	# Static binaries run in the BusyBox initramfs as on the Pi.

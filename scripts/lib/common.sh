@@ -78,6 +78,7 @@ setup_complete() {
 		command -v shellcheck >/dev/null &&
 		python3 -m pytest --version >/dev/null 2>&1 &&
 		python3 -m pyflakes --version >/dev/null 2>&1 &&
+		python3 -c 'import jsonschema' 2>/dev/null &&
 		[ -x "$(checkpatch)" ] &&
 		rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu
 }

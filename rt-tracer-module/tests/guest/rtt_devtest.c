@@ -53,6 +53,36 @@ static void periodic(int period_us, int loops)
 	}
 }
 
+static void pin_fifo(int cpu, int prio)
+{
+	struct sched_param sp = { .sched_priority = prio };
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	sched_setscheduler(0, SCHED_FIFO, &sp);
+}
+
+/* A higher-priority burst on CPU 0: a later, larger latency for the worst */
+static void hog_burst(int ms)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct timespec t0, t;
+
+		pin_fifo(0, 70);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((t.tv_sec - t0.tv_sec) * 1000000000LL +
+		       t.tv_nsec - t0.tv_nsec < ms * 1000000LL);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
 static void *thread_fn(void *arg)
 {
 	periodic(2000, 200);
@@ -64,11 +94,10 @@ static pid_t spawn_periodic(int threads_after_ms)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		struct sched_param sp = { .sched_priority = 50 };
 		pthread_t th[3];
 		int i;
 
-		sched_setscheduler(0, SCHED_FIFO, &sp);
+		pin_fifo(0, 50);
 		if (threads_after_ms) {
 			usleep(threads_after_ms * 1000);
 			for (i = 0; i < 3; i++)
@@ -85,11 +114,63 @@ static int xioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
+/* (value, end time) of a latency record: pairs worst records with violations */
+struct ended {
+	unsigned long long value_ns, t_ns;
+};
+
+#define MAX_ENDED 8192
+
 struct counts {
 	int task, viol, worst, dropped, other, exited;
 	struct rtt_rec_task last_task;
 	struct rtt_rec_worst last_worst;
+	int nr_viol_lat, nr_worst_lat;
+	struct ended viol_lat[MAX_ENDED], worst_lat[64];
 };
+
+static void note_ended(struct ended *a, int *n, int max,
+		       unsigned long long value, unsigned long long t)
+{
+	if (*n < max) {
+		a[*n].value_ns = value;
+		a[*n].t_ns = t;
+		(*n)++;
+	}
+}
+
+/*
+ * With a 1 ns latency bound every latency is a violation record stamped
+ * with its end time; a worst record must carry the end time of the value
+ * it holds, i.e. the violation record of the same value. Returns how many
+ * worst records could be paired (a violation record may have been dropped).
+ */
+static int check_worst_times(const struct counts *c)
+{
+	int i, j, paired = 0;
+
+	for (i = 0; i < c->nr_worst_lat; i++) {
+		const struct ended *w = &c->worst_lat[i];
+		int same_value = 0, same_time = 0;
+
+		for (j = 0; j < c->nr_viol_lat; j++) {
+			if (c->viol_lat[j].value_ns != w->value_ns)
+				continue;
+			same_value = 1;
+			if (c->viol_lat[j].t_ns == w->t_ns)
+				same_time = 1;
+		}
+		if (!same_value)
+			continue;
+		paired++;
+		printf("worst latency %llu ns at %llu: %s\n", w->value_ns,
+		       w->t_ns, same_time ? "its violation's time" :
+		       "NOT its violation's time");
+		EXPECT(same_time, "worst record time %llu is not when %llu ns ended",
+		       w->t_ns, w->value_ns);
+	}
+	return paired;
+}
 
 static void print_worst(const struct rtt_rec_worst *w)
 {
@@ -163,6 +244,12 @@ static int drain(int fd, struct counts *c, int wait_ms)
 			case RTT_REC_VIOLATION:
 				EXPECT(h->size == sizeof(struct rtt_rec_violation), "viol size");
 				c->viol++;
+				if (((struct rtt_rec_violation *)q)->metric ==
+				    RTT_METRIC_LATENCY)
+					note_ended(c->viol_lat, &c->nr_viol_lat,
+						   MAX_ENDED,
+						   ((struct rtt_rec_violation *)q)->value_ns,
+						   h->t_ns);
 				break;
 			case RTT_REC_WORST: {
 				struct rtt_rec_worst *w = (void *)q;
@@ -170,8 +257,11 @@ static int drain(int fd, struct counts *c, int wait_ms)
 				EXPECT(h->size == sizeof(*w), "worst size");
 				EXPECT(w->nr_events <= RTT_TRACE_EVENTS, "nr_events");
 				c->worst++;
-				if (w->metric == RTT_METRIC_LATENCY)
+				if (w->metric == RTT_METRIC_LATENCY) {
 					memcpy(&c->last_worst, w, sizeof(*w));
+					note_ended(c->worst_lat, &c->nr_worst_lat,
+						   64, w->value_ns, h->t_ns);
+				}
 				break;
 			}
 			case RTT_REC_DROPPED:
@@ -193,7 +283,7 @@ int main(void)
 	struct rtt_track tr = { .kind = RTT_TRACK_PID, .flags = RTT_F_TRACE };
 	struct rtt_bound b = { 0 };
 	struct rtt_lin_hist lh = { 0 };
-	struct counts c = { 0 };
+	static struct counts c;
 	char small[8];
 	pid_t child, child2;
 	int fd, fd2, r;
@@ -240,6 +330,7 @@ int main(void)
 	/* a periodic task with a 1 ns latency bound: every wakeup violates */
 	child = spawn_periodic(0);
 	usleep(20000);
+	kill(child, SIGSTOP);	/* no sample before the bound is set */
 	tr.id = child;
 	EXPECT(xioctl(fd, RTT_IOC_ADD, &tr) == 0, "add");
 	EXPECT(xioctl(fd, RTT_IOC_ADD, &tr) == -EEXIST, "double add");
@@ -256,7 +347,10 @@ int main(void)
 	EXPECT(xioctl(fd, RTT_IOC_SET_LIN_HIST, &lh) == 0, "lin");
 	lh.lo_ns = ~0ull;
 	EXPECT(xioctl(fd, RTT_IOC_SET_LIN_HIST, &lh) == -ERANGE, "lin range");
-	usleep(300000);
+	kill(child, SIGCONT);
+	usleep(100000);
+	hog_burst(5);
+	usleep(200000);
 	errno = 0;
 	EXPECT(read(fd, small, sizeof(small)) < 0 && errno == EMSGSIZE,
 	       "small buffer");
@@ -267,6 +361,10 @@ int main(void)
 	EXPECT(c.worst >= 1, "worst %d", c.worst);
 	if (c.worst)
 		print_worst(&c.last_worst);
+	r = check_worst_times(&c);
+	printf("worst records paired with their violation: %d of %d\n", r,
+	       c.nr_worst_lat);
+	EXPECT(r >= 1, "no worst latency record to check");
 	EXPECT(c.other == 0, "unknown records");
 	memset(&c, 0, sizeof(c));
 	EXPECT(xioctl(fd, RTT_IOC_SNAPSHOT, NULL) == 0, "snapshot");

@@ -381,10 +381,11 @@ def timeout_scale() -> float:
 
 def run_guest(name: str, script: str, *, bare: bool = True, icount: bool = False,
               timeout: int = 240, files: dict | None = None,
-              arch: str | None = None) -> GuestRun:
+              arch: str | None = None, build: Path | None = None) -> GuestRun:
     """Boot the appliance once and run `script` (with PRELUDE) in it.
     arch: the guest (`vm-run --arch`), default ARCH (RTT_ARCH, else aarch64).
-    timeout: seconds on an idle host, scaled by timeout_scale()."""
+    timeout: seconds on an idle host, scaled by timeout_scale().
+    build: another build tree to boot (build_for(..., build=...)), not build/."""
     assert VM_RUN.exists(), f"{VM_RUN} is missing: the VM harness is not there"
     timeout = int(timeout * timeout_scale())
     out = ARTIFACTS / name
@@ -403,7 +404,8 @@ def run_guest(name: str, script: str, *, bare: bool = True, icount: bool = False
         cmd += ["--", "sh /extra/scenario.sh"]
         t0 = time.monotonic()
         try:
-            p = subprocess.run(cmd, capture_output=True, timeout=timeout + 60, cwd=REPO)
+            env = dict(os.environ, RT_BUILD=str(build)) if build else None
+            p = subprocess.run(cmd, capture_output=True, timeout=timeout + 60, cwd=REPO, env=env)
             status, so, se = p.returncode, p.stdout, p.stderr
         except subprocess.TimeoutExpired as e:
             status, so, se = 124, e.stdout or b"", (e.stderr or b"") + b"\n(host timeout)"
@@ -682,12 +684,14 @@ def tracked(tasks: list[Task], pid: int) -> Task:
     return t
 
 
-def build_for(arch: str) -> None:
+def build_for(arch: str, build: Path | None = None, **make_vars: str) -> None:
     """Build the module and the workloads for arch with the harness's own
-    functions (scripts/lib/build.sh)."""
+    functions (scripts/lib/build.sh); build: another tree than build/ (a
+    variant, e.g. RTT_IRQOFF_STATS="y" as scripts/irqoff builds it)."""
     script = (f'. "{REPO}/scripts/lib/common.sh" && . "{REPO}/scripts/lib/build.sh" && '
               f"build_modules {arch} && build_workloads {arch}")
-    p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=REPO)
+    env = dict(os.environ, **make_vars, **({"RT_BUILD": str(build)} if build else {}))
+    p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=REPO, env=env)
     assert p.returncode == 0, f"building the {arch} module/workloads failed:\n{p.stdout}\n{p.stderr}"
 
 

@@ -647,13 +647,26 @@ impl Message {
     }
 }
 
-/// Copy `s` into a bounded string, cutting at a char boundary if it is too long.
+/// Copy `s` into a bounded string. Too long, it is cut at a char boundary
+/// and ends in `…` (when N has room for it), so a reader sees that text is
+/// missing rather than a sentence that stops.
 pub fn bounded_str<const N: usize>(s: &str) -> String<N> {
+    const MARK: char = '…';
     let mut out = String::new();
+    if s.len() <= N {
+        // fits: push_str cannot fail
+        let _ = out.push_str(s);
+        return out;
+    }
+    let room = N.saturating_sub(if N >= 2 * MARK.len_utf8() { MARK.len_utf8() } else { 0 });
     for c in s.chars() {
-        if out.push(c).is_err() {
+        if out.len() + c.len_utf8() > room {
             break;
         }
+        let _ = out.push(c);
+    }
+    if room < N {
+        let _ = out.push(MARK);
     }
     out
 }
@@ -673,4 +686,22 @@ pub fn comm_from_bytes(b: &[u8]) -> Comm {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod bounded_str_tests {
+    use super::*;
+
+    #[test]
+    fn fits_unchanged_and_a_cut_is_marked() {
+        assert_eq!(bounded_str::<8>("exactly8").as_str(), "exactly8");
+        let cut: String<120> = bounded_str(&"word ".repeat(40));
+        assert_eq!(cut.len(), 120);
+        assert!(cut.ends_with('…') && cut.starts_with("word word"), "{cut}");
+        // never inside a multi-byte char, with or without room for the mark
+        let cut: String<10> = bounded_str("ääääääää");
+        assert_eq!(cut.as_str(), "äää…");
+        let tiny: String<3> = bounded_str("abcd");
+        assert_eq!(tiny.as_str(), "abc");
+    }
 }

@@ -309,8 +309,8 @@ def test_checks_fail_on_captures_without_the_story():
 def test_schema_check_fails_on_lines_that_break_it():
     """schema_problems() accepts real lines and reports broken ones."""
     t = "2026-12-01T00:00:00.000000Z"
-    good = [{"type": "schema_version", "host_time": t, "schema_version": "2.0", "rtdecode_version": "0.1.0",
-             "protocol": "1.1"},
+    good = [{"type": "schema_version", "host_time": t, "schema_version": "2.1", "rtdecode_version": "0.1.0",
+             "protocol": "1.2"},
             {"type": "console", "host_time": t, "text": "x", "partial": False}]
     assert schema_problems(good) == []
     assert schema_problems(good[1:])                                  # no schema_version first

@@ -248,6 +248,7 @@ impl Agent {
                 _ => 0,
             },
             budget_bps: self.cfg.sink.budget_bps().unwrap_or(0),
+            other_skipped: ob.other_skipped,
         })
     }
 

@@ -341,6 +341,12 @@ mod tests {
         }
         assert_eq!(sent, URGENT_ENTRIES);
         assert_eq!(o.stats.violations_skipped, 10);
+        // the agent's own messages too: they travel as Heartbeat.other_skipped
+        let n = Message::Notice(Notice::default());
+        assert_eq!(o.push_urgent(&n), Err(PushError::Full(kind::NOTICE)));
+        let h = Message::Heartbeat(Heartbeat::default());
+        assert_eq!(o.push_urgent(&h), Err(PushError::Full(kind::HEARTBEAT)));
+        assert_eq!(o.stats.other_skipped, 2);
         assert_eq!(o.stats.encode_errors, 0);
         assert_eq!(o.take_encode_error(), None);
     }

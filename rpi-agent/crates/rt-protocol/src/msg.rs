@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Wire protocol version. Major: incompatible change; minor: additions only.
 pub const PROTOCOL_MAJOR: u16 = 1;
-pub const PROTOCOL_MINOR: u16 = 1;
+pub const PROTOCOL_MINOR: u16 = 2;
 
 pub const COMM_LEN: usize = 16;
 /// Log2 histogram buckets (bucket i: [2^(i-1), 2^i) ns; 0: 0 ns; last: open).
@@ -455,6 +455,52 @@ pub struct Heartbeat {
     pub tracked: u32,
     /// Link budget in bytes per second; 0: unlimited.
     pub budget_bps: u32,
+    /// The agent's own messages (Hello, Notice, Heartbeat, Dropped) not
+    /// queued because the urgent queue was full (protocol 1.2).
+    pub other_skipped: u64,
+}
+
+/// `Heartbeat` as protocol 1.0 and 1.1 sent it (no `other_skipped`).
+#[derive(Deserialize)]
+struct HeartbeatV1_1 {
+    t_ns: u64,
+    uptime_ms: u64,
+    frames_sent: u64,
+    bytes_sent: u64,
+    snapshots_skipped: u64,
+    violations_skipped: u64,
+    worst_skipped: u64,
+    write_errors: u64,
+    reopens: u64,
+    records_read: u64,
+    records_unknown: u64,
+    records_bad: u64,
+    module_state: u8,
+    tracked: u32,
+    budget_bps: u32,
+}
+
+impl From<HeartbeatV1_1> for Heartbeat {
+    fn from(h: HeartbeatV1_1) -> Self {
+        Heartbeat {
+            t_ns: h.t_ns,
+            uptime_ms: h.uptime_ms,
+            frames_sent: h.frames_sent,
+            bytes_sent: h.bytes_sent,
+            snapshots_skipped: h.snapshots_skipped,
+            violations_skipped: h.violations_skipped,
+            worst_skipped: h.worst_skipped,
+            write_errors: h.write_errors,
+            reopens: h.reopens,
+            records_read: h.records_read,
+            records_unknown: h.records_unknown,
+            records_bad: h.records_bad,
+            module_state: h.module_state,
+            tracked: h.tracked,
+            budget_bps: h.budget_bps,
+            other_skipped: 0,
+        }
+    }
 }
 
 /// Agent log line (e.g. "waiting for /dev/rt_tracer").
@@ -629,7 +675,12 @@ impl Message {
         }
         Ok(Some(match kind {
             kind::HELLO => Message::Hello(take(payload)?),
-            kind::HEARTBEAT => Message::Heartbeat(take(payload)?),
+            kind::HEARTBEAT => Message::Heartbeat(match take(payload) {
+                Ok(h) => h,
+                // a 1.0 or 1.1 agent: the payload ends before other_skipped
+                Err(postcard::Error::DeserializeUnexpectedEnd) => take::<HeartbeatV1_1>(payload)?.into(),
+                Err(e) => return Err(e),
+            }),
             kind::TASK => Message::Task(take(payload)?),
             kind::IRQ => Message::Irq(take(payload)?),
             kind::EXIT => Message::Exit(take(payload)?),

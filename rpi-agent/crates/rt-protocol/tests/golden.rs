@@ -174,23 +174,34 @@ fn worst_from_a_1_0_agent_decodes() {
     assert_eq!(msgs, vec![(5, golden_worst_msg(&[]))]);
 }
 
+fn golden_heartbeat_msg() -> Message {
+    Message::Heartbeat(Heartbeat {
+        t_ns: 1,
+        uptime_ms: 2,
+        frames_sent: 3,
+        bytes_sent: 400,
+        snapshots_skipped: 5,
+        module_state: module_state::PRESENT,
+        tracked: 2,
+        budget_bps: 11520,
+        ..Default::default()
+    })
+}
+
+#[test]
+fn heartbeat_from_a_1_1_agent_decodes() {
+    // The same Heartbeat as a 1.1 agent sends it: no other_skipped at the end.
+    let bytes: Vec<u8> = (0..GOLDEN_HEARTBEAT_1_1.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&GOLDEN_HEARTBEAT_1_1[i..i + 2], 16).unwrap())
+        .collect();
+    let (msgs, _, _) = decode_all(&bytes);
+    assert_eq!(msgs, vec![(6, golden_heartbeat_msg())]);
+}
+
 #[test]
 fn golden_heartbeat_dropped_notice() {
-    check(
-        6,
-        Message::Heartbeat(Heartbeat {
-            t_ns: 1,
-            uptime_ms: 2,
-            frames_sent: 3,
-            bytes_sent: 400,
-            snapshots_skipped: 5,
-            module_state: module_state::PRESENT,
-            tracked: 2,
-            budget_bps: 11520,
-            ..Default::default()
-        }),
-        GOLDEN_HEARTBEAT,
-    );
+    check(6, golden_heartbeat_msg(), GOLDEN_HEARTBEAT);
     check(
         7,
         Message::Dropped(Dropped {
@@ -219,6 +230,8 @@ const GOLDEN_VIOLATION: &str =
 const GOLDEN_WORST: &str = "0001200507530ba413a4130101012601066379636c6963c096b10201b8d140c0843d07c0843df8cc030101010e0190071201f8cc0303686f6701050101a4130526f001010118066379636c696309737761707065722f3101012a06193d00";
 /// Protocol 1.0's Worst (before event_flags), as a 1.0 agent sends it.
 const GOLDEN_WORST_1_0: &str = "0001200507510ba413a4130101012601066379636c6963c096b10201b8d140c0843d07c0843df8cc030101010e0190071201f8cc0303686f6701050101a4130526f001010116066379636c696309737761707065722f319b69b1de00";
-const GOLDEN_HEARTBEAT: &str = "00010a060211010203900305010101010101090102805af56bb4aa00";
+// 1.2: the 1.1 payload, then other_skipped (00) at its end
+const GOLDEN_HEARTBEAT: &str = "00010a060212010203900305010101010101050102805a05dcdb29bc00";
+const GOLDEN_HEARTBEAT_1_1: &str = "00010a060211010203900305010101010101090102805af56bb4aa00";
 const GOLDEN_DROPPED: &str = "00010c070804010203049be12e2e00";
 const GOLDEN_NOTICE: &str = "000139080931012f77616974696e6720666f72202f6465762f72745f74726163657220286d6f6470726f62652072745f74726163657229780720cb00";

@@ -22,7 +22,7 @@ use crate::{fmt, Printer, Record};
 
 /// Version of this JSON format: the major changes when a field is removed,
 /// renamed or changes meaning, the minor when fields or line types are added.
-pub const SCHEMA_VERSION: &str = "2.0";
+pub const SCHEMA_VERSION: &str = "2.1";
 
 /// A `type` tag with one value: a unit enum serializes as its name, and its
 /// schema is that one string.
@@ -126,6 +126,9 @@ pub struct AgentCounters {
     pub tracked: u32,
     /// Link budget in bytes/s; 0: unlimited.
     pub budget_bps: u32,
+    /// The agent's own messages not queued (urgent queue full); 0 from
+    /// agents before protocol 1.2.
+    pub other_skipped: u64,
 }
 
 impl From<&Heartbeat> for AgentCounters {
@@ -145,6 +148,7 @@ impl From<&Heartbeat> for AgentCounters {
             module_state: h.module_state,
             tracked: h.tracked,
             budget_bps: h.budget_bps,
+            other_skipped: h.other_skipped,
         }
     }
 }

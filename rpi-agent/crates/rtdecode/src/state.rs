@@ -148,6 +148,7 @@ impl State {
                 h.snapshots_skipped
                     .saturating_add(h.violations_skipped)
                     .saturating_add(h.worst_skipped)
+                    .saturating_add(h.other_skipped)
             })
             .unwrap_or(0)
     }

@@ -326,13 +326,17 @@ pub fn link_line(st: &State) -> String {
     let s = &st.rx;
     let agent = match &st.heartbeat {
         Some(h) => format!(
-            " | agent: sent {} frames / {} bytes, skipped {} snapshots {} violations {} worst, \
+            " | agent: sent {} frames / {} bytes, skipped {} snapshots {} violations {} worst{}, \
              {} write errors, module {}",
             h.frames_sent,
             h.bytes_sent,
             h.snapshots_skipped,
             h.violations_skipped,
             h.worst_skipped,
+            match h.other_skipped {
+                0 => String::new(),
+                n => format!(" {n} own messages"),
+            },
             h.write_errors,
             match h.module_state {
                 0 => "absent",
@@ -968,6 +972,28 @@ mod tests {
         let t = v.out();
         assert_eq!(t.matches("-- link:").count(), 2, "{t}");
         assert!(t.lines().nth(1).unwrap().contains("1 CRC errors"), "{t}");
+    }
+
+    #[test]
+    fn own_messages_the_agent_could_not_queue_are_shown() {
+        let mut v = T::new();
+        feed(&mut v, &[heartbeat(0)]);
+        feed(
+            &mut v,
+            &[Message::Heartbeat(Heartbeat {
+                t_ns: MS,
+                other_skipped: 3,
+                ..Default::default()
+            })],
+        );
+        let t = v.out();
+        let links: Vec<&str> = t.lines().filter(|l| l.starts_with("-- link:")).collect();
+        assert_eq!(links.len(), 2, "{t}");
+        assert!(!links[0].contains("own messages"), "{t}");
+        assert!(
+            links[1].contains("skipped 0 snapshots 0 violations 0 worst 3 own messages,"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -169,7 +169,7 @@ pub fn message() -> impl Strategy<Value = Message> {
                     })
                 }
             ),
-        (any::<[u64; 12]>(), any::<(u8, u32, u32)>()).prop_map(|(a, (module_state, tracked, budget_bps))| {
+        (any::<[u64; 13]>(), any::<(u8, u32, u32)>()).prop_map(|(a, (module_state, tracked, budget_bps))| {
             Message::Heartbeat(Heartbeat {
                 t_ns: a[0],
                 uptime_ms: a[1],
@@ -186,6 +186,7 @@ pub fn message() -> impl Strategy<Value = Message> {
                 module_state,
                 tracked,
                 budget_bps,
+                other_skipped: a[12],
             })
         }),
         snapshot().prop_map(Message::Task),

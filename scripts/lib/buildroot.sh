@@ -177,13 +177,16 @@ br_kmod() {
 
 # The kernel fragment merged by Buildroot's linux package onto Debian's
 # linux-source-6.12 arm64 defconfig (stand-in for the Pi tarball): its
-# .stamp_dotconfig target, with LINUX_OVERRIDE_SRCDIR and Debian's cross
-# gcc as an external toolchain (enough for Kconfig; never built with).
+# .stamp_dotconfig target with LINUX_OVERRIDE_SRCDIR. Kconfig only asks the
+# cross compiler what it supports, so Debian's cross gcc stands in for the
+# Bootlin toolchain (TARGET_CROSS), which is not built (the linux package's
+# kconfig dependencies are emptied: flex and bison come from the host).
 # Every fragment line must survive olddefconfig. Our kernel patches are
 # applied to the same source.
 br_kernel_config() {
 	br_require || return 1
 	[ -f "$BR_LINUX_TARBALL" ] || { echo "no $BR_LINUX_TARBALL: apt-get install linux-source-6.12"; return 1; }
+	command -v bison >/dev/null && command -v flex >/dev/null || { echo "needs the host's bison and flex"; return 1; }
 	local src="$BR_WORK/linux-src" out="$BR_WORK/out-kconfig" cfg="$BR_WORK/kconfig_defconfig" p
 	if [ ! -f "$src/.extracted" ]; then
 		rm -rf "$src"
@@ -198,22 +201,13 @@ br_kernel_config() {
 		n=$((n + 1))
 	done
 	echo "kernel patches in kernel-patches/linux: $n, all apply to $(basename "$BR_LINUX_TARBALL")"
-	grep -v -e '^BR2_TOOLCHAIN_EXTERNAL' -e '^BR2_LINUX_KERNEL_DEFCONFIG' "$BR_DEFCONFIG" >"$cfg"
-	cat >>"$cfg" <<-'EOF'
-		BR2_TOOLCHAIN_EXTERNAL=y
-		BR2_TOOLCHAIN_EXTERNAL_CUSTOM=y
-		BR2_TOOLCHAIN_EXTERNAL_PATH="/usr"
-		BR2_TOOLCHAIN_EXTERNAL_CUSTOM_PREFIX="aarch64-linux-gnu"
-		BR2_TOOLCHAIN_EXTERNAL_GCC_12=y
-		BR2_TOOLCHAIN_EXTERNAL_HEADERS_6_1=y
-		BR2_TOOLCHAIN_EXTERNAL_CUSTOM_GLIBC=y
-		BR2_TOOLCHAIN_EXTERNAL_CXX=y
-		BR2_LINUX_KERNEL_DEFCONFIG="defconfig"
-	EOF
+	sed 's/^BR2_LINUX_KERNEL_DEFCONFIG=.*/BR2_LINUX_KERNEL_USE_ARCH_DEFAULT_CONFIG=y/' "$BR_DEFCONFIG" >"$cfg"
+	grep -qx 'BR2_LINUX_KERNEL_USE_ARCH_DEFAULT_CONFIG=y' "$cfg" || return 1
 	rm -rf "$out"
 	br_make "$out" BR2_EXTERNAL="$RT_ROOT" BR2_DEFCONFIG="$cfg" defconfig >/dev/null || return 1
 	# shellcheck disable=SC2046 # words by design
 	br_make "$out" $(br_tar_override) LINUX_OVERRIDE_SRCDIR="$src" \
+		LINUX_KCONFIG_DEPENDENCIES= TARGET_CROSS=aarch64-linux-gnu- \
 		"$out/build/linux-custom/.stamp_dotconfig" || return 1
 	local kc="$out/build/linux-custom/.config" line lost=0 sym
 	[ -f "$kc" ] || return 1

@@ -134,3 +134,12 @@ def test_crates_match_cargo_lock():
                     (PKG / "rt-tracer-crates" / "rt-tracer-crates.hash").read_text().splitlines()
                     if line.startswith("sha256"))
     assert downloads == hashed and len(downloads) > 50
+
+
+def test_kernel_tarball_has_our_hash():
+    m = re.search(r'^BR2_LINUX_KERNEL_CUSTOM_TARBALL_LOCATION=".*/([^/"]+)"$',
+                  DEFCONFIG.read_text(), re.M)
+    assert m
+    hashes = (ROOT / "kernel-patches" / "linux" / "linux.hash").read_text().split()
+    assert m.group(1) in hashes
+    assert re.fullmatch(r"[0-9a-f]{64}", hashes[hashes.index(m.group(1)) - 1])

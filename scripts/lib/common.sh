@@ -79,6 +79,8 @@ setup_complete() {
 		python3 -m pytest --version >/dev/null 2>&1 &&
 		python3 -m pyflakes --version >/dev/null 2>&1 &&
 		python3 -c 'import jsonschema' 2>/dev/null &&
+		python3 -c 'import kconfiglib' 2>/dev/null &&
+		command -v rsync >/dev/null &&
 		[ -x "$(checkpatch)" ] &&
 		rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu
 }

@@ -728,9 +728,12 @@ void rtt_core_pending_wakeup(struct rtt_core *c, u64 now)
  * rare part of rtt_wakeup_at()).
  */
 void rtt_core_wakeup_awake(struct rtt_core *c, u64 now, s32 cpu,
-			   const struct rtt_who *waker, u8 on_cpu)
+			   struct rtt_who w, u8 on_cpu)
 {
-	if (on_cpu && (c->rs == RTT_RS_RUNNING || c->rs == RTT_RS_UNKNOWN)) {
+	const struct rtt_who *waker = w.pid >= 0 ? &w : NULL;
+
+	if (on_cpu && on_cpu != RTT_ONCPU_HANDOFF &&
+	    (c->rs == RTT_RS_RUNNING || c->rs == RTT_RS_UNKNOWN)) {
 		/*
 		 * Still on its CPU on its way to sleep (the scheduler will
 		 * keep it running): a sleep of length 0 ends here. What it
@@ -774,9 +777,15 @@ void rtt_core_wakeup_awake(struct rtt_core *c, u64 now, s32 cpu,
 		return;
 	}
 	/*
-	 * Queued (preempted on its way to sleep: it never slept), or
-	 * executing still while the core has it queued: not an activation.
+	 * Queued (preempted on its way to sleep), handed a lock on its CPU,
+	 * or executing still while the core has it queued: it never slept,
+	 * not an activation.
 	 */
+	if (c->rs == RTT_RS_UNKNOWN) {
+		rtt_set_rs(c, RTT_RS_RUNNING, 0);	/* on_cpu: executing */
+		c->t_state = now;
+		rtt_set_cpu(c, now, cpu);
+	}
 	if (c->rs == RTT_RS_RUNNING && !on_cpu) {
 		/*
 		 * We still think it runs but the scheduler says it is off the

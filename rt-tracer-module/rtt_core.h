@@ -274,8 +274,12 @@ void rtt_core_clear_stats(struct rtt_core *c);
 void rtt_core_span_push(struct rtt_core *c, u64 now, s32 cpu);
 void rtt_core_record_rare(struct rtt_core *c, u32 m, u64 v, enum rtt_src src);
 void rtt_core_pending_wakeup(struct rtt_core *c, u64 now);
+/*
+ * waker by value (pid -1: unknown): passing the probe's own copy by
+ * address would make it escape, and the probe pay a stack protector.
+ */
 void rtt_core_wakeup_awake(struct rtt_core *c, u64 now, s32 cpu,
-			   const struct rtt_who *waker, u8 on_cpu);
+			   struct rtt_who waker, u8 on_cpu);
 void rtt_core_kept_cpu(struct rtt_core *c);
 void rtt_core_apply_switch_in(struct rtt_core *c);
 
@@ -417,6 +421,9 @@ static __always_inline void rtt_core_catch_up(struct rtt_core *c)
  * (the task's target CPU for a wakeup).
  */
 
+/* rtt_core_wakeup()'s on_cpu for a lock handed over on its CPU */
+#define RTT_ONCPU_HANDOFF	0xff
+
 /*
  * The body of rtt_core_wakeup(), after the catch-up. The common case, a
  * task the core has asleep (or not seen yet, and not executing), is
@@ -428,7 +435,10 @@ static __always_inline void rtt_wakeup_at(struct rtt_core *c, u64 now,
 {
 	if (unlikely(c->rs != RTT_RS_SLEEPING &&
 		     (c->rs != RTT_RS_UNKNOWN || on_cpu))) {
-		rtt_core_wakeup_awake(c, now, cpu, waker, on_cpu);
+		struct rtt_who none = { .pid = -1 };
+
+		rtt_core_wakeup_awake(c, now, cpu, waker ? *waker : none,
+				      on_cpu);
 		return;
 	}
 	now = rtt_account(c, now);	/* the sleep that ends here */
@@ -457,6 +467,9 @@ static __always_inline void rtt_wakeup_at(struct rtt_core *c, u64 now,
  * progress ends there (response; relief too for a timer sleep) and a new
  * one begins, whose latency ends at the task's next switch-in if it is
  * preempted before it next sleeps, else is 0 (it kept its CPU).
+ * RTT_ONCPU_HANDOFF: executing, and handed a lock it was waiting for on
+ * its CPU (an rt_mutex waiter spinning while the owner ran): it was not
+ * going to sleep of its own, not an activation.
  */
 static __always_inline void rtt_core_wakeup(struct rtt_core *c, u64 now,
 					    s32 cpu,

@@ -776,12 +776,18 @@ static u8 rtt_classify(struct task_struct *prev, bool preempt,
  * The sleep a task still executing on its CPU (p->on_cpu) was on its way
  * into when it was woken, as rtt_classify() would have said at its
  * switch-out: its syscall. p may run on another CPU; its syscall number
- * stays put while it is in the kernel. (Its TASK_RTLOCK_WAIT state is gone
- * by now: a wait for a PREEMPT_RT spinlock counts for its syscall.) Rare:
- * out of the wakeup probe's way.
+ * stays put while it is in the kernel. A waiter of an rt_mutex (PREEMPT_RT
+ * spinlocks, mutexes, PI futexes; its TASK_RTLOCK_WAIT state is gone by
+ * now) spins while the owner runs, and the owner's unlock wakes it there:
+ * a lock handed over, not a sleep (RTT_ONCPU_HANDOFF). Rare: out of the
+ * wakeup probe's way.
  */
 static noinline u8 rtt_going_to(struct task_struct *p)
 {
+#ifdef CONFIG_RT_MUTEXES
+	if (READ_ONCE(p->pi_blocked_on))
+		return RTT_ONCPU_HANDOFF;
+#endif
 	if (p->flags & PF_KTHREAD)
 		return RTT_STATE_SLEEP_OTHER;
 	if (p == current ? in_compat_syscall() : rtt_task_compat(p))

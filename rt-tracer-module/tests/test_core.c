@@ -467,8 +467,9 @@ static void t_lazy_switch_in(void)
 		cpu = (r >> 12) % 2;
 		switch (r % 6) {
 		case 0:
-			/* on its CPU: on its way into a sleep */
-			why = run_cpu >= 0 ? 1 + (r >> 4) % 4 : 0;
+			/* on its CPU: on its way into a sleep, or a lock */
+			why = run_cpu < 0 ? 0 : (r >> 4) % 5 ?
+			      (r >> 4) % 5 : RTT_ONCPU_HANDOFF;
 			rtt_core_wakeup(a, t, cpu, &waker, why);
 			rtt_core_wakeup(b, t, cpu, &waker, why);
 			break;
@@ -719,7 +720,8 @@ static void t_overrun_preempted(void)
  * Woken on its CPU and not preempted: the scheduler keeps it running,
  * latency 0 (recorded when it next sleeps), with an empty breakdown. Two
  * such wakeups in a row (it overran a whole period): one activation each.
- * A zero-length sleep on a lock ends response but not relief.
+ * A zero-length sleep on a lock ends response but not relief; a lock
+ * handed over while it spins for it on its CPU is no sleep at all.
  */
 static void t_overrun_kept_cpu(void)
 {
@@ -750,6 +752,17 @@ static void t_overrun_kept_cpu(void)
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 3);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 1000);
 	CHECK_EQ(c->rs, RTT_RS_SLEEPING);
+	/* a lock handed over while it spins for it: it never slept */
+	rtt_core_wakeup(c, 3100, 0, &waker, 0);
+	sw(c, 3200, 0, &idle, 0, me(c));
+	CHECK_EQ(c->m[0].count, 5);
+	rtt_core_wakeup(c, 3300, 0, &waker, RTT_ONCPU_HANDOFF);
+	CHECK_EQ(c->rs, RTT_RS_RUNNING);
+	CHECK(!c->wake_pending);
+	sw(c, 3500, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[0].count, 5);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 5);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 400);
 	/* a first latency of 0 is a worst case: empty breakdown */
 	c = fresh(&core, 33, 0);
 	rtt_core_wakeup(c, 0, 0, &waker, RTT_STATE_SLEEP_TIMER);

@@ -7,7 +7,9 @@
  * at the next switch-in, response at the first voluntary switch-out) and,
  * when none is open, a "relief interval", which only ends when the task
  * goes to sleep on a timer (its intermediate lock/IO sleeps are counted in
- * its breakdown). Every nanosecond between the start and the end of an
+ * its breakdown). A wakeup of a task still on its CPU on its way to sleep
+ * ends a sleep of length 0 there and opens them afresh
+ * (rtt_core_wakeup_awake()). Every nanosecond between the start and the end of an
  * interval is given to exactly one state, so a breakdown always sums to
  * the interval. Timestamps that go backwards (clocks of two CPUs, events
  * observed out of order) are clamped to the last state change.

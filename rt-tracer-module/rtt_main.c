@@ -736,7 +736,7 @@ static __always_inline u8 rtt_sys_sleep(struct task_struct *p)
 	return cause ? cause : RTT_STATE_SLEEP_OTHER;
 }
 
-/* p (not current) runs 32-bit syscalls, numbered differently */
+/* p runs 32-bit syscalls, numbered differently (in_compat_syscall() of p) */
 static bool rtt_task_compat(struct task_struct *p)
 {
 #if defined(CONFIG_ARM64)
@@ -790,7 +790,7 @@ static noinline u8 rtt_going_to(struct task_struct *p)
 #endif
 	if (p->flags & PF_KTHREAD)
 		return RTT_STATE_SLEEP_OTHER;
-	if (p == current ? in_compat_syscall() : rtt_task_compat(p))
+	if (rtt_task_compat(p))
 		return RTT_STATE_SLEEP_OTHER;
 	return rtt_sys_sleep(p);
 }

@@ -284,11 +284,10 @@ trace_pids() {
 	echo 0 > $T/tracing_on
 	echo mono > $T/trace_clock
 	echo 2048 > $T/buffer_size_kb
-	_w=""; _s=""; _l=""
+	_w=""; _s=""
 	if [ "$1" = -c ]; then _s="CPU == $2"; shift 2; fi
 	for _p in "$@"; do
 		_w="${_w:+$_w || }pid == $_p"
-		_l="${_l:+$_l || }common_pid == $_p"
 		_s="${_s:+$_s || }prev_pid == $_p || next_pid == $_p"
 	done
 	echo "$_w" > $T/events/sched/sched_wakeup/filter
@@ -297,15 +296,23 @@ trace_pids() {
 	for _e in sched_wakeup sched_wakeup_new sched_switch; do
 		echo 1 > $T/events/sched/$_e/enable
 	done
-	# their rt_mutex waits: a lock handed over on the CPU is no wakeup
-	# from sleep (rtt.oracle_latencies)
+	echo > $T/trace
+	echo 1 > $T/tracing_on
+}
+# trace_locks PID...: also their rt_mutex waits (lock:contention_begin/end):
+# a lock handed over while a task spins for it on its CPU is no wakeup from
+# sleep (rtt.oracle_latencies). Enabling them costs guest time: call it
+# where a workload's start delay leaves room.
+trace_locks() {
+	_l=""
+	for _p in "$@"; do
+		_l="${_l:+$_l || }common_pid == $_p"
+	done
 	for _e in contention_begin contention_end; do
-		[ -d $T/events/lock/$_e ] || continue
+		[ -d $T/events/lock/$_e ] || { echo "@@@ error no tracefs event lock/$_e"; continue; }
 		echo "$_l" > $T/events/lock/$_e/filter
 		echo 1 > $T/events/lock/$_e/enable
 	done
-	echo > $T/trace
-	echo 1 > $T/tracing_on
 }
 # trace_sleeps PID: also record PID's timer sleeps (syscall entry and exit)
 trace_sleeps() {
@@ -479,8 +486,9 @@ def oracle_latency_windows(evs: list[FtEvent], pid: int) -> list[tuple[int, int]
     - wakeups of a task that is runnable (switched out R/R+) open nothing:
       it never slept; nor those of a task running inside an rt_mutex wait
       (between its lock:contention_begin with flag RT and contention_end,
-      which trace_pids records: a PREEMPT_RT spinlock or mutex handed over
-      while it spun; the module sees the waiter's pi_blocked_on).
+      which trace_locks records: a PREEMPT_RT spinlock or mutex handed over
+      while it spun; the module sees the waiter's pi_blocked_on; without
+      those events in the trace, such a wakeup counts as any other).
     Tracing starts with the task asleep (as far as the oracle knows)."""
     spid = str(pid)
     state = "sleeping"          # it is asleep when tracing starts

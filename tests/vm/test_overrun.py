@@ -93,11 +93,14 @@ def test_overrun_happens(ov_run):
 
 
 def test_overrun_counts_every_period(ov_run):
-    """One activation per clock_nanosleep call, woken on its CPU or not."""
+    """One activation per clock_nanosleep call, woken on its CPU or not
+    (tracking starts during the first call): relief ends at each timer
+    sleep, the first opened by the first call's wakeup; latency and
+    response have up to 2 more, the sleeps of the joins at the end."""
     t, s, ids, evs = _setup(ov_run)
     for m in (t.latency, t.response):
-        assert abs(m.count - s["calls"]) <= 1, (s, t.text)
-    assert abs(t.relief.count - s["calls"]) <= 1, (s, t.text)
+        assert s["calls"] - 1 <= m.count <= s["calls"] + 2, (s, t.text)
+    assert t.relief.count == s["calls"] - 1, (s, t.text)
     # the calls that kept the CPU: latency 0
     assert t.latency.min_ns == 0, t.text
     zero = sum(n for lo, hi, n in t.latency.log2 if lo == 0)

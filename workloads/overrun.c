@@ -11,7 +11,9 @@
  *  - loop (-p, default 80) sleeps to D(i) - period/2 (an ordinary sleep),
  *    burns until D(i) - lead(i), then sleeps to D(i). lead(i) sweeps l..L
  *    ns in steps of S, so that some calls reach the kernel just before D(i)
- *    (seen under QEMU -icount, aarch64: leads of 2.00 to 2.33 us).
+ *    (seen under QEMU -icount, aarch64: 2.0-2.4 us, 3.2-3.6 us after a
+ *    change of this program: it moves with the code); after one
+ *    pass it sweeps the leads that did, +-64 ns, in steps of 8 ns.
  *  - hi (-q, default 90) sleeps to D(i) for even i and burns B us: woken
  *    by the same timer interrupt, it preempts the loop on its way in (the
  *    loop's latency for that period is hi's burst).
@@ -29,7 +31,7 @@
 #include "rt_common.h"
 #include <pthread.h>
 
-static long cycles = 400, period_us = 1000, lead_min, lead_max = 4000, lead_step = 24;
+static long cycles = 400, period_us = 1000, lead_min, lead_max = 8000, lead_step = 32;
 static long hi_burn_us = 200, lo_burn_us = 20;
 static int cpu = 1;
 static uint64_t t_start;
@@ -42,8 +44,9 @@ static void usage(FILE *f)
 		"  -n CYCLES   cycles (default 400); the loop sleeps twice per cycle\n"
 		"  -P US       period in microseconds (default 1000)\n"
 		"  -l NS       smallest lead: how long before D(i) it calls (default 0)\n"
-		"  -L NS       largest lead (default 4000)\n"
-		"  -S NS       lead step from one cycle to the next (default 24)\n"
+		"  -L NS       largest lead (default 8000)\n"
+		"  -S NS       lead step from one cycle to the next (default 32); after\n"
+		"              one pass, the leads that hit +-64 ns in steps of 8\n"
 		"  -p RTPRIO   the loop's priority (default 80)\n"
 		"  -q RTPRIO   hi's priority (default 90), woken at D(i) for even i\n"
 		"  -r RTPRIO   lo's priority (default 70), woken at D(i) for odd i\n"
@@ -54,7 +57,9 @@ static void usage(FILE *f)
 		"  -v          one line per call woken before it slept: lead and outcome\n"
 		"  -h, --help  this text\n"
 		"Summary: overrun: summary cycles=N calls=N kept=N preempted=N slept=N\n"
-		"  hi_max_ns=..   (calls: clock_nanosleep calls of the loop, = its wakeups)\n");
+		"  hi_max_ns=.. hit_lo_ns=.. hit_hi_ns=..\n"
+		"  (calls: clock_nanosleep calls of the loop, = its wakeups; hit_*: the\n"
+		"  range of leads that woke it on its CPU)\n");
 }
 
 static struct timespec deadline(long i, int64_t off_ns)
@@ -106,6 +111,7 @@ int main(int argc, char **argv)
 	static const struct option lo_opts[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
 	struct peer hi = { "overrun_hi", 90, 0, 0, 0 }, lo = { "overrun_lo", 70, 1, 0, 0 };
 	long rtprio = 80, start_ms = 300, calls = 0, kept = 0, preempted = 0, slept = 0;
+	long hit_lo = -1, hit_hi = -1, sw_lo, sw_span, sw_step, pass_end;
 	pthread_t th_hi, th_lo;
 	pthread_attr_t a;
 	int c, verbose = 0;
@@ -153,11 +159,23 @@ int main(int argc, char **argv)
 	if (pthread_create(&th_lo, &a, peer_main, &lo))
 		die("pthread_create: %s", strerror(errno));
 
+	sw_lo = lead_min;
+	sw_span = lead_max - lead_min + 1;
+	sw_step = lead_step;
+	pass_end = 1 + (sw_span + lead_step - 1) / lead_step;
 	for (long i = 1; i < cycles; i++) {
 		struct timespec mid = deadline(i, -(int64_t)period_us * 500), d = deadline(i, 0);
-		uint64_t lead = (uint64_t)(lead_min + (i * lead_step) % (lead_max - lead_min + 1));
-		uint64_t call_at = ts_ns(&d) - lead;
+		uint64_t lead, call_at;
 		long v0, n0, v1, n1;
+
+		if (i == pass_end && hit_lo >= 0) {
+			/* one pass done: sweep the leads that hit, finely */
+			sw_lo = hit_lo > 64 ? hit_lo - 64 : 0;
+			sw_span = hit_hi + 64 - sw_lo + 1;
+			sw_step = 8;
+		}
+		lead = (uint64_t)(sw_lo + (i * sw_step) % sw_span);
+		call_at = ts_ns(&d) - lead;
 
 		sleep_until(&mid);
 		calls++;
@@ -175,6 +193,10 @@ int main(int argc, char **argv)
 			preempted++;
 		else
 			slept++;
+		if (v1 == v0 && (hit_lo < 0 || (long)lead < hit_lo))
+			hit_lo = (long)lead;
+		if (v1 == v0 && (long)lead > hit_hi)
+			hit_hi = (long)lead;
 		if (verbose && v1 == v0)
 			printf("overrun: call cycle=%ld lead_ns=%" PRIu64 " %s\n", i, lead,
 			       n1 == n0 ? "kept" : "preempted");
@@ -182,7 +204,7 @@ int main(int argc, char **argv)
 	pthread_join(th_hi, NULL);
 	pthread_join(th_lo, NULL);
 	printf("overrun: summary cycles=%ld calls=%ld kept=%ld preempted=%ld slept=%ld"
-	       " hi_max_ns=%" PRIu64 "\n",
-	       cycles, calls, kept, preempted, slept, hi.burst_max);
+	       " hi_max_ns=%" PRIu64 " hit_lo_ns=%ld hit_hi_ns=%ld\n",
+	       cycles, calls, kept, preempted, slept, hi.burst_max, hit_lo, hit_hi);
 	return 0;
 }

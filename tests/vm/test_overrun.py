@@ -6,7 +6,8 @@ before it gets back to user space.
 workloads/overrun.c makes it happen on purpose, on CPU 1 under --icount
 (guest time counts instructions; CPU 0 stays idle, so CPU 1's timing
 repeats): the loop (FIFO 80) sleeps twice per cycle, once ordinarily and
-once to a deadline D(i) it calls just before (a lead swept over 1.5-3.5 us);
+once to a deadline D(i) it calls just before (a lead swept over 0-8 us,
+then over the leads that hit: seen 2.0-2.4 us, then 3.2-3.6 us on aarch64);
 overrun_hi (FIFO 90) is woken at D(i) for even i and burns 200 us (it
 preempts the loop), overrun_lo (FIFO 70) at D(i) for odd i (the loop keeps
 its CPU). The loop counts from getrusage how each call ended: "preempted"
@@ -29,8 +30,7 @@ import pytest
 import rtt
 
 US = 1000
-# leads swept over 1.5-3.5 us in 8 ns steps (the calls that hit: about 2.0-2.4 us)
-OV = dict(cycles=600, period=1000, lead_min=1500, lead=3500, step=8, burst=200)
+OV = dict(cycles=600, period=1000, burst=200)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def ov_run():
     o = OV
     run = rtt.run_guest("overrun", f"""
 load_module
-overrun -n {o['cycles']} -P {o['period']} -l {o['lead_min']} -L {o['lead']} -S {o['step']} -B {o['burst']} -c 1 -s 1000 > /tmp/ov.out &
+overrun -n {o['cycles']} -P {o['period']} -B {o['burst']} -c 1 -s 1000 > /tmp/ov.out &
 p=$!
 trace_pids $p
 trace_sleeps $p
@@ -85,7 +85,7 @@ def test_overrun_happens(ov_run):
     (R/R+), some by its next sleep (it kept the CPU)."""
     t, s, ids, evs = _setup(ov_run)
     assert s["calls"] == 2 * (s["cycles"] - 1), s
-    assert s["preempted"] >= 10 and s["kept"] >= 10, s
+    assert s["preempted"] >= 20 and s["kept"] >= 20, s
     found = on_cpu_wakeups(evs, t.pid)
     pre = [w for w in found if w[1].startswith("R")]
     assert abs(len(pre) - s["preempted"]) <= 1, (len(pre), s)

@@ -7,7 +7,9 @@
  * at the next switch-in, response at the first voluntary switch-out) and,
  * when none is open, a "relief interval", which only ends when the task
  * goes to sleep on a timer (its intermediate lock/IO sleeps are counted in
- * its breakdown). Every nanosecond between the start and the end of an
+ * its breakdown). A wakeup of a task still on its CPU on its way to sleep
+ * ends a sleep of length 0 there and opens them afresh
+ * (rtt_core_wakeup_awake()). Every nanosecond between the start and the end of an
  * interval is given to exactly one state, so a breakdown always sums to
  * the interval. Timestamps that go backwards (clocks of two CPUs, events
  * observed out of order) are clamped to the last state change.
@@ -593,7 +595,9 @@ static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v,
 	memset(bd, 0, sizeof(*bd));
 	switch (src) {
 	case RTT_SRC_WAKE:
-		rtt_bd_since(c, &c->acc_wake, bd);
+		/* 0: also a latency that kept its CPU (it ran meanwhile) */
+		if (v)
+			rtt_bd_since(c, &c->acc_wake, bd);
 		t0 = c->t_wake;
 		own = c->own_wake;
 		break;
@@ -718,7 +722,97 @@ void rtt_core_pending_wakeup(struct rtt_core *c, u64 now)
 	rtt_saved(&c->pending_waker, &waker);
 	c->wake_pending = false;
 	rtt_wakeup_at(c, t, c->pending_cpu, waker.pid >= 0 ? &waker : NULL,
-		      false);
+		      0);
+}
+
+/*
+ * A wakeup of a task that is not asleep as far as the core knows (the
+ * rare part of rtt_wakeup_at()).
+ */
+void rtt_core_wakeup_awake(struct rtt_core *c, u64 now, s32 cpu,
+			   struct rtt_who w, u8 on_cpu)
+{
+	const struct rtt_who *waker = w.pid >= 0 ? &w : NULL;
+
+	if (on_cpu && on_cpu != RTT_ONCPU_HANDOFF &&
+	    (c->rs == RTT_RS_RUNNING || c->rs == RTT_RS_UNKNOWN)) {
+		/*
+		 * Still on its CPU on its way to sleep (the scheduler will
+		 * keep it running): a sleep of length 0 ends here. What it
+		 * ends, as a switch-out into that sleep would: response,
+		 * and relief for a timer sleep. A new activation begins; it
+		 * stays running, so its latency ends at its next switch-in
+		 * if it is preempted first, else at the sleep after that
+		 * (0: rtt_core_kept_cpu()).
+		 */
+		if (c->rs == RTT_RS_UNKNOWN) {
+			rtt_set_rs(c, RTT_RS_RUNNING, 0);
+			c->t_state = now;
+		}
+		now = rtt_account(c, now);
+		rtt_set_cpu(c, now, cpu);
+		if (c->wake_open && !c->resp_done) {
+			if (!c->lat_done)
+				rtt_core_kept_cpu(c);
+			rtt_record(c, RTT_METRIC_RESPONSE, now - c->t_wake,
+				   RTT_SRC_WAKE);
+		}
+		if (on_cpu == RTT_STATE_SLEEP_TIMER && c->iv_open) {
+			rtt_record(c, RTT_METRIC_RELIEF, now - c->t_iv,
+				   RTT_SRC_IV);
+			c->iv_open = false;
+		}
+		if (!c->iv_open) {
+			c->iv_open = true;
+			c->t_iv = now;
+			c->acc_iv = c->acc;
+			c->own_iv = c->nr_own;
+		}
+		c->wake_open = true;
+		c->lat_done = false;
+		c->resp_done = false;
+		c->t_wake = now;
+		c->acc_wake = c->acc;
+		c->own_wake = c->nr_own;
+		c->wake_pending = false;
+		rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
+		return;
+	}
+	/*
+	 * Queued (preempted on its way to sleep), handed a lock on its CPU,
+	 * or executing still while the core has it queued: it never slept,
+	 * not an activation.
+	 */
+	if (c->rs == RTT_RS_UNKNOWN) {
+		rtt_set_rs(c, RTT_RS_RUNNING, 0);	/* on_cpu: executing */
+		c->t_state = now;
+		rtt_set_cpu(c, now, cpu);
+	}
+	if (c->rs == RTT_RS_RUNNING && !on_cpu) {
+		/*
+		 * We still think it runs but the scheduler says it is off the
+		 * CPU: its switch-out has not been observed yet. Keep the
+		 * wakeup until it is.
+		 */
+		c->wake_pending = true;
+		c->t_pending = now;
+		c->pending_cpu = cpu;
+		if (waker)
+			rtt_save(&c->pending_waker, waker);
+		else
+			c->pending_waker.pid = -1;
+	}
+	rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
+}
+
+/*
+ * An activation that began while the task was on its CPU ends (it sleeps
+ * again) without having left the CPU: its latency is 0.
+ */
+void rtt_core_kept_cpu(struct rtt_core *c)
+{
+	c->lat_done = true;
+	rtt_record(c, RTT_METRIC_LATENCY, 0, RTT_SRC_WAKE);
 }
 
 void rtt_core_apply_switch_in(struct rtt_core *c)

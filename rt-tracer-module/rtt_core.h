@@ -274,6 +274,13 @@ void rtt_core_clear_stats(struct rtt_core *c);
 void rtt_core_span_push(struct rtt_core *c, u64 now, s32 cpu);
 void rtt_core_record_rare(struct rtt_core *c, u32 m, u64 v, enum rtt_src src);
 void rtt_core_pending_wakeup(struct rtt_core *c, u64 now);
+/*
+ * waker by value (pid -1: unknown): passing the probe's own copy by
+ * address would make it escape, and the probe pay a stack protector.
+ */
+void rtt_core_wakeup_awake(struct rtt_core *c, u64 now, s32 cpu,
+			   struct rtt_who waker, u8 on_cpu);
+void rtt_core_kept_cpu(struct rtt_core *c);
 void rtt_core_apply_switch_in(struct rtt_core *c);
 
 /* v in bucket i: [2^(i-1), 2^i); 0 in 0; the last bucket is open. */
@@ -414,38 +421,24 @@ static __always_inline void rtt_core_catch_up(struct rtt_core *c)
  * (the task's target CPU for a wakeup).
  */
 
-/* The body of rtt_core_wakeup(), after the catch-up. */
+/* rtt_core_wakeup()'s on_cpu for a lock handed over on its CPU */
+#define RTT_ONCPU_HANDOFF	0xff
+
+/*
+ * The body of rtt_core_wakeup(), after the catch-up. The common case, a
+ * task the core has asleep (or not seen yet, and not executing), is
+ * inline; a task that is on its CPU or queued is rtt_core_wakeup_awake().
+ */
 static __always_inline void rtt_wakeup_at(struct rtt_core *c, u64 now,
 					  s32 cpu, const struct rtt_who *waker,
-					  bool on_cpu)
+					  u8 on_cpu)
 {
-	if (on_cpu || c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING) {
-		/*
-		 * The task is on a run queue already: a wakeup racing with its
-		 * own way to sleep, which the scheduler turns into "keep
-		 * running". Not a new activation.
-		 */
-		if (c->rs == RTT_RS_UNKNOWN) {
-			rtt_set_rs(c, on_cpu ? RTT_RS_RUNNING : RTT_RS_WAITING,
-				   0);
-			c->t_state = now;
-			rtt_set_cpu(c, now, cpu);
-		}
-		if (c->rs == RTT_RS_RUNNING && !on_cpu) {
-			/*
-			 * We still think it runs but the scheduler says it is
-			 * off the CPU: its switch-out has not been observed
-			 * yet. Keep the wakeup until it is.
-			 */
-			c->wake_pending = true;
-			c->t_pending = now;
-			c->pending_cpu = cpu;
-			if (waker)
-				rtt_save(&c->pending_waker, waker);
-			else
-				c->pending_waker.pid = -1;
-		}
-		rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
+	if (unlikely(c->rs != RTT_RS_SLEEPING &&
+		     (c->rs != RTT_RS_UNKNOWN || on_cpu))) {
+		struct rtt_who none = { .pid = -1 };
+
+		rtt_core_wakeup_awake(c, now, cpu, waker ? *waker : none,
+				      on_cpu);
 		return;
 	}
 	now = rtt_account(c, now);	/* the sleep that ends here */
@@ -467,14 +460,21 @@ static __always_inline void rtt_wakeup_at(struct rtt_core *c, u64 now,
 }
 
 /*
- * The task is woken by waker (NULL: unknown). on_cpu: it is executing
- * still (it has not finished going to sleep, which the scheduler turns
- * into "keep running").
+ * The task is woken by waker (NULL: unknown). on_cpu: 0, or the task is
+ * still executing on its CPU, on its way into a sleep of that cause
+ * (RTT_STATE_SLEEP_*: its syscall): it set its sleeping state but has not
+ * left the CPU. That wakeup ends a sleep of length 0: the activation in
+ * progress ends there (response; relief too for a timer sleep) and a new
+ * one begins, whose latency ends at the task's next switch-in if it is
+ * preempted before it next sleeps, else is 0 (it kept its CPU).
+ * RTT_ONCPU_HANDOFF: executing, and handed a lock it was waiting for on
+ * its CPU (an rt_mutex waiter spinning while the owner ran): it was not
+ * going to sleep of its own, not an activation.
  */
 static __always_inline void rtt_core_wakeup(struct rtt_core *c, u64 now,
 					    s32 cpu,
 					    const struct rtt_who *waker,
-					    bool on_cpu)
+					    u8 on_cpu)
 {
 	rtt_core_catch_up(c);
 	rtt_wakeup_at(c, now, cpu, waker, on_cpu);
@@ -522,6 +522,9 @@ static __always_inline void rtt_out_at(struct rtt_core *c, u64 now, u8 why)
 	}
 	if (c->wake_open && !c->resp_done) {
 		c->resp_done = true;
+		/* woken on its CPU, it kept it until this sleep */
+		if (unlikely(!c->lat_done))
+			rtt_core_kept_cpu(c);
 		rtt_record(c, RTT_METRIC_RESPONSE, now - c->t_wake,
 			   RTT_SRC_WAKE);
 	}

@@ -49,6 +49,7 @@
 #include <linux/timekeeping.h>
 #include <linux/compat.h>
 #include <linux/unistd.h>
+#include <uapi/linux/audit.h>
 #include <asm/syscall.h>
 #ifdef CONFIG_ARM64
 #include <asm/arch_timer.h>
@@ -726,6 +727,27 @@ static const u8 rtt_sys_cause[RTT_NR_SYS] = {
 	[__NR_sendmsg] = RTT_STATE_SLEEP_IO,
 };
 
+/* The sleep cause of the native syscall p is in (-1 outside one). */
+static __always_inline u8 rtt_sys_sleep(struct task_struct *p)
+{
+	unsigned long nr = syscall_get_nr(p, task_pt_regs(p));
+	u8 cause = nr < RTT_NR_SYS ? rtt_sys_cause[nr] : 0;
+
+	return cause ? cause : RTT_STATE_SLEEP_OTHER;
+}
+
+/* p runs 32-bit syscalls, numbered differently (in_compat_syscall() of p) */
+static bool rtt_task_compat(struct task_struct *p)
+{
+#if defined(CONFIG_ARM64)
+	return syscall_get_arch(p) != AUDIT_ARCH_AARCH64;
+#elif defined(CONFIG_X86_64)
+	return syscall_get_arch(p) != AUDIT_ARCH_X86_64;
+#else
+	return false;
+#endif
+}
+
 /*
  * Why prev leaves the CPU. prev is current. Voluntary only when the
  * scheduler really blocks it: not a preemption, a non-running state, and
@@ -737,9 +759,6 @@ static const u8 rtt_sys_cause[RTT_NR_SYS] = {
 static u8 rtt_classify(struct task_struct *prev, bool preempt,
 		       unsigned int prev_state)
 {
-	unsigned long nr;
-	u8 cause;
-
 	if (preempt || !prev_state || READ_ONCE(prev->__state) == TASK_RUNNING)
 		return RTT_STATE_PREEMPTED;
 	if (prev_state & TASK_DEAD)
@@ -750,10 +769,30 @@ static u8 rtt_classify(struct task_struct *prev, bool preempt,
 		return RTT_STATE_SLEEP_OTHER;
 	if (in_compat_syscall())	/* different numbers; not classified */
 		return RTT_STATE_SLEEP_OTHER;
-	/* -1 outside a syscall: out of the table */
-	nr = syscall_get_nr(prev, task_pt_regs(prev));
-	cause = nr < RTT_NR_SYS ? rtt_sys_cause[nr] : 0;
-	return cause ? cause : RTT_STATE_SLEEP_OTHER;
+	return rtt_sys_sleep(prev);
+}
+
+/*
+ * The sleep a task still executing on its CPU (p->on_cpu) was on its way
+ * into when it was woken, as rtt_classify() would have said at its
+ * switch-out: its syscall. p may run on another CPU; its syscall number
+ * stays put while it is in the kernel. A waiter of an rt_mutex (PREEMPT_RT
+ * spinlocks, mutexes, PI futexes; its TASK_RTLOCK_WAIT state is gone by
+ * now) spins while the owner runs, and the owner's unlock wakes it there:
+ * a lock handed over, not a sleep (RTT_ONCPU_HANDOFF). Rare: out of the
+ * wakeup probe's way.
+ */
+static noinline u8 rtt_going_to(struct task_struct *p)
+{
+#ifdef CONFIG_RT_MUTEXES
+	if (READ_ONCE(p->pi_blocked_on))
+		return RTT_ONCPU_HANDOFF;
+#endif
+	if (p->flags & PF_KTHREAD)
+		return RTT_STATE_SLEEP_OTHER;
+	if (rtt_task_compat(p))
+		return RTT_STATE_SLEEP_OTHER;
+	return rtt_sys_sleep(p);
 }
 
 /* The tracked task p is switched out on this CPU (s->lock free). */
@@ -880,7 +919,7 @@ static notrace void rtt_probe_wakeup(void *data, struct task_struct *p)
 	struct rtt_slot *s;
 	struct rtt_who waker;
 	unsigned long flags;
-	bool on_cpu = false;
+	u8 on_cpu;
 
 	if (likely(!atomic_read(&rtt_nr_live)))
 		return;
@@ -905,6 +944,9 @@ static notrace void rtt_probe_wakeup(void *data, struct task_struct *p)
 #else
 	on_cpu = p == current;
 #endif
+	/* still executing on its way to sleep: into which sleep */
+	if (unlikely(on_cpu))
+		on_cpu = rtt_going_to(p);
 	rtt_slot_lock(s, &flags);
 	if (rtt_slot_tracks(s, p)) {
 		rtt_core_wakeup(&s->core, rtt_now(), task_cpu(p), &waker,

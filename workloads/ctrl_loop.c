@@ -25,8 +25,9 @@ static void usage(FILE *f)
 		"  -h, --help  this text\n"
 		"Prints its pid and, at the end, a summary line:\n"
 		"  ctrl_loop: summary cycles=N sleeps=N overruns=N late_min_ns=.. late_mean_ns=.. late_max_ns=..\n"
-		"(sleeps: voluntary context switches, i.e. wakeups; a deadline that passes\n"
-		"while the sleep is set up returns without one)\n");
+		"(sleeps: voluntary context switches; a deadline that passes while the\n"
+		"sleep is set up can return without one, woken on the CPU: the tracer\n"
+		"counts that wakeup too, as a sleep of length 0)\n");
 }
 
 int main(int argc, char **argv)

@@ -193,8 +193,9 @@ static inline const char *arg_name(const char *s)
 /*
  * Voluntary context switches of the calling thread so far: each one is a
  * sleep, hence one wakeup for the tracer to count. A sleep whose deadline
- * passes while it is being set up returns without switching, so the number
- * of cycles alone does not give the number of wakeups.
+ * passes while it is being set up can return without switching (woken
+ * while still on its CPU): the tracer counts that wakeup as a sleep of
+ * length 0, this count does not.
  */
 static inline long vol_switches(void)
 {

@@ -141,7 +141,7 @@ static void t_events_without_timer_sleeps(void)
 	int i;
 
 	for (i = 0; i < 40; i++) {
-		rtt_core_wakeup(c, t, 0, &waker, false);
+		rtt_core_wakeup(c, t, 0, &waker, 0);
 		sw(c, t + 10, 0, &waker, RTT_STATE_PREEMPTED, &hog);
 		/* the last latency is the longest */
 		t += i == 39 ? 500 : 100;
@@ -172,13 +172,13 @@ static void t_lock_sleep_culprits(void)
 	struct rtt_who low = W(600, "low", 89), med = W(601, "med", 79);
 	struct rtt_worst *w = &c->worst[RTT_METRIC_RELIEF];
 
-	rtt_core_wakeup(c, 0, 1, &waker, false);
+	rtt_core_wakeup(c, 0, 1, &waker, 0);
 	sw(c, 10, 1, &idle, 0, me(c));
 	sw(c, 100, 1, me(c), RTT_STATE_SLEEP_LOCK, &low);
 	CHECK(rtt_core_watched(c));
 	sw(c, 200, 1, &low, RTT_STATE_PREEMPTED, &med);
 	sw(c, 5200, 1, &med, RTT_STATE_SLEEP_TIMER, &low);
-	rtt_core_wakeup(c, 5400, 1, &low, false);	/* low unlocks */
+	rtt_core_wakeup(c, 5400, 1, &low, 0);	/* low unlocks */
 	sw(c, 5450, 1, &low, RTT_STATE_PREEMPTED, me(c));
 	sw(c, 5500, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK(!rtt_core_watched(c));
@@ -197,11 +197,11 @@ static void t_lock_sleep_culprits(void)
 	CHECK_EQ(c->worst[RTT_METRIC_LATENCY].culprits[0].ns, 50);
 
 	/* an I/O sleep is not watched: nobody is charged while it lasts */
-	rtt_core_wakeup(c, 10000, 1, &waker, false);
+	rtt_core_wakeup(c, 10000, 1, &waker, 0);
 	sw(c, 10000, 1, &idle, 0, me(c));
 	sw(c, 10100, 1, me(c), RTT_STATE_SLEEP_IO, &med);
 	CHECK(!rtt_core_watched(c));
-	rtt_core_wakeup(c, 20000, 1, &waker, false);
+	rtt_core_wakeup(c, 20000, 1, &waker, 0);
 	sw(c, 20000, 1, &med, RTT_STATE_PREEMPTED, me(c));
 	sw(c, 20100, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
@@ -214,7 +214,7 @@ static void t_latency_culprits(void)
 	struct rtt_core *c = fresh(&core, 123, 0);
 	struct rtt_worst *w = &c->worst[RTT_METRIC_LATENCY];
 
-	rtt_core_wakeup(c, 1000, 0, &waker, false);
+	rtt_core_wakeup(c, 1000, 0, &waker, 0);
 	CHECK(rtt_core_watched(c));
 	CHECK_EQ(c->cpu, 0);
 	sw(c, 1500, 0, &hog, RTT_STATE_PREEMPTED, &other);
@@ -241,7 +241,7 @@ static void t_response_relief_breakdown(void)
 	struct rtt_core *c = fresh(&core, 123, 0);
 	struct rtt_breakdown *bd;
 
-	rtt_core_wakeup(c, 1000, 0, &waker, false);
+	rtt_core_wakeup(c, 1000, 0, &waker, 0);
 	sw(c, 5000, 0, &idle, RTT_STATE_PREEMPTED, me(c));
 	sw(c, 6000, 0, me(c), RTT_STATE_PREEMPTED, &hog);
 	CHECK(rtt_core_watched(c));
@@ -260,7 +260,7 @@ static void t_response_relief_breakdown(void)
 	CHECK_EQ(c->worst[RTT_METRIC_RESPONSE].culprits[0].pid, 456);
 	CHECK_EQ(c->worst[RTT_METRIC_RESPONSE].culprits[0].ns, 2000);
 
-	rtt_core_wakeup(c, 12000, 1, &waker, false);
+	rtt_core_wakeup(c, 12000, 1, &waker, 0);
 	sw(c, 12500, 1, &idle, RTT_STATE_PREEMPTED, me(c));
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].count, 2);
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].last_ns, 500);
@@ -278,7 +278,7 @@ static void t_response_relief_breakdown(void)
 	CHECK_EQ(rtt_breakdown_sum(bd), 12000);
 	CHECK_EQ(c->m[RTT_METRIC_LATENCY].sum_ns, 4500);
 	/* next cycle opens a new relief interval */
-	rtt_core_wakeup(c, 20000, 1, &waker, false);
+	rtt_core_wakeup(c, 20000, 1, &waker, 0);
 	sw(c, 20100, 1, &idle, RTT_STATE_PREEMPTED, me(c));
 	sw(c, 20300, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
@@ -290,13 +290,13 @@ static void t_lock_sleep_in_relief(void)
 	struct rtt_core *c = fresh(&core, 5, 0);
 	struct rtt_breakdown *bd;
 
-	rtt_core_wakeup(c, 0, 0, &waker, false);
+	rtt_core_wakeup(c, 0, 0, &waker, 0);
 	sw(c, 100, 0, &idle, 0, me(c));
 	sw(c, 300, 0, me(c), RTT_STATE_SLEEP_LOCK, &idle);
-	rtt_core_wakeup(c, 1300, 0, &waker, false);
+	rtt_core_wakeup(c, 1300, 0, &waker, 0);
 	sw(c, 1350, 0, &idle, 0, me(c));
 	sw(c, 1400, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
-	rtt_core_wakeup(c, 1500, 0, &waker, false);
+	rtt_core_wakeup(c, 1500, 0, &waker, 0);
 	sw(c, 1510, 0, &idle, 0, me(c));
 	sw(c, 2000, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	bd = &c->m[RTT_METRIC_RELIEF].worst;
@@ -323,7 +323,7 @@ static void t_histograms(void)
 
 	CHECK(rtt_core_set_lin(c, RTT_METRIC_LATENCY, 200, 1000) == 0);
 	for (i = 0; i < ARRAY_SIZE(v); i++) {
-		rtt_core_wakeup(c, t, 0, &waker, false);
+		rtt_core_wakeup(c, t, 0, &waker, 0);
 		sw(c, t + v[i], 0, &idle, 0, me(c));
 		t += v[i] + 10;
 		sw(c, t, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
@@ -364,7 +364,7 @@ static void t_bounds(void)
 	for (i = 0; i < ARRAY_SIZE(v); i++) {
 		u32 n;
 
-		rtt_core_wakeup(c, t, 0, &waker, false);
+		rtt_core_wakeup(c, t, 0, &waker, 0);
 		sw(c, t + v[i], 0, &idle, 0, me(c));
 		n = rtt_core_take_notify(c);
 		if (n & RTT_N_VIOLATION(RTT_METRIC_LATENCY)) {
@@ -393,7 +393,7 @@ static void t_worst_events_dropped(void)
 	u32 i;
 
 	/* first interval: small */
-	rtt_core_wakeup(c, 100, 0, &waker, false);
+	rtt_core_wakeup(c, 100, 0, &waker, 0);
 	sw(c, 200, 0, &idle, 0, me(c));
 	sw(c, 300, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
 	CHECK_EQ(w->nr_events, 2);
@@ -403,7 +403,7 @@ static void t_worst_events_dropped(void)
 	CHECK_EQ(w->events[1].t_ns, 100);
 	CHECK_EQ(w->events[1].pid, 9);
 	/* second: 30 switches between a and b while it waits */
-	rtt_core_wakeup(c, 1000, 0, &waker, false);
+	rtt_core_wakeup(c, 1000, 0, &waker, 0);
 	for (i = 0; i < 30; i++)
 		sw(c, 1000 + 100 * (i + 1), 0, i & 1 ? &b : &a,
 		   RTT_STATE_PREEMPTED, i & 1 ? &a : &b);
@@ -467,8 +467,11 @@ static void t_lazy_switch_in(void)
 		cpu = (r >> 12) % 2;
 		switch (r % 6) {
 		case 0:
-			rtt_core_wakeup(a, t, cpu, &waker, run_cpu >= 0);
-			rtt_core_wakeup(b, t, cpu, &waker, run_cpu >= 0);
+			/* on its CPU: on its way into a sleep, or a lock */
+			why = run_cpu < 0 ? 0 : (r >> 4) % 5 ?
+			      (r >> 4) % 5 : RTT_ONCPU_HANDOFF;
+			rtt_core_wakeup(a, t, cpu, &waker, why);
+			rtt_core_wakeup(b, t, cpu, &waker, why);
 			break;
 		case 1:
 		case 2:
@@ -530,7 +533,7 @@ static void t_log_overrun(void)
 	u64 t = 1000;
 	u32 i;
 
-	rtt_core_wakeup(c, t, 2, &waker, false);
+	rtt_core_wakeup(c, t, 2, &waker, 0);
 	for (i = 0; i < RTT_LOG_LEN + 50; i++) {
 		t += 10;
 		sw(c, t, 2, i & 1 ? &b : &a, RTT_STATE_PREEMPTED, i & 1 ? &a : &b);
@@ -561,9 +564,9 @@ static void t_own_overrun(void)
 	struct rtt_worst *w = &c->worst[RTT_METRIC_LATENCY];
 	u32 i;
 
-	rtt_core_wakeup(c, 100, 0, &waker, false);
+	rtt_core_wakeup(c, 100, 0, &waker, 0);
 	for (i = 0; i < RTT_OWN_LEN + 4; i++)	/* woken again and again */
-		rtt_core_wakeup(c, 200 + i, 0, &waker, false);
+		rtt_core_wakeup(c, 200 + i, 0, &waker, 0);
 	sw(c, 1000, 0, &idle, 0, me(c));
 	CHECK_EQ(w->value_ns, 900);
 	CHECK_EQ(w->nr_events, RTT_OWN_LEN + 1);
@@ -582,7 +585,7 @@ static void t_culprit_overflow(void)
 	u64 t = 0, lens[12] = { 5, 1, 7, 2, 90, 3, 4, 80, 6, 70, 60, 8 };
 	u32 i;
 
-	rtt_core_wakeup(c, t, 0, &waker, false);
+	rtt_core_wakeup(c, t, 0, &waker, 0);
 	for (i = 0; i < 12; i++) {
 		t += lens[i];
 		x = W(600 + i, "x", 120);
@@ -606,10 +609,10 @@ static void t_race_wakeup_after_switch_out_skew(void)
 
 	/* every relief violates: n_bd then holds its breakdown */
 	rtt_core_set_bound(c, RTT_METRIC_RELIEF, 1);
-	rtt_core_wakeup(c, 0, 1, &waker, false);
+	rtt_core_wakeup(c, 0, 1, &waker, 0);
 	sw(c, 10, 1, &idle, 0, me(c));
 	sw(c, 10000, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
-	rtt_core_wakeup(c, 9990, 1, &waker, false);	/* skewed */
+	rtt_core_wakeup(c, 9990, 1, &waker, 0);	/* skewed */
 	CHECK_EQ(c->t_wake, 10000);
 	sw(c, 10500, 1, &idle, 0, me(c));
 	CHECK_EQ(c->m[0].last_ns, 500);
@@ -625,14 +628,14 @@ static void t_race_wakeup_before_switch_out(void)
 {
 	struct rtt_core *c = fresh(&core, 13, 0);
 
-	rtt_core_wakeup(c, 0, 1, &waker, false);
+	rtt_core_wakeup(c, 0, 1, &waker, 0);
 	sw(c, 10, 1, &idle, 0, me(c));
 	sw(c, 100, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
-	rtt_core_wakeup(c, 200, 1, &waker, false);
+	rtt_core_wakeup(c, 200, 1, &waker, 0);
 	sw(c, 300, 1, &idle, 0, me(c));
 	CHECK_EQ(c->rs, RTT_RS_RUNNING);
 	/* wakeup seen first, task not on a CPU any more */
-	rtt_core_wakeup(c, 1000, 1, &waker, false);
+	rtt_core_wakeup(c, 1000, 1, &waker, 0);
 	CHECK_EQ(c->m[0].count, 2);
 	CHECK(c->wake_pending);
 	sw(c, 990, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
@@ -643,18 +646,132 @@ static void t_race_wakeup_before_switch_out(void)
 	sw(c, 1200, 1, &idle, 0, me(c));
 	CHECK_EQ(c->m[0].count, 3);
 	CHECK_EQ(c->m[0].last_ns, 200);
-	/* genuine "wakeup while still running": no new activation */
-	rtt_core_wakeup(c, 1300, 1, &waker, true);
+	/*
+	 * genuine "wakeup while still running" (on its way into a timer
+	 * sleep): a new activation, preempted before it sleeps: latency to
+	 * its switch-in (t_overrun_preempted has the details)
+	 */
+	rtt_core_wakeup(c, 1300, 1, &waker, RTT_STATE_SLEEP_TIMER);
 	CHECK(!c->wake_pending);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 300);
 	sw(c, 1400, 1, me(c), RTT_STATE_PREEMPTED, &hog);
 	sw(c, 1500, 1, &hog, 0, me(c));
-	CHECK_EQ(c->m[0].count, 3);
+	CHECK_EQ(c->m[0].count, 4);
+	CHECK_EQ(c->m[0].last_ns, 200);
 	/* pending wakeup then preemption: dropped */
-	rtt_core_wakeup(c, 1600, 1, &waker, false);
+	rtt_core_wakeup(c, 1600, 1, &waker, 0);
 	sw(c, 1700, 1, me(c), RTT_STATE_PREEMPTED, &hog);
 	CHECK(!c->wake_pending);
 	sw(c, 1800, 1, &hog, 0, me(c));
-	CHECK_EQ(c->m[0].count, 3);
+	CHECK_EQ(c->m[0].count, 4);
+	/* a wakeup of a task preempted on its way to sleep: it never slept */
+	sw(c, 1900, 1, me(c), RTT_STATE_PREEMPTED, &hog);
+	rtt_core_wakeup(c, 2000, 1, &waker, 0);
+	sw(c, 2100, 1, &hog, 0, me(c));
+	CHECK_EQ(c->m[0].count, 4);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 3);
+}
+
+/*
+ * A control loop that overruns (issue 10): its timer fires while it is
+ * still on its CPU on its way into clock_nanosleep, and a higher task
+ * woken by the same tick preempts it before it gets back to user space.
+ * The period begins at that wakeup: its latency runs to the switch-in
+ * (as ftrace's wakeup -> switch-in pairing and cyclictest's lateness
+ * say), and the previous activation's response and relief end there.
+ */
+static void t_overrun_preempted(void)
+{
+	struct rtt_core *c = fresh(&core, 30, RTT_F_TRACE);
+	struct rtt_who hi = W(31, "hi", 9);
+	const struct rtt_worst *w = &c->worst[RTT_METRIC_LATENCY];
+
+	rtt_core_wakeup(c, 0, 1, &waker, 0);
+	sw(c, 10, 1, &idle, 0, me(c));
+	/* its timer, in hard IRQ context, while it runs */
+	rtt_core_wakeup(c, 1000, 1, &waker, RTT_STATE_SLEEP_TIMER);
+	CHECK_EQ(c->rs, RTT_RS_RUNNING);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 1000);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 1);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 1000);
+	sw(c, 1108, 1, me(c), RTT_STATE_PREEMPTED, &hi);
+	sw(c, 28500, 1, &hi, RTT_STATE_SLEEP_TIMER, me(c));
+	CHECK_EQ(c->m[0].count, 2);
+	CHECK_EQ(c->m[0].max_ns, 27500);
+	/* it ran 108 ns of it (on its way), then waited for hi */
+	CHECK_EQ(c->m[0].worst.running_ns, 108);
+	CHECK_EQ(c->m[0].worst.waiting_ns, 27392);
+	CHECK_EQ(w->nr_culprits, 1);
+	CHECK_EQ(w->culprits[0].pid, 31);
+	CHECK_EQ(w->culprits[0].ns, 27392);
+	/* its own wakeup, the preemption, its switch-in */
+	CHECK_EQ(w->nr_events, 3);
+	CHECK_EQ(w->events[0].type, RTT_EV_WAKEUP);
+	sw(c, 29000, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 2);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 28000);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 28000);
+	CHECK_EQ(c->m[0].count, 2);
+}
+
+/*
+ * Woken on its CPU and not preempted: the scheduler keeps it running,
+ * latency 0 (recorded when it next sleeps), with an empty breakdown. Two
+ * such wakeups in a row (it overran a whole period): one activation each.
+ * A zero-length sleep on a lock ends response but not relief; a lock
+ * handed over while it spins for it on its CPU is no sleep at all.
+ */
+static void t_overrun_kept_cpu(void)
+{
+	struct rtt_core *c = fresh(&core, 32, 0);
+
+	rtt_core_wakeup(c, 0, 0, &waker, 0);
+	sw(c, 100, 0, &idle, 0, me(c));
+	rtt_core_wakeup(c, 1000, 0, &waker, RTT_STATE_SLEEP_TIMER);
+	CHECK_EQ(c->m[0].count, 1);
+	rtt_core_wakeup(c, 2000, 0, &waker, RTT_STATE_SLEEP_TIMER);
+	CHECK_EQ(c->m[0].count, 2);
+	CHECK_EQ(c->m[0].min_ns, 0);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 2);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 1000);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 1000);
+	/* a futex wakeup on its way into the wait */
+	rtt_core_wakeup(c, 2500, 0, &waker, RTT_STATE_SLEEP_LOCK);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 3);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 500);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 2);
+	sw(c, 3000, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[0].count, 4);
+	CHECK_EQ(c->m[0].last_ns, 0);
+	CHECK_EQ(c->m[0].max_ns, 100);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 4);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 500);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 3);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 1000);
+	CHECK_EQ(c->rs, RTT_RS_SLEEPING);
+	/* a lock handed over while it spins for it: it never slept */
+	rtt_core_wakeup(c, 3100, 0, &waker, 0);
+	sw(c, 3200, 0, &idle, 0, me(c));
+	CHECK_EQ(c->m[0].count, 5);
+	rtt_core_wakeup(c, 3300, 0, &waker, RTT_ONCPU_HANDOFF);
+	CHECK_EQ(c->rs, RTT_RS_RUNNING);
+	CHECK(!c->wake_pending);
+	sw(c, 3500, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[0].count, 5);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 5);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 400);
+	/* a first latency of 0 is a worst case: empty breakdown */
+	c = fresh(&core, 33, 0);
+	rtt_core_wakeup(c, 0, 0, &waker, RTT_STATE_SLEEP_TIMER);
+	sw(c, 700, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[0].count, 1);
+	CHECK_EQ(c->m[0].max_ns, 0);
+	CHECK_EQ(rtt_breakdown_sum(&c->m[0].worst), 0);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].max_ns, 700);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].worst.running_ns, 700);
 }
 
 static void t_unknown_start(void)
@@ -662,22 +779,32 @@ static void t_unknown_start(void)
 	struct rtt_core *c = fresh(&core, 14, 0);
 
 	/* added while running: switches are not seen until a wakeup */
-	rtt_core_wakeup(c, 50, 0, &waker, true);
+	rtt_core_wakeup(c, 50, 0, &waker, RTT_STATE_SLEEP_TIMER);
 	CHECK_EQ(c->rs, RTT_RS_RUNNING);
 	sw(c, 100, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
-	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 0);
-	CHECK_EQ(c->m[RTT_METRIC_RELIEF].count, 0);
-	rtt_core_wakeup(c, 200, 0, &waker, false);
-	sw(c, 250, 0, &idle, 0, me(c));
+	/* that wakeup began an activation: it kept its CPU */
 	CHECK_EQ(c->m[0].count, 1);
+	CHECK_EQ(c->m[0].last_ns, 0);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].last_ns, 50);
+	CHECK_EQ(c->m[RTT_METRIC_RELIEF].last_ns, 50);
+	rtt_core_wakeup(c, 200, 0, &waker, 0);
+	sw(c, 250, 0, &idle, 0, me(c));
+	CHECK_EQ(c->m[0].count, 2);
 	CHECK_EQ(c->m[0].last_ns, 50);
+	/* added while queued: from its next wakeup */
+	c = fresh(&core, 14, 0);
+	sw(c, 300, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK_EQ(c->m[RTT_METRIC_RESPONSE].count, 0);
+	rtt_core_wakeup(c, 400, 0, &waker, 0);
+	sw(c, 450, 0, &idle, 0, me(c));
+	CHECK_EQ(c->m[0].count, 1);
 }
 
 static void t_exit_record(void)
 {
 	struct rtt_core *c = fresh(&core, 15, 0);
 
-	rtt_core_wakeup(c, 0, 0, &waker, false);
+	rtt_core_wakeup(c, 0, 0, &waker, 0);
 	sw(c, 10, 0, &idle, 0, me(c));
 	rtt_core_exit(c, 50);
 	CHECK(rtt_core_take_notify(c) & RTT_N_EXIT);
@@ -699,10 +826,10 @@ static void t_pid_reuse(void)
 
 	a->info.start_ns = 111;
 	b->info.start_ns = 222;
-	rtt_core_wakeup(a, 0, 0, &waker, false);
+	rtt_core_wakeup(a, 0, 0, &waker, 0);
 	sw(a, 700, 0, &idle, 0, me(a));
 	rtt_core_exit(a, 800);
-	rtt_core_wakeup(b, 1000, 0, &waker, false);
+	rtt_core_wakeup(b, 1000, 0, &waker, 0);
 	sw(b, 1030, 0, &idle, 0, me(b));
 	CHECK_EQ(a->m[0].max_ns, 700);
 	CHECK_EQ(b->m[0].max_ns, 30);
@@ -730,7 +857,7 @@ static void t_irq_preempted_activation(void)
 	in_irq.hardirq = true;
 	c->info.flags |= RTT_F_TRACE;
 	rtt_core_irq_entry(c, 100, 0, 33);
-	rtt_core_wakeup(c, 110, 0, &in_irq, false);
+	rtt_core_wakeup(c, 110, 0, &in_irq, 0);
 	sw(c, 200, 0, &hog, 0, me(c));
 	rtt_core_irq_entry(c, 250, 0, 33);		/* while it runs */
 	sw(c, 300, 0, me(c), RTT_STATE_PREEMPTED, &hog);
@@ -746,7 +873,7 @@ static void t_irq_preempted_activation(void)
 	CHECK(!c->irq_pending);
 	/* the next IRQ after the sleep is a new activation */
 	rtt_core_irq_entry(c, 2000, 0, 33);
-	rtt_core_wakeup(c, 2010, 0, &hog, false);
+	rtt_core_wakeup(c, 2010, 0, &hog, 0);
 	sw(c, 2050, 0, &idle, 0, me(c));
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 2);
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].last_ns, 50);
@@ -765,7 +892,7 @@ static void t_irq(void)
 	c->info.irq = 33;
 	in_irq.hardirq = true;
 	rtt_core_irq_entry(c, 100, 0, 33);
-	rtt_core_wakeup(c, 110, 0, &in_irq, false);
+	rtt_core_wakeup(c, 110, 0, &in_irq, 0);
 	rtt_core_irq_exit(c, 120, 0, 33);
 	sw(c, 200, 0, &hog, 0, me(c));
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].count, 1);
@@ -792,7 +919,7 @@ static void t_irq(void)
 	CHECK_EQ(c->m[RTT_METRIC_IRQ].worst.running_ns, 250);
 	/* an IRQ while the thread runs is handled in that run */
 	rtt_core_irq_entry(c, 1000, 0, 33);
-	rtt_core_wakeup(c, 1001, 0, &hog, false);
+	rtt_core_wakeup(c, 1001, 0, &hog, 0);
 	sw(c, 1050, 0, &hog, 0, me(c));
 	rtt_core_irq_entry(c, 1060, 0, 33);
 	sw(c, 1100, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
@@ -800,7 +927,7 @@ static void t_irq(void)
 	CHECK(!c->irq_pending);
 	/* an IRQ storm while it waits: the wakeup left its own events */
 	rtt_core_irq_entry(c, 2000, 0, 33);
-	rtt_core_wakeup(c, 2001, 0, &hog, false);
+	rtt_core_wakeup(c, 2001, 0, &hog, 0);
 	for (i = 0; i < RTT_OWN_LEN; i++) {
 		rtt_core_irq_entry(c, 2100 + 2 * i, 0, 33);
 		rtt_core_irq_exit(c, 2101 + 2 * i, 0, 33);
@@ -839,10 +966,10 @@ static void t_format_exact(void)
 
 	rtt_core_set_bound(c, 0, 3500);
 	rtt_core_set_lin(c, 0, 0, 1000);
-	rtt_core_wakeup(c, 0, 0, &waker, false);
+	rtt_core_wakeup(c, 0, 0, &waker, 0);
 	sw(c, 4000, 0, &hog, 0, me(c));
 	sw(c, 5000, 0, me(c), RTT_STATE_SLEEP_IO, &idle);
-	rtt_core_wakeup(c, 6000, 0, &waker, false);
+	rtt_core_wakeup(c, 6000, 0, &waker, 0);
 	sw(c, 7000, 0, &idle, 0, &other);
 	sw(c, 9000, 0, &other, 0, me(c));
 	sw(c, 9500, 0, me(c), RTT_STATE_SLEEP_TIMER, &idle);
@@ -1009,6 +1136,8 @@ int main(void)
 	run("race_wakeup_after_switch_out_skew",
 	    t_race_wakeup_after_switch_out_skew);
 	run("race_wakeup_before_switch_out", t_race_wakeup_before_switch_out);
+	run("overrun_preempted", t_overrun_preempted);
+	run("overrun_kept_cpu", t_overrun_kept_cpu);
 	run("unknown_start", t_unknown_start);
 	run("exit_record", t_exit_record);
 	run("pid_reuse", t_pid_reuse);

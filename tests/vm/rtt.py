@@ -235,8 +235,10 @@ def invariant_problems(t: Task) -> list[str]:
             p.append(f"{w}: the task is its own culprit")
     # What each metric may contain, by definition.
     lat, resp, rel = (t.metrics.get(k) for k in METRICS[:3])
-    if lat and lat.count and lat.worst["waiting_ns"] != lat.worst_sum:
-        p.append(f"pid {t.pid} latency: worst is not all waiting: {lat.worst}")
+    # (Running only in a latency that began while the task was still on
+    # its CPU, on its way to sleep: it ran until it was preempted.)
+    if lat and lat.count and any(lat.worst[k] for k in BREAKDOWN[2:]):
+        p.append(f"pid {t.pid} latency: worst contains sleep: {lat.worst}")
     if resp and resp.count and any(resp.worst[k] for k in BREAKDOWN[2:]):
         p.append(f"pid {t.pid} response: worst contains sleep (ends at the first sleep): {resp.worst}")
     if rel and rel.count and rel.worst["sleep_timer_ns"]:
@@ -296,6 +298,21 @@ trace_pids() {
 	done
 	echo > $T/trace
 	echo 1 > $T/tracing_on
+}
+# trace_locks PID...: also their rt_mutex waits (lock:contention_begin/end):
+# a lock handed over while a task spins for it on its CPU is no wakeup from
+# sleep (rtt.oracle_latencies). Enabling them costs guest time: call it
+# where a workload's start delay leaves room.
+trace_locks() {
+	_l=""
+	for _p in "$@"; do
+		_l="${_l:+$_l || }common_pid == $_p"
+	done
+	for _e in contention_begin contention_end; do
+		[ -d $T/events/lock/$_e ] || { echo "@@@ error no tracefs event lock/$_e"; continue; }
+		echo "$_l" > $T/events/lock/$_e/filter
+		echo 1 > $T/events/lock/$_e/enable
+	done
 }
 # trace_sleeps PID: also record PID's timer sleeps (syscall entry and exit)
 trace_sleeps() {
@@ -451,23 +468,44 @@ class FtEvent:
 
 
 def oracle_latencies(evs: list[FtEvent], pid: int) -> list[int]:
-    """Wakeup -> switch-in intervals of pid, from tracefs alone (the
-    lengths of oracle_latency_windows)."""
+    """Latencies of pid from tracefs alone (the lengths of
+    oracle_latency_windows)."""
     return [t1 - t0 for t0, t1 in oracle_latency_windows(evs, pid)]
 
 
 def oracle_latency_windows(evs: list[FtEvent], pid: int) -> list[tuple[int, int]]:
-    """(wakeup, switch-in) times of pid's latencies, from tracefs alone: a
-    sched_wakeup(_new) of the task while it sleeps (last switched out in a
-    sleeping state, not R/R+) opens an interval, the next switch-in closes
-    it. Wakeups of a task that is running or runnable open nothing."""
+    """(wakeup, end) times of pid's latencies, from tracefs alone, by the
+    module's rule (its README, "Metrics"; rtt_core.h, rtt_core_wakeup()):
+    - a sched_wakeup(_new) of the task while it sleeps (last switched out
+      in a sleeping state, not R/R+) opens an interval, the next switch-in
+      closes it;
+    - a sched_wakeup while it is running (switched in, not switched out
+      since: still on its CPU on its way to sleep) ends a sleep of length
+      0 and opens an interval too: its next switch-in closes it if it is
+      switched out R/R+ (preempted) first; if its next switch-out is a
+      sleep, or another such wakeup comes first, it kept its CPU: 0 (the
+      window ends at its wakeup);
+    - wakeups of a task that is runnable (switched out R/R+) open nothing:
+      it never slept; nor those of a task running inside an rt_mutex wait
+      (between its lock:contention_begin with flag RT and contention_end,
+      which trace_locks records: a PREEMPT_RT spinlock or mutex handed over
+      while it spun; the module sees the waiter's pi_blocked_on; without
+      those events in the trace, such a wakeup counts as any other).
+    Tracing starts with the task asleep (as far as the oracle knows)."""
     spid = str(pid)
     state = "sleeping"          # it is asleep when tracing starts
     t_wake = None
     out = []
+    rt_wait = False
     for e in evs:
-        if e.name in ("sched_wakeup", "sched_wakeup_new") and e.f.get("pid") == spid:
+        if e.name.startswith("contention_") and e.f["_pid"] == spid:
+            rt_wait = e.name == "contention_begin" and "RT" in e.f["_body"]
+        elif e.name in ("sched_wakeup", "sched_wakeup_new") and e.f.get("pid") == spid:
             if state == "sleeping" and t_wake is None:
+                t_wake = e.t_ns
+            elif state == "running" and not rt_wait:
+                if t_wake is not None:
+                    out.append((t_wake, t_wake))
                 t_wake = e.t_ns
         elif e.name == "sched_switch":
             if e.f.get("next_pid") == spid:
@@ -476,7 +514,13 @@ def oracle_latency_windows(evs: list[FtEvent], pid: int) -> list[tuple[int, int]
                     t_wake = None
                 state = "running"
             elif e.f.get("prev_pid") == spid:
-                state = "runnable" if e.f.get("prev_state", "").startswith("R") else "sleeping"
+                if e.f.get("prev_state", "").startswith("R"):
+                    state = "runnable"
+                else:
+                    if state == "running" and t_wake is not None:
+                        out.append((t_wake, t_wake))
+                        t_wake = None
+                    state = "sleeping"
     return out
 
 
@@ -617,6 +661,12 @@ def oracle_response_relief(evs: list[FtEvent], pid: int, ends: dict | None = Non
     - a wakeup of the task while it sleeps (last switched out in a sleeping
       state) opens a wake sub-interval, and a relief interval unless one is
       open;
+    - a wakeup while it is running (switched in, not out since: on its way
+      to sleep) is a sleep of length 0: it ends the response, and the
+      relief if the task is inside clock_nanosleep/nanosleep, as a
+      switch-out into that sleep would (at the wakeup's time), then opens
+      both as above (oracle_latencies() has the latency, and the rt_mutex
+      waits whose wakeups do not count);
     - response = wakeup -> the first switch-out in a sleeping state
       (prev_state not R/R+: a preemption does not end it);
     - relief = the wakeup that opened the interval -> the first switch-out
@@ -634,9 +684,27 @@ def oracle_response_relief(evs: list[FtEvent], pid: int, ends: dict | None = Non
     t_wake = t_iv = None
     responses, reliefs = [], []
     timer_sleeps = 0
+    rt_wait = False
     for e in evs:
-        if e.name in ("sched_wakeup", "sched_wakeup_new") and e.f.get("pid") == spid:
-            if state == "sleeping":
+        if e.name.startswith("contention_") and e.f["_pid"] == spid:
+            rt_wait = e.name == "contention_begin" and "RT" in e.f["_body"]
+        elif e.name in ("sched_wakeup", "sched_wakeup_new") and e.f.get("pid") == spid:
+            if state == "running" and rt_wait:
+                pass
+            elif state == "running":
+                if t_wake is not None:
+                    responses.append(e.t_ns - t_wake)
+                    if ends is not None:
+                        ends.setdefault("response", []).append((e.t_ns, responses[-1]))
+                if in_timer and t_iv is not None:
+                    reliefs.append(e.t_ns - t_iv)
+                    if ends is not None:
+                        ends.setdefault("relief", []).append((e.t_ns, reliefs[-1]))
+                    t_iv = None
+                t_wake = e.t_ns
+                if t_iv is None:
+                    t_iv = e.t_ns
+            elif state == "sleeping":
                 if t_wake is None:
                     t_wake = e.t_ns
                 if t_iv is None:

@@ -91,6 +91,41 @@ def test_oracle():
     assert rtt.oracle_latencies(evs, 7) == [4000]
 
 
+# ctrl_loop (7) runs; its timer wakes it there (it is entering
+# clock_nanosleep), hi (8) woken by the same tick preempts it, it runs again
+# 27.5 ms after that wakeup (issue 10). Then a wakeup while it runs that it
+# sleeps after without leaving the CPU (0), and a lock handed over while it
+# spins in an rt_mutex wait (no activation).
+TRACE_ON_CPU = """\
+          <idle>-0     [001] d..2.    20.000000: sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=ctrl_loop next_pid=7 next_prio=19
+       ctrl_loop-7     [001] .....    20.000010: sys_clock_nanosleep(which_clock: 1, flags: 1, rqtp: 0, rmtp: 0)
+       ctrl_loop-7     [001] d.h3.    20.001000: sched_wakeup: comm=ctrl_loop pid=7 prio=19 target_cpu=001
+       ctrl_loop-7     [001] d..2.    20.001108: sched_switch: prev_comm=ctrl_loop prev_pid=7 prev_prio=19 prev_state=R+ ==> next_comm=hi next_pid=8 next_prio=9
+              hi-8     [001] d..2.    20.028500: sched_switch: prev_comm=hi prev_pid=8 prev_prio=9 prev_state=S ==> next_comm=ctrl_loop next_pid=7 next_prio=19
+       ctrl_loop-7     [001] .....    20.028510: sys_clock_nanosleep -> 0x0
+       ctrl_loop-7     [001] .....    20.028600: sys_clock_nanosleep(which_clock: 1, flags: 1, rqtp: 0, rmtp: 0)
+       ctrl_loop-7     [001] d.h3.    20.029000: sched_wakeup: comm=ctrl_loop pid=7 prio=19 target_cpu=001
+       ctrl_loop-7     [001] .....    20.029010: sys_clock_nanosleep -> 0x0
+       ctrl_loop-7     [001] .....    20.029300: contention_begin: 0xffff000012345678 (flags=RT)
+           other-9     [000] d..2.    20.029400: sched_wakeup: comm=ctrl_loop pid=7 prio=19 target_cpu=001
+       ctrl_loop-7     [001] .....    20.029410: contention_end: 0xffff000012345678 (ret=0)
+       ctrl_loop-7     [001] .....    20.029500: sys_clock_nanosleep(which_clock: 1, flags: 1, rqtp: 0, rmtp: 0)
+       ctrl_loop-7     [001] d..2.    20.029600: sched_switch: prev_comm=ctrl_loop prev_pid=7 prev_prio=19 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120
+"""
+
+
+def test_oracle_on_cpu_wakeups():
+    evs = rtt.parse_trace_events(TRACE_ON_CPU)
+    assert rtt.oracle_latencies(evs, 7) == [27_500_000, 0]
+    responses, reliefs, timer_sleeps = rtt.oracle_response_relief(evs, 7)
+    # the first activation's start is before the trace: the second and
+    # third end at the wakeup of the next, and at the sleep (not at the
+    # lock handed over)
+    assert responses == [28_000_000, 600_000]
+    assert reliefs == [28_000_000, 600_000]
+    assert timer_sleeps == 1
+
+
 def test_kernel_problems():
     log = "[1.0] ok\n[2.0] WARNING: CPU: 1 PID: 5 at foo\n[3] rcu: INFO: rcu_preempt detected stalls on CPUs\n"
     assert len(rtt.kernel_problems(log)) == 2

@@ -387,7 +387,15 @@ int main(void)
 		       (unsigned long long)m[2].count,
 		       (unsigned long long)m[2].lin_step_ns);
 		EXPECT(m[0].count > 100, "latency count");
-		EXPECT(m[0].violations == m[0].count, "all violate");
+		/*
+		 * All violate but the latencies of 0: after SIGCONT and the
+		 * hog burst the loop calls clock_nanosleep with deadlines
+		 * already past, and the timer (1 us later) often wakes it
+		 * while it is still on its CPU, where it stays.
+		 */
+		EXPECT(m[0].violations == m[0].count - m[0].log2_hist[0],
+		       "all violate but the 0s (%llu)",
+		       (unsigned long long)m[0].log2_hist[0]);
 		EXPECT(m[2].count > 100, "relief count");
 		EXPECT(m[2].lin_step_ns == 50000, "lin");
 	}

@@ -9,9 +9,9 @@
  * goes to sleep on a timer (its intermediate lock/IO sleeps are counted in
  * its breakdown). A wakeup of a task still on its CPU on its way to sleep
  * ends a sleep of length 0 there and opens them afresh
- * (rtt_core_wakeup_awake()). Every nanosecond between the start and the end of an
- * interval is given to exactly one state, so a breakdown always sums to
- * the interval. Timestamps that go backwards (clocks of two CPUs, events
+ * (rtt_core_wakeup_awake()). Every nanosecond between the start and the
+ * end of an interval is given to exactly one state, so a breakdown always
+ * sums to the interval. Timestamps that go backwards (clocks of two CPUs, events
  * observed out of order) are clamped to the last state change.
  *
  * The per-event functions run in constant time. Explaining a new worst

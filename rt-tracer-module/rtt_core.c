@@ -762,18 +762,7 @@ void rtt_core_wakeup_awake(struct rtt_core *c, u64 now, s32 cpu,
 				   RTT_SRC_IV);
 			c->iv_open = false;
 		}
-		if (!c->iv_open) {
-			c->iv_open = true;
-			c->t_iv = now;
-			c->acc_iv = c->acc;
-			c->own_iv = c->nr_own;
-		}
-		c->wake_open = true;
-		c->lat_done = false;
-		c->resp_done = false;
-		c->t_wake = now;
-		c->acc_wake = c->acc;
-		c->own_wake = c->nr_own;
+		rtt_open_activation(c, now);
 		c->wake_pending = false;
 		rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
 		return;

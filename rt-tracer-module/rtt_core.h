@@ -421,6 +421,26 @@ static __always_inline void rtt_core_catch_up(struct rtt_core *c)
  * (the task's target CPU for a wakeup).
  */
 
+/*
+ * An activation begins at now: the wake sub-interval, and a relief
+ * interval unless one is open.
+ */
+static __always_inline void rtt_open_activation(struct rtt_core *c, u64 now)
+{
+	if (!c->iv_open) {
+		c->iv_open = true;
+		c->t_iv = now;
+		c->acc_iv = c->acc;
+		c->own_iv = c->nr_own;
+	}
+	c->wake_open = true;
+	c->lat_done = false;
+	c->resp_done = false;
+	c->t_wake = now;
+	c->acc_wake = c->acc;
+	c->own_wake = c->nr_own;
+}
+
 /* rtt_core_wakeup()'s on_cpu for a lock handed over on its CPU */
 #define RTT_ONCPU_HANDOFF	0xff
 
@@ -443,18 +463,7 @@ static __always_inline void rtt_wakeup_at(struct rtt_core *c, u64 now,
 	}
 	now = rtt_account(c, now);	/* the sleep that ends here */
 	rtt_set_cpu(c, now, cpu);
-	if (!c->iv_open) {
-		c->iv_open = true;
-		c->t_iv = now;
-		c->acc_iv = c->acc;
-		c->own_iv = c->nr_own;
-	}
-	c->wake_open = true;
-	c->lat_done = false;
-	c->resp_done = false;
-	c->t_wake = now;
-	c->acc_wake = c->acc;
-	c->own_wake = c->nr_own;
+	rtt_open_activation(c, now);
 	rtt_set_rs(c, RTT_RS_WAITING, 0);
 	rtt_own_add(c, now, RTT_EV_WAKEUP, cpu, NULL, waker);
 }

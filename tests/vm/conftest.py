@@ -2,7 +2,6 @@
 the harness's own build functions (scripts/lib/build.sh); every boot then runs
 `vm-run --no-build`. RTT_ARCH=x86_64 selects the other guest (default aarch64).
 RTT_VM_NO_BUILD=1 skips the build (use what build/<arch>/ holds)."""
-import os
 import sys
 from pathlib import Path
 
@@ -14,8 +13,7 @@ import rtt  # noqa: E402
 
 @pytest.fixture(scope="session", autouse=True)
 def built():
-    if os.environ.get("RTT_VM_NO_BUILD") != "1":
-        rtt.build_for(rtt.ARCH)
+    rtt.build_for(rtt.ARCH)
 
 
 @pytest.fixture(scope="session")

@@ -752,15 +752,19 @@ def tracked(tasks: list[Task], pid: int) -> Task:
     return t
 
 
-def build_for(arch: str, build: Path | None = None, **make_vars: str) -> None:
-    """Build the module and the workloads for arch with the harness's own
-    functions (scripts/lib/build.sh); build: another tree than build/ (a
+def build_for(arch: str, build: Path | None = None,
+              steps: tuple[str, ...] = ("build_modules", "build_workloads"), **make_vars: str) -> None:
+    """Build for arch with the harness's own functions (scripts/lib/build.sh
+    steps, default the module and the workloads), unless RTT_VM_NO_BUILD=1
+    (use what the build tree holds); build: another tree than build/ (a
     variant, e.g. RTT_IRQOFF_STATS="y" as scripts/irqoff builds it)."""
+    if os.environ.get("RTT_VM_NO_BUILD") == "1":
+        return
     script = (f'. "{REPO}/scripts/lib/common.sh" && . "{REPO}/scripts/lib/build.sh" && '
-              f"build_modules {arch} && build_workloads {arch}")
+              + " && ".join(f"{s} {arch}" for s in steps))
     env = dict(os.environ, **make_vars, **({"RT_BUILD": str(build)} if build else {}))
     p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=REPO, env=env)
-    assert p.returncode == 0, f"building the {arch} module/workloads failed:\n{p.stdout}\n{p.stderr}"
+    assert p.returncode == 0, f"building for {arch} ({', '.join(steps)}) failed:\n{p.stdout}\n{p.stderr}"
 
 
 # Misconfigured priorities: ctrl_loop (FIFO 50) and prio_hog (FIFO 60,

@@ -9,7 +9,6 @@ on arm64 and amd64), whatever RTT_ARCH is: every boot here is
   the sleep-cause classification (hidden_block: the hidden block is I/O);
 - a clean kernel log after each boot (rtt.kernel_problems via assert_ok).
 """
-import os
 import re
 
 import pytest
@@ -24,7 +23,7 @@ MS = 1000 * US
 @pytest.fixture(scope="module", autouse=True)
 def built_x86_64():
     """conftest builds for RTT_ARCH only; these boots need the x86_64 build."""
-    if os.environ.get("RTT_VM_NO_BUILD") != "1" and rtt.ARCH != ARCH:
+    if rtt.ARCH != ARCH:
         rtt.build_for(ARCH)
 
 

@@ -8,7 +8,6 @@ e2e_problems() holds every check, so the host-only test below can show that
 each of them fails on a capture that lacks what it looks for.
 """
 import json
-import os
 import re
 import subprocess
 import time
@@ -62,11 +61,7 @@ def build_host_and_agent():
     p = subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "rtdecode"],
                        cwd=rtt.REPO / "rpi-agent", capture_output=True, text=True)
     assert p.returncode == 0, f"building rtdecode failed:\n{p.stderr}"
-    if os.environ.get("RTT_VM_NO_BUILD") != "1":
-        script = (f'. "{rtt.REPO}/scripts/lib/common.sh" && . "{rtt.REPO}/scripts/lib/build.sh" && '
-                  f"build_agent {rtt.ARCH}")
-        p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=rtt.REPO)
-        assert p.returncode == 0, f"building rpi-agent failed:\n{p.stdout}\n{p.stderr}"
+    rtt.build_for(rtt.ARCH, steps=("build_agent",))
 
 
 def decode(capture) -> list[dict]:

@@ -8,7 +8,6 @@
   log's line is written by the housekeeping work, shown by the printk
   console trace event, which records the task that printed.
 """
-import os
 import re
 
 import pytest
@@ -30,8 +29,7 @@ def function_lines(path, name: str) -> range:
 
 @pytest.fixture(scope="module")
 def irqoff_run():
-    if os.environ.get("RTT_VM_NO_BUILD") != "1":
-        rtt.build_for(rtt.ARCH, build=IRQOFF_BUILD, RTT_IRQOFF_STATS="y")
+    rtt.build_for(rtt.ARCH, build=IRQOFF_BUILD, RTT_IRQOFF_STATS="y")
     run = rtt.run_guest("fork_probe_locks", """
 # 1: a task is tracked by pid; another process creates 200 threads.
 load_module

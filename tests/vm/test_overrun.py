@@ -40,7 +40,7 @@ def ov_run():
 load_module
 overrun -n {o['cycles']} -P {o['period']} -B {o['burst']} -c 1 -s 1000 > /tmp/ov.out &
 p=$!
-trace_pids $p
+trace_pids -c 1 $p
 trace_sleeps $p
 trace_locks $p
 ctl add_pid "$p trace"
@@ -133,11 +133,24 @@ def test_overrun_latency_agrees_with_tracefs(ov_run):
 def test_overrun_response_relief_agree_with_tracefs(ov_run):
     """Response and relief end at the wakeup that found the loop still on
     its CPU (a sleep of length 0): the oracle, by the same rule, agrees.
-    No activation holds more than half a period of compute and a burst of
-    hi's."""
+    The worst of each is explained as tracefs shows that window on CPU 1:
+    the loop ran at most half a period of compute, and what overrun_hi is
+    charged is the time it ran there. (How many of hi's bursts fall into
+    one activation is the workload's timing, not the module's: seen 1 in
+    most runs, 4 in one.)"""
     t, s, ids, evs = _setup(ov_run)
-    responses, reliefs, _ = rtt.oracle_response_relief(evs, t.pid)
+    ends = {}
+    responses, reliefs, _ = rtt.oracle_response_relief(evs, t.pid, ends)
     for m, ora in ((t.response, responses), (t.relief, reliefs)):
         probs = rtt.oracle_agreement_problems(m, ora)
         assert not probs, "\n".join(probs) + "\n" + t.text
-        assert m.max_ns <= OV["period"] * US // 2 + s["hi_max_ns"] + 100 * US, t.text
+        assert m.worst["running_ns"] <= OV["period"] * US // 2 + 100 * US, t.text
+        t_end, v = min(ends[m.name], key=lambda e: abs(e[1] - m.max_ns))
+        occ = rtt.oracle_cpu_occupancy(evs, 1, t_end - v, t_end)
+        hi_ran = occ.get(ids["overrun_hi"], 0)
+        hi = m.culprit(ids["overrun_hi"])
+        if hi_ran < 10 * US:
+            assert hi is None or hi.ns < 10 * US, (occ, t.text)
+            continue
+        assert hi and rtt.near(hi.ns, hi_ran, 10 * US + hi_ran // 100), (occ, t.text)
+        assert m.top_culprit.pid == ids["overrun_hi"], (occ, t.text)

@@ -360,15 +360,30 @@ static __always_inline u64 rtt_now(void)
 	return cnt * rtt_clk_ns + mul_u64_u64_shr(cnt, rtt_clk_frac, 64);
 }
 
-/* Is the virtual counter, read in place, the one the kernel reads? */
-static bool rtt_cntvct_usable(void)
+/*
+ * Does a CPU read its counter through an erratum workaround? The per-CPU
+ * pointer exists only in kernels built with such workarounds (Debian's;
+ * not a small allnoconfig one such as scripts/build-kernel's).
+ */
+static bool rtt_clk_erratum(void)
 {
-	u64 pfr0 = read_sysreg_s(SYS_ID_AA64PFR0_EL1), before, k, after;
+#if IS_ENABLED(CONFIG_ARM_ARCH_TIMER_OOL_WORKAROUND)
 	int cpu;
 
 	for_each_possible_cpu(cpu)
 		if (per_cpu(timer_unstable_counter_workaround, cpu))
-			return false;	/* reads need an erratum workaround */
+			return true;
+#endif
+	return false;
+}
+
+/* Is the virtual counter, read in place, the one the kernel reads? */
+static bool rtt_cntvct_usable(void)
+{
+	u64 pfr0 = read_sysreg_s(SYS_ID_AA64PFR0_EL1), before, k, after;
+
+	if (rtt_clk_erratum())
+		return false;	/* reads need an erratum workaround */
 	/*
 	 * A host at EL1 with EL2 below it (nVHE): KVM gives the virtual
 	 * counter a guest's offset from vcpu_load to vcpu_put, and the host

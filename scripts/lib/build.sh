@@ -27,7 +27,11 @@ build_kmod() {
 				cp -a "$src/$f" "$copy/$f"
 			fi
 		done
-	run_logged "$out/build.log" make -C "$(kernel_headers "$arch")" M="$copy" W=1 modules
+	# Debian's header trees name their arch and compiler; an O= build dir
+	# (the patched kernel) does not.
+	local kargs=()
+	[ "$RT_KERNEL" = patched ] && kargs=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	run_logged "$out/build.log" make -C "$(kernel_headers "$arch")" "${kargs[@]}" M="$copy" W=1 modules
 	cp -a "$copy/$ko" "$out/$ko"
 }
 

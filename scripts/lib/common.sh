@@ -95,7 +95,8 @@ checkpatch() { echo "$RT_CACHE/checkpatch/scripts/checkpatch.pl"; }
 
 # True when every piece setup provides is present (cheap: no apt calls).
 setup_complete() {
-	local a f
+	# what setup installs: the stock pieces, whatever flavour is selected
+	local a f RT_KERNEL=stock
 	[ -f "$RT_CACHE/kver" ] || return 1
 	for a in aarch64 x86_64; do
 		for f in "$(guest_kernel $a)" "$(kernel_headers $a)/Makefile" "$(guest_busybox $a)"; do

@@ -14,6 +14,22 @@
  * sums to the interval. Timestamps that go backwards (clocks of two CPUs, events
  * observed out of order) are clamped to the last state change.
  *
+ * IRQ threads. Without the threaded handler's tracepoints (stock kernel),
+ * irq_delay is hard IRQ entry -> the thread's switch-in and irq is that
+ * switch-in -> its next voluntary switch-out (one activation, whatever
+ * number of handler runs it holds). With them (irq_handler_tp: the kernel
+ * has kernel-patches/linux/0001, irq_thread_handler_entry/exit), both are
+ * exact and per handler run: irq_delay = the first hard IRQ entry not yet
+ * served -> the next handler entry; irq = handler entry -> handler exit,
+ * wall time, so a preemption inside the handler is in it (its breakdown
+ * says waiting). Several handler runs in one activation are one irq
+ * sample each; a run with no hard IRQ pending since the last run (it was
+ * coalesced into a run already counted, or came before tracking) gives an
+ * irq sample and no irq_delay one. Hard IRQs that come while one is
+ * pending are served by the same handler run: one irq_delay sample, from
+ * the first. Only the handler's own code is in irq; the thread's
+ * bookkeeping around it (irq_thread() loop, finalize) is in neither.
+ *
  * The per-event functions run in constant time. Explaining a new worst
  * case replays the interval from the task's own recent events and the
  * logs of the CPUs it was on: O(RTT_SPANS * RTT_LOG_LEN) at worst, once
@@ -165,6 +181,7 @@ void rtt_core_apply_settings(struct rtt_core *c,
 void rtt_core_report_head(const struct rtt_core *c, struct rtt_report *r)
 {
 	r->info = c->info;
+	r->irq_handler_tp = c->irq_handler_tp;
 	r->events_dropped = c->events_dropped;
 }
 
@@ -607,6 +624,24 @@ static noinline void rtt_explain(struct rtt_core *c, u32 m, u64 v,
 		own = c->own_iv;
 		break;
 	case RTT_SRC_IRQ_DELAY:
+		if (c->irq_handler_tp) {
+			/*
+			 * Hard IRQ -> handler entry. Before its wakeup in the
+			 * hard IRQ the thread was going to run this handler:
+			 * its sleep then counts as waiting.
+			 */
+			u32 i;
+
+			rtt_bd_since(c, &c->acc_irqd, bd);
+			for (i = 0; i < RTT_NR_SLEEP_CAUSES; i++) {
+				bd->waiting_ns += bd->sleep_ns[i];
+				bd->sleep_ns[i] = 0;
+			}
+			t0 = c->t_irq;
+			own = c->own_irq;
+			rs = c->rs_irq;
+			break;
+		}
 		/*
 		 * Hard IRQ entry -> thread switch-in. Before the thread's
 		 * wakeup (inside the hard IRQ handler) the time is counted as
@@ -832,6 +867,8 @@ void rtt_core_exit(struct rtt_core *c, u64 now)
 	c->wake_open = false;
 	c->irq_pending = false;
 	c->irq_running = false;
+	c->irqh_pending = false;
+	c->irqh_running = false;
 	c->wake_pending = false;
 	c->info.flags |= RTT_F_EXITED;
 	c->exit_ns = now;
@@ -851,11 +888,22 @@ void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 	struct rtt_who w = { .pid = irq, .prio = -1, .comm = rtt_no_comm };
 
 	rtt_core_catch_up(c);
-	/*
-	 * While the thread is in an activation (running, or preempted in
-	 * it), the handler runs again in that activation: not a new delay.
-	 */
-	if (!c->irq_pending && !c->irq_running) {
+	if (c->irq_handler_tp) {
+		/* served by the next handler entry, as every one until then */
+		if (!c->irqh_pending) {
+			now = rtt_account(c, now);
+			c->irqh_pending = true;
+			c->t_irq = now;
+			c->rs_irq = c->rs;
+			c->own_irq = c->nr_own;
+			c->acc_irqd = c->acc;
+		}
+	} else if (!c->irq_pending && !c->irq_running) {
+		/*
+		 * While the thread is in an activation (running, or preempted
+		 * in it), the handler runs again in that activation: not a
+		 * new delay.
+		 */
 		c->irq_pending = true;
 		c->t_irq = now;
 		c->rs_irq = c->rs;
@@ -870,6 +918,37 @@ void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq)
 
 	rtt_core_catch_up(c);
 	rtt_own_add(c, now, RTT_EV_IRQ_EXIT, cpu, &w, NULL);
+}
+
+void rtt_core_irq_handler_entry(struct rtt_core *c, u64 now)
+{
+	if (!c->irq_handler_tp)
+		return;
+	rtt_core_catch_up(c);
+	now = rtt_account(c, now);
+	if (c->irqh_pending) {
+		c->irqh_pending = false;
+		rtt_record(c, RTT_METRIC_IRQ_DELAY,
+			   now > c->t_irq ? now - c->t_irq : 0,
+			   RTT_SRC_IRQ_DELAY);
+	}
+	c->irqh_running = true;
+	c->t_irq_run = now;
+	c->acc_irq = c->acc;
+	c->own_irq_run = c->nr_own;
+}
+
+void rtt_core_irq_handler_exit(struct rtt_core *c, u64 now)
+{
+	if (!c->irq_handler_tp)
+		return;
+	rtt_core_catch_up(c);
+	/* an exit without its entry: tracked, or hooked, in the handler */
+	if (!c->irqh_running)
+		return;
+	now = rtt_account(c, now);
+	c->irqh_running = false;
+	rtt_record(c, RTT_METRIC_IRQ, now - c->t_irq_run, RTT_SRC_IRQ);
 }
 
 /* ---- text ---- */
@@ -995,7 +1074,8 @@ size_t rtt_core_format(const struct rtt_report *r, char *buf, size_t size)
 	if (t->flags & RTT_F_EXITED)
 		strcat(flags, ",exited");
 	if (t->flags & RTT_F_IRQ_THREAD)
-		strcat(flags, ",irq_thread");
+		strcat(flags, r->irq_handler_tp ? ",irq_thread,irq_handler" :
+						  ",irq_thread");
 	rtt_comm_clean(t->comm, comm);
 	rtt_out(&o,
 		"task pid=%d tgid=%d comm=%s kind=%s irq=%d prio=%d policy=%s flags=%s\n",

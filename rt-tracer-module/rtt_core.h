@@ -176,6 +176,14 @@ struct rtt_core {
 	bool irq_pending;		/* hard IRQ seen, thread not yet in */
 	bool irq_running;		/* IRQ thread handling since t_irq_run */
 	bool wake_pending;		/* wakeup seen before the switch-out */
+	/*
+	 * IRQ metrics from the threaded handler's tracepoints (irq_thread
+	 * events of kernel-patches/linux/0001) instead of derived from the
+	 * thread's scheduling: set by the caller when tracked.
+	 */
+	bool irq_handler_tp;
+	bool irqh_pending;		/* hard IRQ seen, no handler entry yet */
+	bool irqh_running;		/* in the handler since t_irq_run */
 	s32 cpu;			/* CPU it is on or queued on; -1 */
 	u32 notify;			/* RTT_N_* not yet taken (below) */
 	/*
@@ -209,6 +217,7 @@ struct rtt_core {
 	struct rtt_breakdown acc_iv;
 	struct rtt_breakdown acc_wake;
 	struct rtt_breakdown acc_irq;
+	struct rtt_breakdown acc_irqd;	/* at the hard IRQ (irq_handler_tp) */
 	/* where it was lately (spans[nr_spans % RTT_SPANS] is the next) */
 	u32 nr_spans;
 	struct rtt_span spans[RTT_SPANS];
@@ -623,6 +632,12 @@ void rtt_core_exit(struct rtt_core *c, u64 now);
 /* Hard IRQ entry/exit of the IRQ this (IRQ thread) task serves. */
 void rtt_core_irq_entry(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
 void rtt_core_irq_exit(struct rtt_core *c, u64 now, s32 cpu, s32 irq);
+/*
+ * Threaded handler entry/exit of that IRQ, in the task (irq_thread
+ * tracepoints); only with irq_handler_tp set, otherwise ignored.
+ */
+void rtt_core_irq_handler_entry(struct rtt_core *c, u64 now);
+void rtt_core_irq_handler_exit(struct rtt_core *c, u64 now);
 
 /*
  * An interval the caller could not follow (it lost the task's switches):
@@ -676,6 +691,7 @@ void rtt_core_apply_settings(struct rtt_core *c,
  */
 struct rtt_report {
 	struct rtt_task_info info;
+	bool irq_handler_tp;		/* irq metrics from the handler */
 	u64 events_dropped;
 	struct rtt_metric_stats m[RTT_NR_METRICS];
 	u32 nr_culprits[RTT_NR_METRICS];

@@ -763,6 +763,8 @@ static long rtt_dev_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 				info.nr_tracked++;
 		if (rtt_have_irq_tp)
 			info.flags |= RTT_INFO_IRQ_TRACEPOINTS;
+		if (rtt_have_irqh_tp)
+			info.flags |= RTT_INFO_IRQ_HANDLER_TRACEPOINTS;
 		return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 	case RTT_IOC_ADD:
 	case RTT_IOC_DEL:

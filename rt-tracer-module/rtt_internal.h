@@ -163,6 +163,7 @@ extern struct mutex rtt_ctl_mutex;
 extern size_t rtt_memory_bytes;
 extern atomic_t rtt_nr_live;
 extern bool rtt_have_irq_tp;
+extern bool rtt_have_irqh_tp;	/* irq_thread_handler_entry/exit too */
 
 /* control plane (process context, take rtt_ctl_mutex themselves) */
 int rtt_ctl_add(u32 kind, s32 id, u32 flags);

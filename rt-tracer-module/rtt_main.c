@@ -71,6 +71,7 @@ size_t rtt_memory_bytes;
 atomic_t rtt_nr_live = ATOMIC_INIT(0);	/* ACTIVE slots: probes' gate */
 static atomic_t rtt_nr_irq = ATOMIC_INIT(0);	/* ACTIVE IRQ threads */
 bool rtt_have_irq_tp;
+bool rtt_have_irqh_tp;
 
 /* ---- hash table ---- */
 
@@ -359,15 +360,30 @@ static __always_inline u64 rtt_now(void)
 	return cnt * rtt_clk_ns + mul_u64_u64_shr(cnt, rtt_clk_frac, 64);
 }
 
-/* Is the virtual counter, read in place, the one the kernel reads? */
-static bool rtt_cntvct_usable(void)
+/*
+ * Does a CPU read its counter through an erratum workaround? The per-CPU
+ * pointer exists only in kernels built with such workarounds (Debian's;
+ * not a small allnoconfig one such as scripts/build-kernel's).
+ */
+static bool rtt_clk_erratum(void)
 {
-	u64 pfr0 = read_sysreg_s(SYS_ID_AA64PFR0_EL1), before, k, after;
+#if IS_ENABLED(CONFIG_ARM_ARCH_TIMER_OOL_WORKAROUND)
 	int cpu;
 
 	for_each_possible_cpu(cpu)
 		if (per_cpu(timer_unstable_counter_workaround, cpu))
-			return false;	/* reads need an erratum workaround */
+			return true;
+#endif
+	return false;
+}
+
+/* Is the virtual counter, read in place, the one the kernel reads? */
+static bool rtt_cntvct_usable(void)
+{
+	u64 pfr0 = read_sysreg_s(SYS_ID_AA64PFR0_EL1), before, k, after;
+
+	if (rtt_clk_erratum())
+		return false;	/* reads need an erratum workaround */
 	/*
 	 * A host at EL1 with EL2 below it (nVHE): KVM gives the virtual
 	 * counter a guest's offset from vcpu_load to vcpu_put, and the host
@@ -1062,6 +1078,7 @@ static int rtt_slot_track(struct rtt_slot *s, struct task_struct *p, u32 kind,
 	rtt_refresh(s, p);
 	if (inherit)
 		rtt_core_apply_settings(&s->core, inherit);
+	s->core.irq_handler_tp = (flags & RTT_F_IRQ_THREAD) && rtt_have_irqh_tp;
 	s->life = RTT_LIFE_ACTIVE;
 	rtt_slot_unlock_irqoff(s);
 	rtt_tbl_insert(rtt_tbl, s);
@@ -1141,15 +1158,15 @@ static void rtt_irq_event(int irq, struct irqaction *action, bool entry)
 }
 
 /*
- * IRQ metrics, on PREEMPT_RT where every device IRQ is threaded:
- *  irq_delay = irq_handler_entry(N) -> switch-in of N's thread. Exact
- *    between those two tracepoints; the hardware-to-entry time is not
- *    seen. If the IRQ fires again while its thread is in an activation
- *    (running or preempted in it), the thread handles it in that
- *    activation and that entry is not measured.
- *  irq = thread switch-in (after an entry) -> its next voluntary
- *    switch-out. Includes the thread's own overhead and every handler run
- *    in that activation (approximate "handler execution").
+ * IRQ metrics, on PREEMPT_RT where every device IRQ is threaded (the model
+ * is rtt_core.c's; this glue only forwards events):
+ *  irq_delay = irq_handler_entry(N) -> the IRQ thread's switch-in, or
+ *    with the irq_thread tracepoints (kernel-patches/linux/0001) -> its
+ *    irq_thread_handler_entry. Exact between those two tracepoints; the
+ *    hardware-to-entry time is not seen.
+ *  irq = thread switch-in -> its next voluntary switch-out (derived: the
+ *    thread's own overhead and every handler run of the activation), or
+ *    irq_thread_handler_entry -> _exit, each handler run exactly.
  */
 static notrace void rtt_probe_irq_entry(void *data, int irq,
 					struct irqaction *action)
@@ -1163,13 +1180,51 @@ static notrace void rtt_probe_irq_exit(void *data, int irq,
 	rtt_irq_event(irq, action, false);
 }
 
+/* In the IRQ thread itself, around action->thread_fn. */
+static void rtt_irqh_event(int irq, bool entry)
+{
+	struct task_struct *t = current;
+	struct rtt_slot *s;
+	unsigned long flags;
+
+	if (likely(!atomic_read(&rtt_nr_irq)))
+		return;
+	s = rtt_lookup(t);
+	if (!s)
+		return;
+	rtt_slot_lock(s, &flags);
+	if (rtt_slot_tracks(s, t) && s->core.info.irq == irq) {
+		if (entry)
+			rtt_core_irq_handler_entry(&s->core, rtt_now());
+		else
+			rtt_core_irq_handler_exit(&s->core, rtt_now());
+	}
+	rtt_slot_unlock(s, flags);
+}
+
+static notrace void rtt_probe_irqh_entry(void *data, int irq,
+					 struct irqaction *action)
+{
+	rtt_irqh_event(irq, true);
+}
+
+static notrace void rtt_probe_irqh_exit(void *data, int irq,
+					struct irqaction *action, int ret)
+{
+	rtt_irqh_event(irq, false);
+}
+
 struct rtt_tp {
 	const char *name;
 	void *probe;
 	struct tracepoint *tp;
-	bool optional;
+	const char *missing;	/* NULL: required; else what it costs */
 	bool registered;
 };
+
+/* rtt_tps[]: required ones, then irq_handler_*, then irq_thread_handler_* */
+#define RTT_TP_IRQ	6
+#define RTT_TP_IRQH	8
 
 static struct rtt_tp rtt_tps[] = {
 	{ "sched_wakeup", rtt_probe_wakeup },
@@ -1178,8 +1233,12 @@ static struct rtt_tp rtt_tps[] = {
 	{ "sched_migrate_task", rtt_probe_migrate },
 	{ "sched_process_exit", rtt_probe_exit },
 	{ "sched_process_fork", rtt_probe_fork },
-	{ "irq_handler_entry", rtt_probe_irq_entry, NULL, true },
-	{ "irq_handler_exit", rtt_probe_irq_exit, NULL, true },
+	{ "irq_handler_entry", rtt_probe_irq_entry, NULL, "IRQ metrics off" },
+	{ "irq_handler_exit", rtt_probe_irq_exit, NULL, "IRQ metrics off" },
+	{ "irq_thread_handler_entry", rtt_probe_irqh_entry, NULL,
+	  "IRQ metrics derived from the IRQ thread's scheduling" },
+	{ "irq_thread_handler_exit", rtt_probe_irqh_exit, NULL,
+	  "IRQ metrics derived from the IRQ thread's scheduling" },
 };
 
 static void rtt_find_tp(struct tracepoint *tp, void *priv)
@@ -1258,15 +1317,23 @@ static int rtt_find_probes(void)
 	for (i = 0; i < ARRAY_SIZE(rtt_tps); i++) {
 		if (rtt_tps[i].tp)
 			continue;
-		if (!rtt_tps[i].optional) {
+		if (!rtt_tps[i].missing) {
 			pr_err("tracepoint %s not found\n", rtt_tps[i].name);
 			return -ENOENT;
 		}
-		pr_warn("tracepoint %s not found, IRQ metrics off\n",
-			rtt_tps[i].name);
+		/* the irq_thread ones exist only in a patched kernel */
+		if (i < RTT_TP_IRQH)
+			pr_warn("tracepoint %s not found, %s\n",
+				rtt_tps[i].name, rtt_tps[i].missing);
 	}
-	rtt_have_irq_tp = rtt_tps[ARRAY_SIZE(rtt_tps) - 1].tp &&
-			  rtt_tps[ARRAY_SIZE(rtt_tps) - 2].tp;
+	rtt_have_irq_tp = rtt_tps[RTT_TP_IRQ].tp && rtt_tps[RTT_TP_IRQ + 1].tp;
+	/* both, or neither: a run is timed between the two */
+	rtt_have_irqh_tp = rtt_have_irq_tp && rtt_tps[RTT_TP_IRQH].tp &&
+			   rtt_tps[RTT_TP_IRQH + 1].tp;
+	if (!rtt_have_irqh_tp) {
+		rtt_tps[RTT_TP_IRQH].tp = NULL;
+		rtt_tps[RTT_TP_IRQH + 1].tp = NULL;
+	}
 	return 0;
 }
 
@@ -1728,9 +1795,10 @@ static int __init rtt_init(void)
 	if (ret)
 		goto fail_free;
 	rtt_memory_bytes += rtt_iface_memory();
-	pr_info("loaded: capacity=%u memory_bytes=%zu (slot %zu bytes) irq_tracepoints=%s\n",
+	pr_info("loaded: capacity=%u memory_bytes=%zu (slot %zu bytes) irq_tracepoints=%s irq_source=%s\n",
 		rtt_capacity, rtt_memory_bytes, sizeof(struct rtt_slot),
-		rtt_have_irq_tp ? "yes" : "no");
+		rtt_have_irq_tp ? "yes" : "no",
+		rtt_have_irqh_tp ? "handler" : "derived");
 	return 0;
 fail_free:
 	rtt_free_all();

@@ -879,6 +879,95 @@ static void t_irq_preempted_activation(void)
 	CHECK_EQ(c->m[RTT_METRIC_IRQ_DELAY].last_ns, 50);
 }
 
+/*
+ * With the threaded handler's tracepoints: irq_delay ends at the handler
+ * entry, irq is the handler run (preemption inside it included), one
+ * sample per run, several runs per activation.
+ */
+static void t_irq_handler(void)
+{
+	struct rtt_core *c = fresh(&core, 20, RTT_F_TRACE);
+	struct rtt_who in_irq = hog;	/* hog was interrupted by the IRQ */
+	const struct rtt_metric_stats *d = &c->m[RTT_METRIC_IRQ_DELAY];
+	const struct rtt_metric_stats *h = &c->m[RTT_METRIC_IRQ];
+	char buf[RTT_FORMAT_MAX];
+
+	c->info.flags |= RTT_F_IRQ_THREAD;
+	c->info.kind = RTT_TRACK_IRQ;
+	c->info.irq = 33;
+	c->irq_handler_tp = true;
+	in_irq.hardirq = true;
+	/* an exit without its entry (tracked mid-handler) counts nothing */
+	rtt_core_irq_handler_exit(c, 50);
+	CHECK_EQ(h->count, 0);
+	rtt_core_irq_entry(c, 100, 0, 33);
+	rtt_core_wakeup(c, 110, 0, &in_irq, 0);
+	rtt_core_irq_exit(c, 120, 0, 33);
+	sw(c, 200, 0, &hog, 0, me(c));
+	/* the switch-in no longer ends the delay: the handler entry does */
+	CHECK_EQ(d->count, 0);
+	CHECK(!c->irq_pending && !c->irq_running);
+	rtt_core_irq_handler_entry(c, 230);
+	CHECK_EQ(d->count, 1);
+	CHECK_EQ(d->max_ns, 130);
+	CHECK_EQ(d->worst.waiting_ns, 100);	/* its sleep before the wakeup too */
+	CHECK_EQ(d->worst.running_ns, 30);	/* the thread's own way in */
+	CHECK_EQ(rtt_breakdown_sum(&d->worst), 130);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].nr_culprits, 1);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].culprits[0].pid, 456);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ_DELAY].culprits[0].ns, 90);
+	/* preempted inside the handler: in irq, as waiting */
+	sw(c, 300, 0, me(c), RTT_STATE_PREEMPTED, &hog);
+	sw(c, 1300, 0, &hog, RTT_STATE_PREEMPTED, me(c));
+	rtt_core_irq_handler_exit(c, 1350);
+	CHECK_EQ(h->count, 1);
+	CHECK_EQ(h->max_ns, 1120);
+	CHECK_EQ(h->worst.running_ns, 120);
+	CHECK_EQ(h->worst.waiting_ns, 1000);
+	CHECK_EQ(rtt_breakdown_sum(&h->worst), 1120);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ].culprits[0].pid, 456);
+	CHECK_EQ(c->worst[RTT_METRIC_IRQ].culprits[0].ns, 1000);
+	/* a second run in the same activation: its own samples */
+	rtt_core_irq_entry(c, 1400, 0, 33);
+	rtt_core_irq_exit(c, 1405, 0, 33);
+	rtt_core_irq_handler_entry(c, 1420);
+	rtt_core_irq_handler_exit(c, 1500);
+	CHECK_EQ(d->count, 2);
+	CHECK_EQ(d->last_ns, 20);
+	CHECK_EQ(h->count, 2);
+	CHECK_EQ(h->last_ns, 80);
+	sw(c, 1600, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
+	/* the switch-out ends no derived irq sample either */
+	CHECK_EQ(h->count, 2);
+	/* a run with no hard IRQ pending: irq only */
+	rtt_core_wakeup(c, 2000, 0, &hog, 0);
+	sw(c, 2010, 0, &idle, 0, me(c));
+	rtt_core_irq_handler_entry(c, 2020);
+	rtt_core_irq_handler_exit(c, 2030);
+	CHECK_EQ(d->count, 2);
+	CHECK_EQ(h->count, 3);
+	CHECK_EQ(h->last_ns, 10);
+	/* two hard IRQs before a run: one delay, from the first */
+	rtt_core_irq_entry(c, 3000, 0, 33);
+	rtt_core_irq_entry(c, 3050, 0, 33);
+	rtt_core_irq_handler_entry(c, 3100);
+	rtt_core_irq_handler_exit(c, 3101);
+	CHECK_EQ(d->count, 3);
+	CHECK_EQ(d->last_ns, 100);
+	CHECK_EQ(h->count, 4);
+	sw(c, 3200, 0, me(c), RTT_STATE_SLEEP_OTHER, &idle);
+	format(c, buf, sizeof(buf));
+	CHECK(strstr(buf, "  irq_delay count=3 "));
+	CHECK(strstr(buf, "  irq count=4 "));
+	CHECK(strstr(buf, "flags=trace,irq_thread,irq_handler\n"));
+	/* without the setting the handler events are ignored */
+	c = fresh(&core, 20, 0);
+	c->info.flags |= RTT_F_IRQ_THREAD;
+	rtt_core_irq_handler_entry(c, 100);
+	rtt_core_irq_handler_exit(c, 200);
+	CHECK_EQ(c->m[RTT_METRIC_IRQ].count, 0);
+}
+
 static void t_irq(void)
 {
 	struct rtt_core *c = fresh(&core, 20, RTT_F_TRACE);
@@ -1143,6 +1232,7 @@ int main(void)
 	run("pid_reuse", t_pid_reuse);
 	run("irq", t_irq);
 	run("irq_preempted_activation", t_irq_preempted_activation);
+	run("irq_handler", t_irq_handler);
 	run("format_exact", t_format_exact);
 	run("format_empty_and_truncated", t_format_empty_and_truncated);
 	run("random_invariants", t_random_invariants);

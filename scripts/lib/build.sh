@@ -16,7 +16,7 @@ run_logged() {
 # SRC_DIR (Kbuild writes objects next to the sources).
 build_kmod() {
 	local arch=$1 src=$2 ko=$3 out copy
-	out="$RT_BUILD/$arch"
+	out=$(build_out "$arch")
 	copy="$out/$(basename "$src")"
 	mkdir -p "$copy"
 	# cp -a keeps mtimes, so make rebuilds only what changed.
@@ -27,22 +27,31 @@ build_kmod() {
 				cp -a "$src/$f" "$copy/$f"
 			fi
 		done
-	run_logged "$out/build.log" make -C "$(kernel_headers "$arch")" M="$copy" W=1 modules
+	# Debian's header trees name their arch and compiler; an O= build dir
+	# (the patched kernel) does not.
+	local kargs=()
+	[ "$RT_KERNEL" = patched ] && kargs=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	run_logged "$out/build.log" make -C "$(kernel_headers "$arch")" "${kargs[@]}" M="$copy" W=1 modules
 	cp -a "$copy/$ko" "$out/$ko"
 }
 
 build_modules() {
 	local arch=$1
-	mkdir -p "$RT_BUILD/$arch"
-	: >"$RT_BUILD/$arch/build.log"
+	mkdir -p "$(build_out "$arch")"
+	: >"$(build_out "$arch")/build.log"
+	if [ "$RT_KERNEL" = patched ] && [ ! -f "$(patched_kernel_dir "$arch")/done" ]; then
+		die "the patched kernel is not built: run scripts/build-kernel"
+	fi
 	build_kmod "$arch" "$RT_ROOT/rt-tracer-module" rt_tracer.ko
 }
 
 build_workloads() {
 	local arch=$1
-	mkdir -p "$RT_BUILD/$arch/bin"
-	run_logged "$RT_BUILD/$arch/build.log" \
-		make -C "$RT_ROOT/workloads" ARCH="$arch" OUT="$RT_BUILD/$arch/bin"
+	local out
+	out=$(build_out "$arch")
+	mkdir -p "$out/bin"
+	run_logged "$out/build.log" \
+		make -C "$RT_ROOT/workloads" ARCH="$arch" OUT="$out/bin"
 }
 
 # Cargo reads rpi-agent/.cargo/config.toml (cross linker, static CRT) only
@@ -50,19 +59,20 @@ build_workloads() {
 in_agent_dir() { (cd "$RT_ROOT/rpi-agent" && "$@"); }
 
 build_agent() {
-	local arch=$1 target
+	local arch=$1 target out
 	target=$(rust_target "$arch")
-	mkdir -p "$RT_BUILD/$arch/bin"
+	out=$(build_out "$arch")
+	mkdir -p "$out/bin"
 	# Static binaries run in the BusyBox initramfs as on the Pi.
 	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
-		run_logged "$RT_BUILD/$arch/build.log" \
+		run_logged "$out/build.log" \
 		in_agent_dir cargo build --quiet --release --target "$target" -p rpi-agent
-	cp -a "$RT_ROOT/rpi-agent/target/$target/release/rpi-agent" "$RT_BUILD/$arch/bin/"
+	cp -a "$RT_ROOT/rpi-agent/target/$target/release/rpi-agent" "$out/bin/"
 }
 
 build_all() {
 	local arch=$1
-	log "building for $arch (module, workloads, agent)"
+	log "building for $arch, $RT_KERNEL kernel (module, workloads, agent)"
 	build_modules "$arch"
 	build_workloads "$arch"
 	build_agent "$arch"

@@ -6,6 +6,10 @@ RT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # fresh clone (as CI uses) reuses them.
 RT_CACHE=${RT_CACHE:-/var/cache/rt-tracer}
 RT_BUILD=${RT_BUILD:-$RT_ROOT/build}
+# The guest kernel flavour: stock (Debian's RT kernel, the default) or
+# patched (scripts/build-kernel: linux-source-6.12 + kernel-patches/linux,
+# aarch64 only). vm-run --kernel sets it; the functions below follow it.
+RT_KERNEL=${RT_KERNEL:-stock}
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() {
@@ -25,22 +29,49 @@ kernel_version() {
 	cat "$RT_CACHE/kver"
 }
 
-# Paths of the guest pieces for ARCH (aarch64 or x86_64).
+# Paths of the guest pieces for ARCH (aarch64 or x86_64), of flavour
+# RT_KERNEL.
 guest_kernel() {
 	local kver
+	if [ "$RT_KERNEL" = patched ]; then
+		echo "$(patched_kernel_dir "$1")/build/arch/arm64/boot/Image"
+		return
+	fi
 	kver=$(kernel_version)
 	case $1 in
 	aarch64) echo "$RT_CACHE/arm64-$kver/root/boot/vmlinuz-$kver-rt-arm64" ;;
 	x86_64) echo "/boot/vmlinuz-$kver-rt-amd64" ;;
 	esac
 }
+# The KDIR our out-of-tree modules are built against.
 kernel_headers() {
 	local kver
+	if [ "$RT_KERNEL" = patched ]; then
+		echo "$(patched_kernel_dir "$1")/build"
+		return
+	fi
 	kver=$(kernel_version)
 	case $1 in
 	aarch64) echo "/usr/src/linux-headers-$kver-rt-arm64" ;;
 	x86_64) echo "/usr/src/linux-headers-$kver-rt-amd64" ;;
 	esac
+}
+# The guest kernel's release (uname -r: /lib/modules/<it> in the guest).
+kernel_release() {
+	if [ "$RT_KERNEL" = patched ]; then
+		cat "$(patched_kernel_dir "$1")/kernelrelease"
+		return
+	fi
+	echo "$(kernel_version)-rt-$([ "$1" = aarch64 ] && echo arm64 || echo amd64)"
+}
+# Where the guest's modules and binaries are built: one tree per flavour,
+# so a patched build never overwrites the stock one.
+build_out() {
+	if [ "$RT_KERNEL" = patched ]; then
+		echo "$RT_BUILD/$1-patched"
+	else
+		echo "$RT_BUILD/$1"
+	fi
 }
 guest_busybox() {
 	case $1 in
@@ -64,7 +95,8 @@ checkpatch() { echo "$RT_CACHE/checkpatch/scripts/checkpatch.pl"; }
 
 # True when every piece setup provides is present (cheap: no apt calls).
 setup_complete() {
-	local a f
+	# what setup installs: the stock pieces, whatever flavour is selected
+	local a f RT_KERNEL=stock
 	[ -f "$RT_CACHE/kver" ] || return 1
 	for a in aarch64 x86_64; do
 		for f in "$(guest_kernel $a)" "$(kernel_headers $a)/Makefile" "$(guest_busybox $a)"; do
@@ -104,3 +136,6 @@ track_pingpong() {
 }
 GUEST
 }
+
+# shellcheck source=lib/kernel.sh
+. "$RT_ROOT/scripts/lib/kernel.sh"

@@ -21,6 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 VM_RUN = REPO / "scripts" / "vm-run"
 ARCH = os.environ.get("RTT_ARCH", "aarch64")
+# The guest kernel flavour (vm-run --kernel): stock, or patched (built by
+# scripts/build-kernel with kernel-patches/linux; aarch64 only).
+KERNEL = os.environ.get("RTT_KERNEL", "stock")
 # One folder per pytest session (others may run the suite at the same time).
 ARTIFACTS = REPO / "build" / ARCH / "vm-tests" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")
 
@@ -414,7 +417,8 @@ def run_guest(name: str, script: str, *, bare: bool = True, icount: bool = False
         for fname, content in (files or {}).items():
             (extra / fname).write_text(content)
         uart = Path(tmp) / "uart.log"
-        cmd = [str(VM_RUN), "--no-build", "--arch", arch or ARCH, "--extra", str(extra),
+        cmd = [str(VM_RUN), "--no-build", "--arch", arch or ARCH, "--kernel", KERNEL,
+               "--extra", str(extra),
                "--uart", str(uart), "--timeout", str(timeout)]
         cmd += ["--bare"] if bare else []
         cmd += ["--icount"] if icount else []
@@ -762,7 +766,8 @@ def build_for(arch: str, build: Path | None = None,
         return
     script = (f'. "{REPO}/scripts/lib/common.sh" && . "{REPO}/scripts/lib/build.sh" && '
               + " && ".join(f"{s} {arch}" for s in steps))
-    env = dict(os.environ, **make_vars, **({"RT_BUILD": str(build)} if build else {}))
+    env = dict(os.environ, RT_KERNEL=KERNEL, **make_vars,
+               **({"RT_BUILD": str(build)} if build else {}))
     p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=REPO, env=env)
     assert p.returncode == 0, f"building for {arch} ({', '.join(steps)}) failed:\n{p.stdout}\n{p.stderr}"
 

@@ -260,6 +260,12 @@ struct rtt_info {
 #define RTT_INFO_IRQ_TRACEPOINTS (1u << 0)	/* irq_handler_entry/exit hooked:
 						 * irq_delay and irq measured
 						 */
+/*
+ * irq_thread_handler_entry/exit hooked too (a kernel with rt-tracer's
+ * kernel-patches/linux/0001): irq_delay ends at the threaded handler's
+ * entry and irq is each handler run, exactly.
+ */
+#define RTT_INFO_IRQ_HANDLER_TRACEPOINTS (1u << 1)
 
 #define RTT_IOC_MAGIC		0xb7
 #define RTT_IOC_INFO		_IOR(RTT_IOC_MAGIC, 0, struct rtt_info)

@@ -113,6 +113,8 @@ setup_complete() {
 		python3 -c 'import jsonschema' 2>/dev/null &&
 		python3 -c 'import kconfiglib' 2>/dev/null &&
 		command -v rsync >/dev/null &&
+		[ -f /usr/src/linux-source-6.12.tar.xz ] &&
+		command -v bison >/dev/null && command -v flex >/dev/null &&
 		[ -x "$(checkpatch)" ] &&
 		rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu
 }

@@ -740,7 +740,10 @@ mod stimulus_tests {
             .unwrap()
             .stimulus
             .unwrap();
-        assert_eq!((c.line.clone(), c.period_ns, c.count), (LineSel::Offset(16), 5_000_000, 0));
+        assert_eq!(
+            (c.line.clone(), c.period_ns, c.count),
+            (LineSel::Offset(16), 5_000_000, 0)
+        );
         // A flag alone turns it on and overrides the file.
         let cli = Cli {
             stimulus_line: Some("GPIO27".into()),
@@ -755,12 +758,21 @@ mod stimulus_tests {
     #[test]
     fn stimulus_bad_config_says_what_to_do() {
         let cases = [
-            ("[stimulus]\nline = 16\nbackend = \"sysfs\"\n", "unknown backend `sysfs`"),
+            (
+                "[stimulus]\nline = 16\nbackend = \"sysfs\"\n",
+                "unknown backend `sysfs`",
+            ),
             ("[stimulus]\nline = 16\nrate = 0\n", "rate must be > 0"),
             ("[stimulus]\nline = 16\nrate = \"fast\"\n", "rate must be > 0"),
             ("[stimulus]\nrate = 10\n", "needs a line"),
-            ("[stimulus]\nline = 16\nrate = 10\nperiod = \"1ms\"\n", "rate or period, not both"),
-            ("[stimulus]\nline = 16\nrate = 1000\nwidth = \"2ms\"\n", "shorter than the period"),
+            (
+                "[stimulus]\nline = 16\nrate = 10\nperiod = \"1ms\"\n",
+                "rate or period, not both",
+            ),
+            (
+                "[stimulus]\nline = 16\nrate = 1000\nwidth = \"2ms\"\n",
+                "shorter than the period",
+            ),
             ("[stimulus]\nline = 16\nspeed = 3\n", "unknown field `speed`"),
         ];
         for (text, want) in cases {

@@ -191,16 +191,13 @@ pub fn pulse(x: &crate::stimulus::Pulse, skipped: u64) -> p::Message {
 /// Summarised stimulus pulses as their wire message.
 pub fn pulse_summary(s: &crate::stimulus::Summary, t_ns: u64) -> p::Message {
     let measured = s.count - s.no_readback;
-    let span = |i: usize| {
-        if measured == 0 {
-            p::Span::default()
-        } else {
-            p::Span {
-                min_ns: s.min[i],
-                mean_ns: s.sum[i] / measured,
-                max_ns: s.max[i],
-            }
-        }
+    let span = |i: usize| match s.sum[i].checked_div(measured) {
+        None => p::Span::default(),
+        Some(mean_ns) => p::Span {
+            min_ns: s.min[i],
+            mean_ns,
+            max_ns: s.max[i],
+        },
     };
     p::Message::GpioSummary(p::GpioSummary {
         t_ns,

@@ -72,15 +72,17 @@ impl LineSel {
                 offset: *n,
                 lines: names.len(),
             }),
-            LineSel::Name(name) => names
-                .iter()
-                .position(|n| n == name)
-                .map(|i| i as u32)
-                .ok_or_else(|| StimulusError::LineName {
-                    chip: chip.into(),
-                    name: name.clone(),
-                    examples: names.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
-                }),
+            LineSel::Name(name) => {
+                names
+                    .iter()
+                    .position(|n| n == name)
+                    .map(|i| i as u32)
+                    .ok_or_else(|| StimulusError::LineName {
+                        chip: chip.into(),
+                        name: name.clone(),
+                        examples: names.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
+                    })
+            }
         }
     }
 }
@@ -118,7 +120,11 @@ pub enum StimulusError {
     #[error("stimulus: no GPIO chip `{chip}` (give a label from /sys/bus/gpio/devices/*/label or a /dev/gpiochipN path): {detail}")]
     Chip { chip: String, detail: String },
     #[error("stimulus: chip `{chip}` has no line named `{name}` (its lines are named e.g. {examples}); use a name or an offset")]
-    LineName { chip: String, name: String, examples: String },
+    LineName {
+        chip: String,
+        name: String,
+        examples: String,
+    },
     #[error("stimulus: chip `{chip}` has {lines} lines, no offset {offset}")]
     LineOffset { chip: String, offset: u32, lines: usize },
     #[error("stimulus: cannot drive {what}: {detail} (is the line in use? see gpioinfo)")]
@@ -347,8 +353,14 @@ pub mod flags {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// Opened and started: what is driven, whether readback is possible.
-    Started { what: String, readback: bool },
-    Pulse { pulse: Pulse, skipped: u64 },
+    Started {
+        what: String,
+        readback: bool,
+    },
+    Pulse {
+        pulse: Pulse,
+        skipped: u64,
+    },
     /// Pulses summarised: a high rate, or the channel had no room.
     Summary(Summary),
     /// The thread stopped (count reached, or an error).
@@ -383,10 +395,10 @@ impl Summary {
             return;
         }
         let d = intervals(p);
-        for i in 0..4 {
-            self.min[i] = self.min[i].min(d[i]);
-            self.max[i] = self.max[i].max(d[i]);
-            self.sum[i] += d[i];
+        for (i, v) in d.into_iter().enumerate() {
+            self.min[i] = self.min[i].min(v);
+            self.max[i] = self.max[i].max(v);
+            self.sum[i] += v;
         }
     }
 }
@@ -447,10 +459,12 @@ impl<C: Clock> Runner<C> {
         let wait_ns = (self.cfg.period_ns / 2).min(50_000_000);
         while !stop.load(Ordering::Relaxed) && (self.cfg.count == 0 || seq < self.cfg.count) {
             self.clock.sleep_until(pacer.deadline());
+            // Stamped before the set: a loopback (or a fast pin) raises the
+            // IRQ inside the ioctl, before it returns.
+            let edge = self.clock.now_ns();
             if let Err(e) = self.out.set(true) {
                 return Some(e.to_string());
             }
-            let edge = self.clock.now_ns();
             self.clock.sleep_until(edge + self.cfg.width_ns);
             if let Err(e) = self.out.set(false) {
                 return Some(e.to_string());
@@ -512,7 +526,10 @@ impl<C: Clock> Runner<C> {
                     Err(mpsc::TrySendError::Disconnected(_)) => return None,
                 }
             }
-            match tx.try_send(Event::Pulse { pulse, skipped: t.skipped }) {
+            match tx.try_send(Event::Pulse {
+                pulse,
+                skipped: t.skipped,
+            }) {
                 Ok(()) => {}
                 Err(mpsc::TrySendError::Full(_)) => pending.add(&pulse, t.skipped),
                 Err(mpsc::TrySendError::Disconnected(_)) => return None,
@@ -602,7 +619,13 @@ mod tests {
             assert_eq!(p.deadline(), 1_000 + i * 100);
             // Always 7 ns late, work takes 30 ns: no drift accumulates.
             let t = p.done(p.deadline() + 7, p.deadline() + 30);
-            assert_eq!(t, Timing { late: false, skipped: 0 });
+            assert_eq!(
+                t,
+                Timing {
+                    late: false,
+                    skipped: 0
+                }
+            );
         }
     }
 
@@ -615,7 +638,13 @@ mod tests {
         // Pulse 1 due at 1 ms; its work ends at 3.5 ms: 2 ms and 3 ms skipped.
         assert_eq!(p.deadline(), 1_000_000);
         let t = p.done(1_000_000, 3_500_000);
-        assert_eq!(t, Timing { late: false, skipped: 2 });
+        assert_eq!(
+            t,
+            Timing {
+                late: false,
+                skipped: 2
+            }
+        );
         assert_eq!(p.deadline(), 4_000_000);
     }
 
@@ -684,7 +713,9 @@ mod tests {
         // room at the end either, since nothing drains the channel).
         assert_eq!(events.len(), 4);
         for (i, e) in events.iter().enumerate() {
-            let Event::Pulse { pulse, skipped } = e else { panic!("{e:?}") };
+            let Event::Pulse { pulse, skipped } = e else {
+                panic!("{e:?}")
+            };
             assert_eq!(pulse.seq, i as u64);
             assert_eq!(pulse.t_stimulus, 5_000 + (i as u64 + 1) * 20_000_000 + 3);
             assert_eq!(pulse.flags, flags::NO_READBACK);
@@ -755,9 +786,18 @@ mod tests {
         let names: Vec<String> = (0..32).map(|i| format!("GPIO{i}")).collect();
         assert_eq!(LineSel::parse("GPIO16").resolve("gpio-loopback", &names).unwrap(), 16);
         assert_eq!(LineSel::parse("16").resolve("gpio-loopback", &names).unwrap(), 16);
-        let e = LineSel::parse("GPIO99").resolve("gpio-loopback", &names).unwrap_err().to_string();
-        assert!(e.contains("no line named `GPIO99`") && e.contains("GPIO0, GPIO1"), "{e}");
-        let e = LineSel::parse("40").resolve("gpio-loopback", &names).unwrap_err().to_string();
+        let e = LineSel::parse("GPIO99")
+            .resolve("gpio-loopback", &names)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no line named `GPIO99`") && e.contains("GPIO0, GPIO1"),
+            "{e}"
+        );
+        let e = LineSel::parse("40")
+            .resolve("gpio-loopback", &names)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("32 lines"), "{e}");
     }
 

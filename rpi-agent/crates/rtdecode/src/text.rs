@@ -346,7 +346,11 @@ fn span3(s: &rt_protocol::Span) -> String {
 /// One line per summarised interval, min/mean/max.
 pub fn gpio_summary_line(g: &rt_protocol::GpioSummary) -> String {
     let mut head = format!("GPIO pulses: {}", g.count);
-    for (n, what) in [(g.late, "late"), (g.skipped, "skipped"), (g.no_readback, "without readback")] {
+    for (n, what) in [
+        (g.late, "late"),
+        (g.skipped, "skipped"),
+        (g.no_readback, "without readback"),
+    ] {
         if n > 0 {
             head.push_str(&format!(", {n} {what}"));
         }
@@ -366,7 +370,11 @@ pub fn gpio_summary_line(g: &rt_protocol::GpioSummary) -> String {
 /// The run's tally, under the table.
 pub fn gpio_tally_line(t: &crate::state::GpioTally) -> String {
     let mut s = format!("GPIO stimulus: {} pulses", t.count);
-    for (n, what) in [(t.late, "late"), (t.skipped, "skipped"), (t.no_readback, "without readback")] {
+    for (n, what) in [
+        (t.late, "late"),
+        (t.skipped, "skipped"),
+        (t.no_readback, "without readback"),
+    ] {
         if n > 0 {
             s.push_str(&format!(", {n} {what}"));
         }

@@ -8,6 +8,8 @@ use clap::Parser;
 use rt_protocol::metric;
 use serde::Deserialize;
 
+use crate::stimulus::{rate_to_period_ns, Backend, LineSel, StimulusConfig, StimulusError, DEFAULT_DEMO};
+
 /// What is wrong with the configuration, said so that it can be fixed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -31,6 +33,8 @@ pub enum ConfigError {
     FileSelectors,
     #[error("--bound `{0}`: expected METRIC=DURATION, e.g. latency=100us")]
     Bound(String),
+    #[error(transparent)]
+    Stimulus(#[from] crate::stimulus::StimulusError),
     #[error("baud must be > 0 (e.g. --baud 115200)")]
     ZeroBaud,
     #[error("cannot read config {}: {source} (check the path, or use --no-config)", path.display())]
@@ -114,6 +118,28 @@ pub struct Cli {
     /// Pin the agent to this CPU (keep it off the CPUs under test).
     #[arg(long, value_name = "N")]
     pub cpu: Option<usize>,
+    /// GPIO stimulus: drive this line (offset or name, e.g. GPIO16); turns
+    /// the stimulus on (see [stimulus] in the config file).
+    #[arg(long, value_name = "LINE")]
+    pub stimulus_line: Option<String>,
+    /// Stimulus backend: cdev (default) or rppal (Raspberry Pi, feature `rpi`).
+    #[arg(long, value_name = "NAME")]
+    pub stimulus_backend: Option<String>,
+    /// Stimulus GPIO chip: label (gpio-loopback) or path (/dev/gpiochip0).
+    #[arg(long, value_name = "CHIP")]
+    pub stimulus_chip: Option<String>,
+    /// Stimulus rate in Hz (default 10).
+    #[arg(long, value_name = "HZ", conflicts_with = "stimulus_period")]
+    pub stimulus_rate: Option<String>,
+    /// Stimulus period instead of a rate (e.g. 10ms).
+    #[arg(long, value_name = "DUR")]
+    pub stimulus_period: Option<String>,
+    /// Number of pulses (0: until the agent stops).
+    #[arg(long, value_name = "N")]
+    pub stimulus_count: Option<u64>,
+    /// Pulse width (default 100us).
+    #[arg(long, value_name = "DUR")]
+    pub stimulus_width: Option<String>,
     /// Stop after this long (flushes and exits 0 as on SIGTERM).
     #[arg(long, value_name = "DUR")]
     pub duration: Option<String>,
@@ -199,6 +225,7 @@ pub struct Config {
     pub cpu: Option<usize>,
     pub duration: Option<Duration>,
     pub board: Option<String>,
+    pub stimulus: Option<StimulusConfig>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -218,6 +245,85 @@ struct FileConfig {
     board: Option<String>,
     #[serde(default)]
     track: Vec<TrackToml>,
+    stimulus: Option<StimulusToml>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+enum NumOrText {
+    Num(f64),
+    Text(String),
+}
+
+impl NumOrText {
+    fn text(&self) -> String {
+        match self {
+            NumOrText::Num(n) => n.to_string(),
+            NumOrText::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// `[stimulus]`: present means on (see rpi-agent.example.toml).
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+struct StimulusToml {
+    backend: Option<String>,
+    chip: Option<String>,
+    line: Option<NumOrText>,
+    rate: Option<NumOrText>,
+    period: Option<DurationVal>,
+    count: Option<u64>,
+    width: Option<DurationVal>,
+    demo_sysfs: Option<PathBuf>,
+}
+
+pub const DEFAULT_STIMULUS_CHIP: &str = "gpio-loopback";
+pub const DEFAULT_STIMULUS_RATE_HZ: u64 = 10;
+pub const DEFAULT_STIMULUS_WIDTH_NS: u64 = 100_000;
+
+/// File table and flags -> stimulus config; None when neither turns it on.
+fn stimulus_config(cli: &Cli, file: Option<&StimulusToml>) -> Result<Option<StimulusConfig>, ConfigError> {
+    if file.is_none() && cli.stimulus_line.is_none() {
+        return Ok(None);
+    }
+    let f = file.cloned().unwrap_or_default();
+    let backend = match cli.stimulus_backend.as_ref().or(f.backend.as_ref()) {
+        Some(b) => Backend::parse(b)?,
+        None => Backend::Cdev,
+    };
+    let line = match (&cli.stimulus_line, &f.line) {
+        (Some(l), _) => LineSel::parse(l),
+        (None, Some(l)) => LineSel::parse(&l.text()),
+        (None, None) => return Err(StimulusError::NoLine.into()),
+    };
+    let period_ns = match (&cli.stimulus_rate, &cli.stimulus_period, &f.rate, &f.period) {
+        (Some(r), _, _, _) => rate_to_period_ns(r)?,
+        (None, Some(p), _, _) => parse_duration_ns(p)?,
+        (None, None, Some(_), Some(_)) => return Err(StimulusError::RateAndPeriod.into()),
+        (None, None, Some(r), None) => rate_to_period_ns(&r.text())?,
+        (None, None, None, Some(p)) => p.ns()?,
+        (None, None, None, None) => 1_000_000_000 / DEFAULT_STIMULUS_RATE_HZ,
+    };
+    let width_ns = match (&cli.stimulus_width, &f.width) {
+        (Some(w), _) => parse_duration_ns(w)?,
+        (None, Some(w)) => w.ns()?,
+        (None, None) => DEFAULT_STIMULUS_WIDTH_NS,
+    };
+    let cfg = StimulusConfig {
+        backend,
+        chip: cli
+            .stimulus_chip
+            .clone()
+            .or(f.chip)
+            .unwrap_or_else(|| DEFAULT_STIMULUS_CHIP.into()),
+        line,
+        period_ns,
+        count: cli.stimulus_count.or(f.count).unwrap_or(0),
+        width_ns,
+        demo: f.demo_sysfs.unwrap_or_else(|| DEFAULT_DEMO.into()),
+    };
+    Ok(Some(cfg.validate()?))
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -471,7 +577,9 @@ impl Config {
             Some(d) => Some(Duration::from_nanos(parse_duration_ns(d)?)),
             None => None,
         };
+        let stimulus = stimulus_config(cli, file.stimulus.as_ref())?;
         Ok(Config {
+            stimulus,
             device: cli
                 .device
                 .clone()
@@ -601,5 +709,75 @@ mod tests {
         assert!(parse_track_spec("latency=1ms").is_err());
         assert!(Config::from_toml(&cli, "[[track]]\nname = \"a\"\npid = 3\n").is_err());
         assert!(Config::from_toml(&cli, "bogus = 1\n").is_err());
+    }
+}
+
+#[cfg(test)]
+mod stimulus_tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(&Cli::default(), text)
+    }
+
+    #[test]
+    fn stimulus_off_unless_configured() {
+        assert!(load("").unwrap().stimulus.is_none());
+    }
+
+    #[test]
+    fn stimulus_table_and_flags() {
+        let c = load("[stimulus]\nline = \"GPIO16\"\nrate = 100\ncount = 50\nwidth = \"200us\"\n")
+            .unwrap()
+            .stimulus
+            .unwrap();
+        assert_eq!(c.backend, Backend::Cdev);
+        assert_eq!(c.chip, "gpio-loopback");
+        assert_eq!(c.line, LineSel::Name("GPIO16".into()));
+        assert_eq!((c.period_ns, c.count, c.width_ns), (10_000_000, 50, 200_000));
+        assert_eq!(c.demo, PathBuf::from(DEFAULT_DEMO));
+        let c = load("[stimulus]\nline = 16\nperiod = \"5ms\"\nchip = \"/dev/gpiochip1\"\n")
+            .unwrap()
+            .stimulus
+            .unwrap();
+        assert_eq!(
+            (c.line.clone(), c.period_ns, c.count),
+            (LineSel::Offset(16), 5_000_000, 0)
+        );
+        // A flag alone turns it on and overrides the file.
+        let cli = Cli {
+            stimulus_line: Some("GPIO27".into()),
+            stimulus_rate: Some("1000".into()),
+            stimulus_backend: Some("rppal".into()),
+            ..Cli::default()
+        };
+        let c = Config::from_toml(&cli, "").unwrap().stimulus.unwrap();
+        assert_eq!((c.backend, c.period_ns), (Backend::Rppal, 1_000_000));
+    }
+
+    #[test]
+    fn stimulus_bad_config_says_what_to_do() {
+        let cases = [
+            (
+                "[stimulus]\nline = 16\nbackend = \"sysfs\"\n",
+                "unknown backend `sysfs`",
+            ),
+            ("[stimulus]\nline = 16\nrate = 0\n", "rate must be > 0"),
+            ("[stimulus]\nline = 16\nrate = \"fast\"\n", "rate must be > 0"),
+            ("[stimulus]\nrate = 10\n", "needs a line"),
+            (
+                "[stimulus]\nline = 16\nrate = 10\nperiod = \"1ms\"\n",
+                "rate or period, not both",
+            ),
+            (
+                "[stimulus]\nline = 16\nrate = 1000\nwidth = \"2ms\"\n",
+                "shorter than the period",
+            ),
+            ("[stimulus]\nline = 16\nspeed = 3\n", "unknown field `speed`"),
+        ];
+        for (text, want) in cases {
+            let e = load(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
     }
 }

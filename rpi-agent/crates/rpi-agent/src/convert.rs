@@ -175,6 +175,43 @@ const _: () = {
     assert!(u::RTT_NR_METRICS <= p::MAX_METRICS);
 };
 
+/// A stimulus pulse as its wire message.
+pub fn pulse(x: &crate::stimulus::Pulse, skipped: u64) -> p::Message {
+    p::Message::GpioPulse(p::GpioPulse {
+        seq: x.seq,
+        t_stimulus: x.t_stimulus,
+        t_hard: x.t_hard,
+        t_thread: x.t_thread,
+        t_done: x.t_done,
+        flags: x.flags,
+        skipped,
+    })
+}
+
+/// Summarised stimulus pulses as their wire message.
+pub fn pulse_summary(s: &crate::stimulus::Summary, t_ns: u64) -> p::Message {
+    let measured = s.count - s.no_readback;
+    let span = |i: usize| match s.sum[i].checked_div(measured) {
+        None => p::Span::default(),
+        Some(mean_ns) => p::Span {
+            min_ns: s.min[i],
+            mean_ns,
+            max_ns: s.max[i],
+        },
+    };
+    p::Message::GpioSummary(p::GpioSummary {
+        t_ns,
+        count: s.count,
+        late: s.late,
+        skipped: s.skipped,
+        no_readback: s.no_readback,
+        stim_to_hard: span(0),
+        hard_to_thread: span(1),
+        thread_to_done: span(2),
+        stim_to_done: span(3),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,6 @@ mod framer;
 mod link;
 mod outbox;
 mod source;
-#[allow(dead_code)] // placeholder interface, no implementation yet
 mod stimulus;
 mod sysinfo;
 mod tracker;
@@ -108,7 +107,11 @@ struct Agent {
     /// Payloads the framer could not turn into a frame.
     frame_errors: u64,
     hello: p::Hello,
+    stim: Option<stimulus::Handle>,
 }
+
+/// How often the main loop takes the stimulus thread's results.
+const STIMULUS_DRAIN: Duration = Duration::from_millis(20);
 
 /// Repeated problems are reported (as notices) at most this often; counters
 /// in the heartbeat hold the exact numbers.
@@ -158,6 +161,7 @@ impl Agent {
             next_encode_report: None,
             frame_errors: 0,
             hello,
+            stim: None,
             cfg,
         })
     }
@@ -394,6 +398,14 @@ impl Agent {
     fn run(&mut self) -> Result<(), AgentError> {
         let deadline = self.cfg.duration.map(|d| self.started + d);
         self.queue(&p::Message::Hello(self.hello.clone()));
+        if let Some(sc) = self.cfg.stimulus.clone() {
+            // A stimulus that cannot start is the user's to fix: say so, and
+            // go on streaming the rest.
+            match stimulus::Handle::start(sc) {
+                Ok(h) => self.stim = Some(h),
+                Err(e) => self.notice(p::NoticeLevel::Error, &e.to_string()),
+            }
+        }
         loop {
             let now = Instant::now();
             if STOP.load(Ordering::SeqCst) || deadline.is_some_and(|d| now >= d) {
@@ -412,6 +424,7 @@ impl Agent {
                 }
             }
             self.report_bad_records(now);
+            self.stimulus_events();
             let next_send = self.pump(now);
 
             let mut wake = self.next_heartbeat.min(self.next_hello);
@@ -427,6 +440,10 @@ impl Agent {
             }
             if let Some(d) = deadline {
                 wake = wake.min(d);
+            }
+            if self.stim.is_some() {
+                // Pulse results wait in the channel at most this long.
+                wake = wake.min(now + STIMULUS_DRAIN);
             }
             let replay_busy =
                 matches!(&self.input, Input::Replay(r) if !r.eof && self.outbox.urgent_free() > 4 * p::MAX_PAYLOAD);
@@ -455,8 +472,39 @@ impl Agent {
         }
     }
 
+    /// Turn the stimulus thread's results into messages (never blocks).
+    fn stimulus_events(&mut self) {
+        let Some(h) = &self.stim else { return };
+        let events: Vec<stimulus::Event> = h.rx.try_iter().collect();
+        for ev in events {
+            match ev {
+                stimulus::Event::Started { what, readback } => {
+                    let rb = if readback {
+                        "readback from the demo module"
+                    } else {
+                        "no readback (demo module sysfs absent)"
+                    };
+                    self.notice(p::NoticeLevel::Info, &format!("stimulus: driving {what}, {rb}"));
+                }
+                stimulus::Event::Pulse { pulse, skipped } => self.queue(&convert::pulse(&pulse, skipped)),
+                stimulus::Event::Summary(s) => self.queue(&convert::pulse_summary(&s, sysinfo::monotonic_ns())),
+                stimulus::Event::Stopped(err) => {
+                    match err {
+                        Some(e) => self.notice(p::NoticeLevel::Error, &e),
+                        None => self.notice(p::NoticeLevel::Info, "stimulus: done"),
+                    }
+                    self.stim = None;
+                    return;
+                }
+            }
+        }
+    }
+
     /// SIGTERM/SIGINT/--duration/end of replay: final snapshot, drain, exit 0.
     fn shutdown(&mut self) -> Result<(), AgentError> {
+        if let Some(mut h) = self.stim.take() {
+            h.stop();
+        }
         if let Input::Device(dev) = &self.input {
             if dev.ctl.is_open() && dev.ctl.snapshot().is_ok() {
                 // The records are queued synchronously by the ioctl.

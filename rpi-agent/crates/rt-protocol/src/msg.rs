@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Wire protocol version. Major: incompatible change; minor: additions only.
 pub const PROTOCOL_MAJOR: u16 = 1;
-pub const PROTOCOL_MINOR: u16 = 2;
+pub const PROTOCOL_MINOR: u16 = 3;
 
 pub const COMM_LEN: usize = 16;
 /// Log2 histogram buckets (bucket i: [2^(i-1), 2^i) ns; 0: 0 ns; last: open).
@@ -40,6 +40,10 @@ pub mod kind {
     pub const WORST: u16 = 7;
     pub const DROPPED: u16 = 8;
     pub const NOTICE: u16 = 9;
+    /// 1.3: one GPIO stimulus pulse.
+    pub const GPIO_PULSE: u16 = 10;
+    /// 1.3: GPIO stimulus pulses of an interval, summarised.
+    pub const GPIO_SUMMARY: u16 = 11;
 }
 
 /// Metric ids, equal to `enum rtt_metric`.
@@ -421,6 +425,56 @@ pub struct Dropped {
     pub exits: u64,
 }
 
+/// `GpioPulse::flags` bits.
+pub mod pulse_flags {
+    /// No readback: the demo module's sysfs is absent, or its `last_pulse`
+    /// did not advance in time; t_hard, t_thread, t_done are 0.
+    pub const NO_READBACK: u8 = 0x01;
+    /// The rising edge came later than its deadline by more than the
+    /// agent's tolerance (1 ms).
+    pub const LATE: u8 = 0x02;
+}
+
+/// One pulse of the GPIO stimulus (1.3). Times are the agent's
+/// CLOCK_MONOTONIC ns: the rising edge as the agent set it, and, read back
+/// from `irq_button_demo`, its hard IRQ, IRQ thread start and handler end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct GpioPulse {
+    pub seq: u64,
+    pub t_stimulus: u64,
+    pub t_hard: u64,
+    pub t_thread: u64,
+    pub t_done: u64,
+    pub flags: u8,
+    /// Deadlines passed without a pulse right after this one.
+    pub skipped: u64,
+}
+
+/// min / mean / max of one interval, ns (all 0 when nothing was measured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Span {
+    pub min_ns: u64,
+    pub mean_ns: u64,
+    pub max_ns: u64,
+}
+
+/// GPIO stimulus pulses summarised (1.3): sent instead of `GpioPulse` at
+/// rates above 50 Hz (one per second) and when the agent fell behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct GpioSummary {
+    pub t_ns: u64,
+    /// Pulses sent in the interval.
+    pub count: u64,
+    pub late: u64,
+    pub skipped: u64,
+    /// Pulses without readback (not in the spans).
+    pub no_readback: u64,
+    pub stim_to_hard: Span,
+    pub hard_to_thread: Span,
+    pub thread_to_done: Span,
+    pub stim_to_done: Span,
+}
+
 /// Module presence as seen by the agent.
 pub mod module_state {
     pub const ABSENT: u8 = 0;
@@ -637,6 +691,8 @@ pub enum Message {
     Worst(Worst),
     Dropped(Dropped),
     Notice(Notice),
+    GpioPulse(GpioPulse),
+    GpioSummary(GpioSummary),
 }
 
 impl Message {
@@ -651,6 +707,8 @@ impl Message {
             Message::Worst(_) => kind::WORST,
             Message::Dropped(_) => kind::DROPPED,
             Message::Notice(_) => kind::NOTICE,
+            Message::GpioPulse(_) => kind::GPIO_PULSE,
+            Message::GpioSummary(_) => kind::GPIO_SUMMARY,
         }
     }
 
@@ -664,6 +722,8 @@ impl Message {
             Message::Worst(m) => postcard::to_slice(m, buf),
             Message::Dropped(m) => postcard::to_slice(m, buf),
             Message::Notice(m) => postcard::to_slice(m, buf),
+            Message::GpioPulse(m) => postcard::to_slice(m, buf),
+            Message::GpioSummary(m) => postcard::to_slice(m, buf),
         }
     }
 
@@ -693,6 +753,8 @@ impl Message {
             }),
             kind::DROPPED => Message::Dropped(take(payload)?),
             kind::NOTICE => Message::Notice(take(payload)?),
+            kind::GPIO_PULSE => Message::GpioPulse(take(payload)?),
+            kind::GPIO_SUMMARY => Message::GpioSummary(take(payload)?),
             _ => return Ok(None),
         }))
     }

@@ -43,6 +43,10 @@ pub const RTT_REC_WORST: u16 = 3;
 pub const RTT_REC_DROPPED: u16 = 4;
 
 pub const RTT_INFO_IRQ_TRACEPOINTS: u32 = 1 << 0;
+/// irq_delay ends at, and irq measures, the threaded handler itself (the
+/// kernel patch's tracepoints); without it IRQ handling is derived from the
+/// IRQ thread's scheduling events.
+pub const RTT_INFO_IRQ_HANDLER_TRACEPOINTS: u32 = 1 << 1;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 #[repr(C)]

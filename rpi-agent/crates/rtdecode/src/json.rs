@@ -22,7 +22,7 @@ use crate::{fmt, Printer, Record};
 
 /// Version of this JSON format: the major changes when a field is removed,
 /// renamed or changes meaning, the minor when fields or line types are added.
-pub const SCHEMA_VERSION: &str = "2.1";
+pub const SCHEMA_VERSION: &str = "2.2";
 
 /// A `type` tag with one value: a unit enum serializes as its name, and its
 /// schema is that one string.
@@ -49,6 +49,8 @@ tag!(LinkTag, "link");
 tag!(UnknownTag, "unknown");
 tag!(IncompatibleTag, "incompatible");
 tag!(DamagedTag, "damaged");
+tag!(GpioPulseTag, "gpio_pulse");
+tag!(GpioSummaryTag, "gpio_summary");
 
 /// When rtdecode handled the line: RFC 3339, UTC, microseconds. For a
 /// capture file that is the time of decoding, not of capture.
@@ -104,6 +106,78 @@ pub struct HelloLine {
     /// 0: the agent writes to a file.
     pub baud: u32,
     pub module_flags: u32,
+    /// (2.2) What IRQ metrics are measured from: "handler tracepoints
+    /// (exact)" or "derived from IRQ thread scheduling"; null: neither flag.
+    pub irq_timing: Option<String>,
+}
+
+/// (2.2) One GPIO stimulus pulse (wire kind 10). Times are the agent's
+/// CLOCK_MONOTONIC ns; intervals are null without readback.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GpioPulseLine {
+    #[serde(rename = "type")]
+    pub tag: GpioPulseTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    /// The pulse's number since the stimulus started.
+    pub pulse: u64,
+    pub t_stimulus: u64,
+    pub t_hard: u64,
+    pub t_thread: u64,
+    pub t_done: u64,
+    /// No readback from irq_button_demo (t_hard, t_thread, t_done are 0).
+    pub no_readback: bool,
+    /// The edge came later than its deadline by more than 1 ms.
+    pub late: bool,
+    /// Deadlines passed without a pulse right after this one.
+    pub skipped: u64,
+    pub stimulus_to_hard_ns: Option<u64>,
+    pub hard_to_thread_ns: Option<u64>,
+    pub thread_to_done_ns: Option<u64>,
+    pub stimulus_to_done_ns: Option<u64>,
+}
+
+/// min / mean / max of an interval, ns.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpanJson {
+    pub min_ns: u64,
+    pub mean_ns: u64,
+    pub max_ns: u64,
+}
+
+/// (2.2) GPIO stimulus pulses summarised (wire kind 11): at rates above
+/// 50 Hz, or when the agent fell behind. Spans are null when no pulse had
+/// readback.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GpioSummaryLine {
+    #[serde(rename = "type")]
+    pub tag: GpioSummaryTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    pub t_ns: u64,
+    pub count: u64,
+    pub late: u64,
+    pub skipped: u64,
+    pub no_readback: u64,
+    pub stimulus_to_hard: Option<SpanJson>,
+    pub hard_to_thread: Option<SpanJson>,
+    pub thread_to_done: Option<SpanJson>,
+    pub stimulus_to_done: Option<SpanJson>,
+}
+
+/// (2.2) The run's GPIO stimulus tally, in `link` lines.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GpioTallyJson {
+    pub count: u64,
+    pub late: u64,
+    pub skipped: u64,
+    pub no_readback: u64,
+    /// stimulus→done over the pulses with readback; null when none had it.
+    pub stimulus_to_done: Option<SpanJson>,
 }
 
 /// The agent's own counters, as a heartbeat carries them.
@@ -551,6 +625,8 @@ pub struct LinkLine {
     pub onlcr_frames: u64,
     /// `null` until a heartbeat came.
     pub agent: Option<AgentCounters>,
+    /// (2.2) GPIO stimulus pulses so far; `null` when there were none.
+    pub gpio: Option<GpioTallyJson>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -606,6 +682,8 @@ pub enum Line {
     Unknown(UnknownLine),
     Incompatible(IncompatibleLine),
     Damaged(DamagedLine),
+    GpioPulse(GpioPulseLine),
+    GpioSummary(GpioSummaryLine),
 }
 
 /// The JSON Schema of one line, as committed in docs/rtdecode.schema.json.
@@ -734,6 +812,8 @@ pub fn line(r: &Record<'_>, st: &State, host_time: HostTime) -> Option<Line> {
                     level: notice_level(n),
                     text: n.text.to_string(),
                 }),
+                M::GpioPulse(g) => Line::GpioPulse(gpio_pulse(seq, g, host_time)),
+                M::GpioSummary(g) => Line::GpioSummary(gpio_summary(seq, g, host_time)),
             }
         }
         Record::Unknown { seq, kind } => Line::Unknown(UnknownLine {
@@ -774,6 +854,7 @@ fn hello(seq: u32, h: &Hello, host_time: HostTime) -> HelloLine {
         board: h.board.to_string(),
         baud: h.baud,
         module_flags: h.module_flags,
+        irq_timing: crate::state::irq_timing(h.module_flags).map(str::to_string),
     }
 }
 
@@ -833,6 +914,65 @@ fn link(st: &State, final_: bool, host_time: HostTime) -> LinkLine {
         console_bytes: s.console_bytes,
         onlcr_frames: s.onlcr_frames,
         agent: st.heartbeat.as_ref().map(AgentCounters::from),
+        gpio: (st.gpio.count > 0).then(|| GpioTallyJson {
+            count: st.gpio.count,
+            late: st.gpio.late,
+            skipped: st.gpio.skipped,
+            no_readback: st.gpio.no_readback,
+            stimulus_to_done: st.gpio.mean_ns().map(|mean_ns| SpanJson {
+                min_ns: st.gpio.min_ns,
+                mean_ns,
+                max_ns: st.gpio.max_ns,
+            }),
+        }),
+    }
+}
+
+fn gpio_pulse(seq: u32, g: &rt_protocol::GpioPulse, host_time: HostTime) -> GpioPulseLine {
+    use rt_protocol::pulse_flags as f;
+    let rb = g.flags & f::NO_READBACK == 0;
+    let d = |a: u64, b: u64| rb.then(|| b.saturating_sub(a));
+    GpioPulseLine {
+        tag: GpioPulseTag::Tag,
+        host_time,
+        seq,
+        pulse: g.seq,
+        t_stimulus: g.t_stimulus,
+        t_hard: g.t_hard,
+        t_thread: g.t_thread,
+        t_done: g.t_done,
+        no_readback: !rb,
+        late: g.flags & f::LATE != 0,
+        skipped: g.skipped,
+        stimulus_to_hard_ns: d(g.t_stimulus, g.t_hard),
+        hard_to_thread_ns: d(g.t_hard, g.t_thread),
+        thread_to_done_ns: d(g.t_thread, g.t_done),
+        stimulus_to_done_ns: d(g.t_stimulus, g.t_done),
+    }
+}
+
+fn gpio_summary(seq: u32, g: &rt_protocol::GpioSummary, host_time: HostTime) -> GpioSummaryLine {
+    let measured = g.count > g.no_readback;
+    let span = |s: &rt_protocol::Span| {
+        measured.then_some(SpanJson {
+            min_ns: s.min_ns,
+            mean_ns: s.mean_ns,
+            max_ns: s.max_ns,
+        })
+    };
+    GpioSummaryLine {
+        tag: GpioSummaryTag::Tag,
+        host_time,
+        seq,
+        t_ns: g.t_ns,
+        count: g.count,
+        late: g.late,
+        skipped: g.skipped,
+        no_readback: g.no_readback,
+        stimulus_to_hard: span(&g.stim_to_hard),
+        hard_to_thread: span(&g.hard_to_thread),
+        thread_to_done: span(&g.thread_to_done),
+        stimulus_to_done: span(&g.stim_to_done),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rt_protocol::{kind, Dropped, Heartbeat, Hello, Message, Stats, TaskInfo, TaskSnapshot, Violation};
+use rt_protocol::{kind, pulse_flags, Dropped, Heartbeat, Hello, Message, Stats, TaskInfo, TaskSnapshot, Violation};
 
 /// A task is its pid and start time: pids are reused, (pid, start_ns) is not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,6 +82,48 @@ pub struct State {
     pub incompatible: Option<(u16, u16)>,
     /// Latest agent CLOCK_MONOTONIC seen in any message (0: none yet).
     pub agent_ns: u64,
+    /// GPIO stimulus pulses of the run (per-pulse and summarised).
+    pub gpio: GpioTally,
+}
+
+/// Per-run tally of GPIO stimulus pulses: stimulus→done over those with readback.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GpioTally {
+    pub count: u64,
+    pub late: u64,
+    pub skipped: u64,
+    pub no_readback: u64,
+    /// Pulses with readback, in min/sum/max.
+    pub measured: u64,
+    pub min_ns: u64,
+    pub sum_ns: u64,
+    pub max_ns: u64,
+}
+
+impl GpioTally {
+    fn add(&mut self, n: u64, min: u64, sum: u64, max: u64) {
+        if n == 0 {
+            return;
+        }
+        self.min_ns = if self.measured == 0 { min } else { self.min_ns.min(min) };
+        self.max_ns = self.max_ns.max(max);
+        self.sum_ns = self.sum_ns.saturating_add(sum);
+        self.measured += n;
+    }
+    pub fn mean_ns(&self) -> Option<u64> {
+        (self.measured > 0).then(|| self.sum_ns / self.measured)
+    }
+}
+
+/// What the target's IRQ metrics are measured from (Hello `module_flags`).
+pub fn irq_timing(module_flags: u32) -> Option<&'static str> {
+    if module_flags & rt_uapi::RTT_INFO_IRQ_HANDLER_TRACEPOINTS != 0 {
+        Some("handler tracepoints (exact)")
+    } else if module_flags & rt_uapi::RTT_INFO_IRQ_TRACEPOINTS != 0 {
+        Some("derived from IRQ thread scheduling")
+    } else {
+        None
+    }
 }
 
 impl State {
@@ -111,6 +153,29 @@ impl State {
                 self.dropped.exits = self.dropped.exits.saturating_add(d.exits);
             }
             Message::Notice(_) => {}
+            Message::GpioPulse(g) => {
+                let tl = &mut self.gpio;
+                tl.count += 1;
+                tl.skipped += g.skipped;
+                tl.late += u64::from(g.flags & pulse_flags::LATE != 0);
+                if g.flags & pulse_flags::NO_READBACK != 0 {
+                    tl.no_readback += 1;
+                } else {
+                    let d = g.t_done.saturating_sub(g.t_stimulus);
+                    tl.add(1, d, d, d);
+                }
+            }
+            Message::GpioSummary(g) => {
+                self.agent_ns = self.agent_ns.max(g.t_ns);
+                let tl = &mut self.gpio;
+                tl.count += g.count;
+                tl.late += g.late;
+                tl.skipped += g.skipped;
+                tl.no_readback += g.no_readback;
+                let n = g.count.saturating_sub(g.no_readback);
+                let s = &g.stim_to_done;
+                tl.add(n, s.min_ns, s.mean_ns.saturating_mul(n), s.max_ns);
+            }
         }
     }
 

@@ -203,12 +203,18 @@ impl<W: Write> TextPrinter<W> {
                 } else {
                     format!("UAPI {}.{}", h.uapi_major, h.uapi_minor)
                 };
+                let irq = match crate::state::irq_timing(h.module_flags) {
+                    Some(t) => format!(" / IRQ timing: {t}"),
+                    None => String::new(),
+                };
                 writeln!(
                     self.out,
-                    "== rpi-agent {} (protocol {}.{}) on {} / kernel {} / module {} / {} baud",
-                    h.agent_version, h.proto_major, h.proto_minor, h.board, h.kernel_release, module, h.baud
+                    "== rpi-agent {} (protocol {}.{}) on {} / kernel {} / module {} / {} baud{}",
+                    h.agent_version, h.proto_major, h.proto_minor, h.board, h.kernel_release, module, h.baud, irq
                 )
             }
+            Message::GpioPulse(g) => writeln!(self.out, "{}", gpio_pulse_line(g)),
+            Message::GpioSummary(g) => writeln!(self.out, "{}", gpio_summary_line(g)),
             Message::Exit(s) => {
                 self.table_dirty = true;
                 writeln!(self.out, "-- exited: {}", fmt::who(&s.task))
@@ -274,9 +280,13 @@ impl<W: Write> TextPrinter<W> {
         Ok(())
     }
 
-    /// The table of tracked tasks (and their histograms with `hist`).
+    /// The table of tracked tasks (and their histograms with `hist`), and
+    /// the run's GPIO stimulus tally.
     pub fn table(&mut self, st: &State) -> io::Result<()> {
         self.table_dirty = false;
+        if st.gpio.count > 0 {
+            writeln!(self.out, "{}", gpio_tally_line(&st.gpio))?;
+        }
         if st.tasks.is_empty() {
             return Ok(());
         }
@@ -297,6 +307,88 @@ impl<W: Write> TextPrinter<W> {
         }
         Ok(())
     }
+}
+
+fn pulse_flags_text(flags: u8, skipped: u64) -> String {
+    let mut t = String::new();
+    if flags & rt_protocol::pulse_flags::LATE != 0 {
+        t.push_str(" (late)");
+    }
+    if skipped > 0 {
+        t.push_str(&format!(" ({skipped} deadlines skipped)"));
+    }
+    t
+}
+
+/// `GPIO pulse #12: stimulus→hard IRQ 41 us, →thread 85 us, handler 210 us, total 336 us`.
+pub fn gpio_pulse_line(g: &rt_protocol::GpioPulse) -> String {
+    let extra = pulse_flags_text(g.flags, g.skipped);
+    if g.flags & rt_protocol::pulse_flags::NO_READBACK != 0 {
+        return format!(
+            "GPIO pulse #{}: no readback (irq_button_demo absent, or no IRQ within the wait){extra}",
+            g.seq
+        );
+    }
+    format!(
+        "GPIO pulse #{}: stimulus→hard IRQ {}, →thread {}, handler {}, total {}{extra}",
+        g.seq,
+        fmt::dur(g.t_hard.saturating_sub(g.t_stimulus)),
+        fmt::dur(g.t_thread.saturating_sub(g.t_hard)),
+        fmt::dur(g.t_done.saturating_sub(g.t_thread)),
+        fmt::dur(g.t_done.saturating_sub(g.t_stimulus)),
+    )
+}
+
+fn span3(s: &rt_protocol::Span) -> String {
+    format!("{}/{}/{}", fmt::dur(s.min_ns), fmt::dur(s.mean_ns), fmt::dur(s.max_ns))
+}
+
+/// One line per summarised interval, min/mean/max.
+pub fn gpio_summary_line(g: &rt_protocol::GpioSummary) -> String {
+    let mut head = format!("GPIO pulses: {}", g.count);
+    for (n, what) in [
+        (g.late, "late"),
+        (g.skipped, "skipped"),
+        (g.no_readback, "without readback"),
+    ] {
+        if n > 0 {
+            head.push_str(&format!(", {n} {what}"));
+        }
+    }
+    if g.count == g.no_readback {
+        return format!("{head}; no readback");
+    }
+    format!(
+        "{head}; min/mean/max stimulus→hard IRQ {}, →thread {}, handler {}, total {}",
+        span3(&g.stim_to_hard),
+        span3(&g.hard_to_thread),
+        span3(&g.thread_to_done),
+        span3(&g.stim_to_done)
+    )
+}
+
+/// The run's tally, under the table.
+pub fn gpio_tally_line(t: &crate::state::GpioTally) -> String {
+    let mut s = format!("GPIO stimulus: {} pulses", t.count);
+    for (n, what) in [
+        (t.late, "late"),
+        (t.skipped, "skipped"),
+        (t.no_readback, "without readback"),
+    ] {
+        if n > 0 {
+            s.push_str(&format!(", {n} {what}"));
+        }
+    }
+    match t.mean_ns() {
+        Some(mean) => s.push_str(&format!(
+            "; stimulus→done min {} mean {} max {}",
+            fmt::dur(t.min_ns),
+            fmt::dur(mean),
+            fmt::dur(t.max_ns)
+        )),
+        None => s.push_str("; none measured"),
+    }
+    s
 }
 
 /// What makes a link line worth printing again.

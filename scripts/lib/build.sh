@@ -36,6 +36,8 @@ build_modules() {
 	mkdir -p "$RT_BUILD/$arch"
 	: >"$RT_BUILD/$arch/build.log"
 	build_kmod "$arch" "$RT_ROOT/rt-tracer-module" rt_tracer.ko
+	build_kmod "$arch" "$RT_ROOT/gpio-loopback" gpio_loopback.ko
+	build_kmod "$arch" "$RT_ROOT/irq-button-demo" irq_button_demo.ko
 }
 
 build_workloads() {

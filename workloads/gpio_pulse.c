@@ -22,7 +22,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gpio_pulse [options]\n"
-		"  -c DEV      GPIO chip device (default /dev/gpiochip0)\n"
+		"  -c CHIP     GPIO chip: /dev path or label (default gpio-loopback)\n"
 		"  -l LINE     line offset to drive (default 16)\n"
 		"  -n N        number of edges (default 200)\n"
 		"  -P US       period between edges in us, 0 = as fast as possible (default 1000)\n"
@@ -66,9 +66,32 @@ static long drain(int fd, int print)
 	return n;
 }
 
+/* open_chip - a /dev path, or the first /dev/gpiochipN whose label is @name */
+static int open_chip(const char *name)
+{
+	struct gpiochip_info info;
+	char path[32];
+	int fd;
+
+	if (name[0] == '/')
+		return open(name, O_RDWR);
+	for (int i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "/dev/gpiochip%d", i);
+		fd = open(path, O_RDWR);
+		if (fd < 0)
+			continue;
+		if (!ioctl(fd, GPIO_GET_CHIPINFO_IOCTL, &info) &&
+		    !strcmp(info.label, name))
+			return fd;
+		close(fd);
+	}
+	errno = ENODEV;
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
-	const char *dev = "/dev/gpiochip0";
+	const char *dev = "gpio-loopback";
 	long line = 16, n = 200, period_us = 1000, dur_ms = 0, hold_ms = 0;
 	long edges = 0, events = 0;
 	int watch = 0, chip, out, in = -1, c, r;
@@ -88,7 +111,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	chip = open(dev, O_RDWR);
+	chip = open_chip(dev);
 	if (chip < 0) {
 		perror(dev);
 		return 1;

@@ -2,305 +2,437 @@
 /*
  * gpio_loopback - a gpiochip whose output line N is wired to input line N+1
  *
- * For the emulated appliance: it stands in for a jumper wire between two
- * GPIO header pins, so the IRQ path of a GPIO button can be tested without
- * a Pi. Each level change of line N+1 caused by driving line N is queued in
- * a per-line ring of LB_RING edges and raised from a hard irq_work, so the
- * flow handler and the hard handler run in hard IRQ context as they would
- * for a real GPIO controller. Edges beyond the ring's bound are counted in
- * /sys/kernel/debug/gpio_loopback/dropped and not raised.
+ * A test fixture for IRQ latency work without hardware: driving line N
+ * changes the level of line N+1 and, when line N+1 has its interrupt
+ * enabled for that edge, raises a real Linux IRQ from hard IRQ context
+ * (an IRQ_WORK_INIT_HARD irq_work), as a GPIO controller's parent IRQ
+ * would. Flow handler, hard handler and irq_handler_entry thus run as on
+ * hardware, and a threaded handler gets a real IRQ thread.
+ *
+ * Each line counts its pending edges up to LOOPBACK_MAX_PENDING; edges
+ * beyond that are counted in the "dropped" attribute of the platform
+ * device, never lost silently.
  */
-#include <linux/module.h>
-#include <linux/platform_device.h>
+
+#include <linux/bitmap.h>
+#include <linux/device.h>
 #include <linux/gpio/driver.h>
+#include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/irq_work.h>
-#include <linux/debugfs.h>
-#include <linux/spinlock.h>
+#include <linux/irqdomain.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 
-#define LB_MAX_LINES	64
-#define LB_RING		16
+/* ---------------------------------------------------------------------
+ * Parameters and state
+ */
+
+#define LOOPBACK_MAX_LINES	64
+#define LOOPBACK_MAX_PENDING	16
 
 static unsigned int ngpio = 32;
 module_param(ngpio, uint, 0444);
-MODULE_PARM_DESC(ngpio, "number of lines (2..64, default 32)");
+MODULE_PARM_DESC(ngpio, "number of lines (2.." __stringify(LOOPBACK_MAX_LINES) ", default 32)");
 
-/* ---- state ---- */
-
-struct lb_line {
-	u8 ring[LB_RING];	/* queued edges: IRQ_TYPE_EDGE_RISING/FALLING */
-	u8 head, count;
-	bool out, level, masked;
-	unsigned int type;	/* IRQ_TYPE_* set by irq_set_type */
-};
-
-struct lb_chip {
-	struct gpio_chip gc;
-	raw_spinlock_t lock;	/* taken in hard IRQ context */
-	struct irq_work work;
-	struct lb_line line[LB_MAX_LINES];
-	u64 dropped;
-	u64 raised;
-	const char *names[LB_MAX_LINES];
-	char namebuf[LB_MAX_LINES][8];
-};
-
-static struct platform_device *lb_pdev;
-static struct lb_chip *lb;
-static struct dentry *lb_dir;
-
-/* ---- the wire ---- */
-
-/*
- * lb_drive - set the level of line @off, queue the follow edge on @off + 1
- * Called with lb->lock held. The edge is queued even if no IRQ is enabled
- * yet; lb_work() filters by the trigger type at raise time, like a latch.
+/**
+ * struct loopback_line - one line's state, all under loopback.lock
+ * @output: line is an output
+ * @level: current level (driven value for outputs, wire for inputs)
+ * @masked: its IRQ is masked
+ * @type: IRQ_TYPE_EDGE_* it triggers on (0: none)
+ * @pending: edges waiting for the irq_work, at most LOOPBACK_MAX_PENDING
  */
-static bool lb_drive(struct lb_chip *c, unsigned int off, bool v)
-{
-	struct lb_line *n;
+struct loopback_line {
+	bool output;
+	bool level;
+	bool masked;
+	unsigned int type;
+	unsigned int pending;
+};
 
-	if (c->line[off].level == v)
-		return false;
-	c->line[off].level = v;
-	if (off + 1 >= c->gc.ngpio)
-		return false;
-	n = &c->line[off + 1];
-	n->level = v;
-	if (n->out || !n->type || n->masked)
-		return false;
-	if (n->count == LB_RING) {
-		c->dropped++;
-		return false;
+/**
+ * struct loopback - the chip
+ * @gc: the gpiochip
+ * @lock: raw, as it is taken in hard IRQ context on PREEMPT_RT too
+ * @work: raises the pending edges in hard IRQ context
+ * @lines: per-line state
+ * @names: line names "GPIO<n>"
+ * @name_ptrs: gc.names, pointing into @names
+ * @raised: edges delivered to the IRQ domain
+ * @dropped: edges lost because a line already had the maximum pending
+ */
+struct loopback {
+	struct gpio_chip gc;
+	raw_spinlock_t lock;
+	struct irq_work work;
+	struct loopback_line lines[LOOPBACK_MAX_LINES];
+	char names[LOOPBACK_MAX_LINES][8];
+	const char *name_ptrs[LOOPBACK_MAX_LINES];
+	u64 raised;
+	u64 dropped;
+};
+
+static struct platform_device *loopback_pdev;
+static struct loopback *loopback;
+
+/* ---------------------------------------------------------------------
+ * Wire and IRQ delivery
+ */
+
+/**
+ * loopback_drive - set output @off to @value and propagate it to @off + 1
+ * @lb: the chip
+ * @off: output line
+ * @value: new level
+ *
+ * Called with lb->lock held. An edge on the wire is queued when the
+ * receiving line is an input with its IRQ unmasked for that edge.
+ */
+static void loopback_drive(struct loopback *lb, unsigned int off, bool value)
+{
+	struct loopback_line *in;
+	unsigned int edge;
+
+	lb->lines[off].level = value;
+	if (off + 1 >= lb->gc.ngpio)
+		return;
+	in = &lb->lines[off + 1];
+	if (in->output || in->level == value)
+		return;
+	in->level = value;
+	edge = value ? IRQ_TYPE_EDGE_RISING : IRQ_TYPE_EDGE_FALLING;
+	if (in->masked || !(in->type & edge))
+		return;
+	if (in->pending >= LOOPBACK_MAX_PENDING) {
+		lb->dropped++;
+		return;
 	}
-	n->ring[(n->head + n->count) % LB_RING] =
-		v ? IRQ_TYPE_EDGE_RISING : IRQ_TYPE_EDGE_FALLING;
-	n->count++;
-	return true;
+	in->pending++;
+	irq_work_queue(&lb->work);
 }
 
-/*
- * lb_work - hard irq_work: raise every queued edge that matches its trigger
- * Runs in hard IRQ context (IRQ_WORK_INIT_HARD), so on PREEMPT_RT the GPIO
- * IRQ's flow handler and hard handler run there too.
+/**
+ * loopback_irq_work - deliver pending edges, in hard IRQ context
+ * @work: lb->work
+ *
+ * The lock is dropped around generic_handle_domain_irq(): the handlers
+ * it runs may drive lines of this chip again.
  */
-static void lb_work(struct irq_work *w)
+static void loopback_irq_work(struct irq_work *work)
 {
-	struct lb_chip *c = container_of(w, struct lb_chip, work);
+	struct loopback *lb = container_of(work, struct loopback, work);
 	unsigned int off;
 	bool again;
 
 	do {
 		again = false;
-		for (off = 0; off < c->gc.ngpio; off++) {
-			struct lb_line *l = &c->line[off];
-			u8 e = 0;
+		for (off = 0; off < lb->gc.ngpio; off++) {
+			unsigned long flags;
+			bool fire = false;
 
-			raw_spin_lock(&c->lock);
-			if (l->count) {
-				e = l->ring[l->head];
-				l->head = (l->head + 1) % LB_RING;
-				l->count--;
-				again |= l->count != 0;
+			raw_spin_lock_irqsave(&lb->lock, flags);
+			if (lb->lines[off].pending) {
+				lb->lines[off].pending--;
+				lb->raised++;
+				fire = true;
+				again |= lb->lines[off].pending != 0;
 			}
-			raw_spin_unlock(&c->lock);
-			if (e & l->type) {
-				c->raised++;
-				generic_handle_domain_irq(c->gc.irq.domain, off);
-			}
+			raw_spin_unlock_irqrestore(&lb->lock, flags);
+			if (fire)
+				generic_handle_domain_irq(lb->gc.irq.domain, off);
 		}
 	} while (again);
 }
 
-/* ---- gpio_chip ops ---- */
+/* ---------------------------------------------------------------------
+ * gpio_chip operations
+ */
 
-static int lb_get(struct gpio_chip *gc, unsigned int off)
+/** loopback_get_direction - GPIO_LINE_DIRECTION_OUT or _IN */
+static int loopback_get_direction(struct gpio_chip *gc, unsigned int off)
 {
-	struct lb_chip *c = gpiochip_get_data(gc);
+	struct loopback *lb = gpiochip_get_data(gc);
 
-	return READ_ONCE(c->line[off].level);
+	return lb->lines[off].output ? GPIO_LINE_DIRECTION_OUT :
+				       GPIO_LINE_DIRECTION_IN;
 }
 
-static int lb_get_direction(struct gpio_chip *gc, unsigned int off)
+/** loopback_direction_input - stop driving; the level stays the wire's */
+static int loopback_direction_input(struct gpio_chip *gc, unsigned int off)
 {
-	struct lb_chip *c = gpiochip_get_data(gc);
-
-	return c->line[off].out ? GPIO_LINE_DIRECTION_OUT :
-				  GPIO_LINE_DIRECTION_IN;
-}
-
-static void lb_set(struct gpio_chip *gc, unsigned int off, int v)
-{
-	struct lb_chip *c = gpiochip_get_data(gc);
+	struct loopback *lb = gpiochip_get_data(gc);
 	unsigned long flags;
-	bool q;
 
-	raw_spin_lock_irqsave(&c->lock, flags);
-	q = lb_drive(c, off, !!v);
-	raw_spin_unlock_irqrestore(&c->lock, flags);
-	if (q)
-		irq_work_queue(&c->work);
+	raw_spin_lock_irqsave(&lb->lock, flags);
+	lb->lines[off].output = false;
+	/* An input follows its wire: the level of output off - 1, if any. */
+	if (off > 0 && lb->lines[off - 1].output)
+		lb->lines[off].level = lb->lines[off - 1].level;
+	raw_spin_unlock_irqrestore(&lb->lock, flags);
+	return 0;
 }
 
-static void lb_set_multiple(struct gpio_chip *gc, unsigned long *mask,
-			    unsigned long *bits)
+/** loopback_direction_output - drive @value on @off */
+static int loopback_direction_output(struct gpio_chip *gc, unsigned int off,
+				     int value)
 {
-	struct lb_chip *c = gpiochip_get_data(gc);
+	struct loopback *lb = gpiochip_get_data(gc);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lb->lock, flags);
+	lb->lines[off].output = true;
+	loopback_drive(lb, off, !!value);
+	raw_spin_unlock_irqrestore(&lb->lock, flags);
+	return 0;
+}
+
+/** loopback_get - the level of @off */
+static int loopback_get(struct gpio_chip *gc, unsigned int off)
+{
+	struct loopback *lb = gpiochip_get_data(gc);
+
+	return READ_ONCE(lb->lines[off].level);
+}
+
+/** loopback_get_multiple - the levels of the lines in @mask */
+static int loopback_get_multiple(struct gpio_chip *gc, unsigned long *mask,
+				 unsigned long *bits)
+{
+	struct loopback *lb = gpiochip_get_data(gc);
+	unsigned int off;
+
+	for_each_set_bit(off, mask, gc->ngpio)
+		__assign_bit(off, bits, READ_ONCE(lb->lines[off].level));
+	return 0;
+}
+
+/** loopback_set - drive @value on output @off */
+static void loopback_set(struct gpio_chip *gc, unsigned int off, int value)
+{
+	struct loopback *lb = gpiochip_get_data(gc);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lb->lock, flags);
+	if (lb->lines[off].output)
+		loopback_drive(lb, off, !!value);
+	raw_spin_unlock_irqrestore(&lb->lock, flags);
+}
+
+/** loopback_set_multiple - drive the lines in @mask at once */
+static void loopback_set_multiple(struct gpio_chip *gc, unsigned long *mask,
+				  unsigned long *bits)
+{
+	struct loopback *lb = gpiochip_get_data(gc);
 	unsigned long flags;
 	unsigned int off;
-	bool q = false;
 
-	raw_spin_lock_irqsave(&c->lock, flags);
+	raw_spin_lock_irqsave(&lb->lock, flags);
 	for_each_set_bit(off, mask, gc->ngpio)
-		q |= lb_drive(c, off, test_bit(off, bits));
-	raw_spin_unlock_irqrestore(&c->lock, flags);
-	if (q)
-		irq_work_queue(&c->work);
+		if (lb->lines[off].output)
+			loopback_drive(lb, off, test_bit(off, bits));
+	raw_spin_unlock_irqrestore(&lb->lock, flags);
 }
 
-static int lb_direction_input(struct gpio_chip *gc, unsigned int off)
-{
-	struct lb_chip *c = gpiochip_get_data(gc);
-	unsigned long flags;
+/* ---------------------------------------------------------------------
+ * irq_chip
+ */
 
-	raw_spin_lock_irqsave(&c->lock, flags);
-	c->line[off].out = false;
-	raw_spin_unlock_irqrestore(&c->lock, flags);
-	return 0;
-}
-
-static int lb_direction_output(struct gpio_chip *gc, unsigned int off, int v)
-{
-	struct lb_chip *c = gpiochip_get_data(gc);
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&c->lock, flags);
-	c->line[off].out = true;
-	raw_spin_unlock_irqrestore(&c->lock, flags);
-	lb_set(gc, off, v);
-	return 0;
-}
-
-/* ---- irq_chip ---- */
-
-static void lb_irq_mask(struct irq_data *d)
+/** loopback_irq_mask - no more edges latched on this line */
+static void loopback_irq_mask(struct irq_data *d)
 {
 	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
-	struct lb_chip *c = gpiochip_get_data(gc);
+	struct loopback *lb = gpiochip_get_data(gc);
+	irq_hw_number_t hw = irqd_to_hwirq(d);
 
-	c->line[irqd_to_hwirq(d)].masked = true;
-	gpiochip_disable_irq(gc, irqd_to_hwirq(d));
+	raw_spin_lock(&lb->lock);
+	lb->lines[hw].masked = true;
+	raw_spin_unlock(&lb->lock);
+	gpiochip_disable_irq(gc, hw);
 }
 
-static void lb_irq_unmask(struct irq_data *d)
+/** loopback_irq_unmask - edges are latched again */
+static void loopback_irq_unmask(struct irq_data *d)
 {
 	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
-	struct lb_chip *c = gpiochip_get_data(gc);
+	struct loopback *lb = gpiochip_get_data(gc);
+	irq_hw_number_t hw = irqd_to_hwirq(d);
 
-	gpiochip_enable_irq(gc, irqd_to_hwirq(d));
-	c->line[irqd_to_hwirq(d)].masked = false;
+	gpiochip_enable_irq(gc, hw);
+	raw_spin_lock(&lb->lock);
+	lb->lines[hw].masked = false;
+	raw_spin_unlock(&lb->lock);
 }
 
-static int lb_irq_set_type(struct irq_data *d, unsigned int type)
+/** loopback_irq_ack - edge latches clear on delivery: nothing to do */
+static void loopback_irq_ack(struct irq_data *d)
+{
+}
+
+/** loopback_irq_set_type - edges only, as a GPIO edge detector */
+static int loopback_irq_set_type(struct irq_data *d, unsigned int type)
 {
 	struct gpio_chip *gc = irq_data_get_irq_chip_data(d);
-	struct lb_chip *c = gpiochip_get_data(gc);
+	struct loopback *lb = gpiochip_get_data(gc);
 
-	type &= IRQ_TYPE_SENSE_MASK;
-	/* a wire has no level latch: only edges are supported */
 	if (type & ~IRQ_TYPE_EDGE_BOTH)
 		return -EINVAL;
-	c->line[irqd_to_hwirq(d)].type = type;
+	raw_spin_lock(&lb->lock);
+	lb->lines[irqd_to_hwirq(d)].type = type;
+	raw_spin_unlock(&lb->lock);
+	irq_set_handler_locked(d, type ? handle_edge_irq : handle_bad_irq);
 	return 0;
 }
 
-static const struct irq_chip lb_irq_chip = {
+static const struct irq_chip loopback_irq_chip = {
 	.name = "gpio-loopback",
-	.irq_mask = lb_irq_mask,
-	.irq_unmask = lb_irq_unmask,
-	.irq_set_type = lb_irq_set_type,
+	.irq_ack = loopback_irq_ack,
+	.irq_mask = loopback_irq_mask,
+	.irq_unmask = loopback_irq_unmask,
+	.irq_set_type = loopback_irq_set_type,
 	.flags = IRQCHIP_IMMUTABLE | IRQCHIP_SKIP_SET_WAKE,
 	GPIOCHIP_IRQ_RESOURCE_HELPERS,
 };
 
-/* ---- load / unload ---- */
+/* ---------------------------------------------------------------------
+ * sysfs: /sys/devices/platform/gpio-loopback/{raised,dropped}
+ */
 
-static int lb_dropped_get(void *data, u64 *val)
+/** raised_show - edges delivered to the IRQ domain */
+static ssize_t raised_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
 {
-	*val = READ_ONCE(lb->dropped);
-	return 0;
-}
-DEFINE_DEBUGFS_ATTRIBUTE(lb_dropped_fops, lb_dropped_get, NULL, "%llu\n");
+	unsigned long flags;
+	u64 v;
 
-static int __init lb_init(void)
+	raw_spin_lock_irqsave(&loopback->lock, flags);
+	v = loopback->raised;
+	raw_spin_unlock_irqrestore(&loopback->lock, flags);
+	return sysfs_emit(buf, "%llu\n", v);
+}
+static DEVICE_ATTR_RO(raised);
+
+/** dropped_show - edges lost to a full pending counter */
+static ssize_t dropped_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	unsigned long flags;
+	u64 v;
+
+	raw_spin_lock_irqsave(&loopback->lock, flags);
+	v = loopback->dropped;
+	raw_spin_unlock_irqrestore(&loopback->lock, flags);
+	return sysfs_emit(buf, "%llu\n", v);
+}
+static DEVICE_ATTR_RO(dropped);
+
+static struct attribute *loopback_attrs[] = {
+	&dev_attr_raised.attr,
+	&dev_attr_dropped.attr,
+	NULL,
+};
+
+static const struct attribute_group loopback_group = {
+	.attrs = loopback_attrs,
+};
+
+/* ---------------------------------------------------------------------
+ * Module load and unload
+ */
+
+/** loopback_init - create the platform device and register the chip */
+static int __init loopback_init(void)
 {
 	struct gpio_irq_chip *girq;
+	struct loopback *lb;
 	unsigned int i;
 	int ret;
 
-	if (ngpio < 2 || ngpio > LB_MAX_LINES) {
-		pr_err("gpio_loopback: ngpio=%u out of range 2..%d\n",
-		       ngpio, LB_MAX_LINES);
+	if (ngpio < 2 || ngpio > LOOPBACK_MAX_LINES) {
+		pr_err("gpio_loopback: ngpio=%u out of range 2..%u\n", ngpio,
+		       LOOPBACK_MAX_LINES);
 		return -EINVAL;
 	}
 	lb = kzalloc(sizeof(*lb), GFP_KERNEL);
 	if (!lb)
 		return -ENOMEM;
 	raw_spin_lock_init(&lb->lock);
-	lb->work = IRQ_WORK_INIT_HARD(lb_work);
+	lb->work = IRQ_WORK_INIT_HARD(loopback_irq_work);
 	for (i = 0; i < ngpio; i++) {
-		snprintf(lb->namebuf[i], sizeof(lb->namebuf[i]), "GPIO%u", i);
-		lb->names[i] = lb->namebuf[i];
-		lb->line[i].masked = true;
+		snprintf(lb->names[i], sizeof(lb->names[i]), "GPIO%u", i);
+		lb->name_ptrs[i] = lb->names[i];
+		lb->lines[i].masked = true;
 	}
-	lb_pdev = platform_device_register_simple("gpio-loopback", -1, NULL, 0);
-	if (IS_ERR(lb_pdev)) {
-		ret = PTR_ERR(lb_pdev);
-		goto free;
+
+	loopback_pdev = platform_device_register_simple("gpio-loopback",
+							PLATFORM_DEVID_NONE,
+							NULL, 0);
+	if (IS_ERR(loopback_pdev)) {
+		ret = PTR_ERR(loopback_pdev);
+		goto err_free;
 	}
+
 	lb->gc.label = "gpio-loopback";
-	lb->gc.parent = &lb_pdev->dev;
+	lb->gc.parent = &loopback_pdev->dev;
 	lb->gc.owner = THIS_MODULE;
 	lb->gc.base = -1;
 	lb->gc.ngpio = ngpio;
-	lb->gc.names = lb->names;
+	lb->gc.names = lb->name_ptrs;
 	lb->gc.can_sleep = false;
-	lb->gc.get = lb_get;
-	lb->gc.set = lb_set;
-	lb->gc.set_multiple = lb_set_multiple;
-	lb->gc.get_direction = lb_get_direction;
-	lb->gc.direction_input = lb_direction_input;
-	lb->gc.direction_output = lb_direction_output;
+	lb->gc.get_direction = loopback_get_direction;
+	lb->gc.direction_input = loopback_direction_input;
+	lb->gc.direction_output = loopback_direction_output;
+	lb->gc.get = loopback_get;
+	lb->gc.get_multiple = loopback_get_multiple;
+	lb->gc.set = loopback_set;
+	lb->gc.set_multiple = loopback_set_multiple;
+
 	girq = &lb->gc.irq;
-	gpio_irq_chip_set_chip(girq, &lb_irq_chip);
-	girq->handler = handle_simple_irq;
+	gpio_irq_chip_set_chip(girq, &loopback_irq_chip);
+	girq->handler = handle_bad_irq;
 	girq->default_type = IRQ_TYPE_NONE;
+
+	loopback = lb;
 	ret = gpiochip_add_data(&lb->gc, lb);
 	if (ret)
-		goto unreg;
-	lb_dir = debugfs_create_dir("gpio_loopback", NULL);
-	debugfs_create_file_unsafe("dropped", 0444, lb_dir, NULL,
-				   &lb_dropped_fops);
+		goto err_pdev;
+	ret = sysfs_create_group(&loopback_pdev->dev.kobj, &loopback_group);
+	if (ret)
+		goto err_chip;
 	return 0;
-unreg:
-	platform_device_unregister(lb_pdev);
-free:
+
+err_chip:
+	gpiochip_remove(&lb->gc);
+err_pdev:
+	platform_device_unregister(loopback_pdev);
+err_free:
+	loopback = NULL;
 	kfree(lb);
+	pr_err("gpio_loopback: registration failed: %d\n", ret);
 	return ret;
 }
 
-static void __exit lb_exit(void)
+/** loopback_exit - unregister; pending edges are delivered or dropped first */
+static void __exit loopback_exit(void)
 {
-	debugfs_remove_recursive(lb_dir);
-	gpiochip_remove(&lb->gc);
-	/* no more lb_set() can queue: wait for a pending raise to finish */
+	struct loopback *lb = loopback;
+
+	sysfs_remove_group(&loopback_pdev->dev.kobj, &loopback_group);
+	/*
+	 * Requested lines and IRQs hold a reference on this module, so none
+	 * is left: nothing queues the work again. Edges already queued are
+	 * delivered before the IRQ domain goes away with the chip.
+	 */
 	irq_work_sync(&lb->work);
-	platform_device_unregister(lb_pdev);
+	gpiochip_remove(&lb->gc);
+	platform_device_unregister(loopback_pdev);
 	kfree(lb);
 }
 
-module_init(lb_init);
-module_exit(lb_exit);
-MODULE_DESCRIPTION("GPIO loopback chip: output line N drives input line N+1");
+module_init(loopback_init);
+module_exit(loopback_exit);
+
+MODULE_DESCRIPTION("GPIO chip with output line N wired to input line N+1");
 MODULE_LICENSE("GPL");

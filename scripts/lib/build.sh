@@ -38,8 +38,6 @@ build_modules() {
 	build_kmod "$arch" "$RT_ROOT/rt-tracer-module" rt_tracer.ko
 	build_kmod "$arch" "$RT_ROOT/gpio-loopback" gpio_loopback.ko
 	build_kmod "$arch" "$RT_ROOT/irq-button-demo" irq_button_demo.ko
-	build_kmod "$arch" "$RT_ROOT/gpio-loopback" gpio_loopback.ko
-	build_kmod "$arch" "$RT_ROOT/irq-button-demo" irq_button_demo.ko
 }
 
 build_workloads() {

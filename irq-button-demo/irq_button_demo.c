@@ -303,7 +303,7 @@ static int demo_get_line(void)
 
 	demo.gdev = gpio_device_find_by_label(chip);
 	if (!demo.gdev) {
-		pr_err("irq_button_demo: no GPIO chip labelled \"%s\"\n", chip);
+		pr_err("irq_button_demo: no GPIO chip labelled %s\n", chip);
 		return -ENODEV;
 	}
 	gc = gpio_device_get_chip(demo.gdev);

@@ -35,7 +35,7 @@ echo "@@@ begin dmesg"; dmesg; echo "@@@ end dmesg"
 
 BAD = [
     ("chip=nosuch", "No such device", "no GPIO chip labelled nosuch"),
-    ("chip=gpio-loopback line=32", "Invalid argument", "line 32 not on"),
+    ("chip=gpio-loopback line=32", "Invalid argument", "line 32 out of range"),
     ("chip=gpio-loopback edge=sideways", "Invalid argument", "edge=sideways"),
     ("chip=gpio-loopback work_us=100001", "Invalid argument", "work_us=100001"),
 ]

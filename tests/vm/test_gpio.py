@@ -86,3 +86,128 @@ echo "@@@ end demo"
     assert int(v["thread_count"]) + int(v["debounced"]) == want, run.describe()
     assert int(v["last_handler_ns"]) >= 200 * 1000, run.describe()
     assert int(v["last_delay_ns"]) > 0, run.describe()
+
+
+def _demo_values(run, name="demo"):
+    return {k: int(v) for k, v in (ln.split() for ln in run.section(name).splitlines())}
+
+
+DUMP = f"""
+echo "@@@ begin demo"
+for f in hard_count thread_count debounced last_delay_ns last_handler_ns; do
+  echo "$f $(cat {DEMO}/$f)"; done
+echo "raised $(cat /sys/devices/platform/gpio-loopback/raised)"
+echo "dropped $(cat /sys/devices/platform/gpio-loopback/dropped)"
+echo "@@@ end demo"
+"""
+
+
+def test_work_us_tracks():
+    """last_handler_ns follows work_us when it is changed at run time."""
+    run = rtt.run_guest("gpio-work", f"""
+{LOAD} edge=rising work_us=300
+gpio_pulse -c gpio-loopback -l 16 -n 20 -P 5000
+echo "h1 $(cat {DEMO}/last_handler_ns)"
+echo 3000 > {DEMO}/work_us
+gpio_pulse -c gpio-loopback -l 16 -n 20 -P 10000
+sleep 1
+echo "h2 $(cat {DEMO}/last_handler_ns)"
+echo "pulse $(cat {DEMO}/last_pulse)"
+echo 1 > {DEMO}/reset
+echo "after_reset $(cat {DEMO}/hard_count) $(cat {DEMO}/thread_count)"
+""")
+    run.assert_ok()
+    h1 = int(re.search(r"^h1 (\d+)", run.stdout, re.M)[1])
+    h2 = int(re.search(r"^h2 (\d+)", run.stdout, re.M)[1])
+    assert 300_000 <= h1 < 3_000_000 <= h2, run.describe()
+    seq, hard, start, done = map(int, re.search(r"^pulse (.*)$", run.stdout, re.M)[1].split())
+    assert seq == 20 and 0 < hard <= start <= done, run.describe()
+    assert re.search(r"^after_reset 0 0$", run.stdout, re.M), run.describe()
+
+
+NPULSE = 20
+WORK_US = 500
+
+
+def _tracer_run(name, hog):
+    # The hard IRQ runs where gpio_pulse drives line 16 (CPU 0: the
+    # loopback raises it there, as a GPIO bank IRQ routed to CPU 0); the
+    # IRQ thread is pinned to CPU 1, with prio_hog at FIFO 60 there if hog.
+    hog_cmd = "prio_hog -c 1 -p 60 -B 3000 -S 2000 -d 3000 -s 20 > /tmp/hog.out & H=$!" if hog else ""
+    return rtt.run_guest(name, f"""
+load_module
+{LOAD} edge=rising work_us={WORK_US}
+N=$(cat {DEMO}/irq)
+P=$(grep -l "^irq/$N-" /proc/[0-9]*/comm | cut -d/ -f3)
+echo "irq=$N thread=$P"
+taskset -p 2 $P > /dev/null || echo "@@@ error taskset irq thread"
+ctl add_irq $N
+{hog_cmd}
+taskset -c 0 gpio_pulse -c gpio-loopback -l 16 -n {2 * NPULSE} -P 50000
+{"wait $H" if hog else ""}
+sleep 1
+section tasks cat $S/tasks
+{DUMP}
+section dmesg dmesg
+""", timeout=int(200 * rtt.timeout_scale()))
+
+
+def _irq_task(run):
+    pid = int(re.search(r"thread=(\d+)", run.stdout)[1])
+    t = rtt.find_task(rtt.parse_tasks(run.section("tasks")), pid)
+    return pid, t
+
+
+def test_rt_tracer_counts():
+    """One activation per edge: rt_tracer's irq_delay and irq counts equal
+    the demo's, min <= mean <= max, and the handling covers work_us."""
+    run = _tracer_run("gpio-rtt", hog=False)
+    run.assert_ok()
+    v = _demo_values(run)
+    assert v["hard_count"] == v["thread_count"] == NPULSE, run.describe()
+    _, t = _irq_task(run)
+    d, h = t.irq_delay, t.metrics["irq"]
+    assert d.count == h.count == NPULSE, t.text
+    for m in (d, h):
+        assert 0 <= m.min_ns <= m.mean_ns <= m.max_ns, t.text
+    assert h.mean_ns >= WORK_US * 1000, t.text
+    assert not rtt.kernel_problems(run.section("dmesg")), run.section("dmesg")
+
+
+def test_rt_tracer_hog_is_culprit():
+    """prio_hog (FIFO 60) on the IRQ thread's CPU delays it: the worst
+    irq_delay names prio_hog first."""
+    run = _tracer_run("gpio-rtt-hog", hog=True)
+    run.assert_ok()
+    _, t = _irq_task(run)
+    d = t.irq_delay
+    assert d.count == NPULSE, t.text
+    assert d.top_culprit is not None and d.top_culprit.comm == "prio_hog", t.text
+    assert d.max_ns >= 500_000, t.text
+
+
+def test_storm():
+    """gpio_pulse as fast as it can for 10 s: every edge is raised or counted
+    as dropped, every raise reaches the hard handler, and the thread ran at
+    most once per hard IRQ (ONESHOT wakeups merge while it is pending)."""
+    run = rtt.run_guest("gpio-storm", f"""
+{LOAD} edge=both
+gpio_pulse -c gpio-loopback -l 16 -P 0 -d 10000 > /tmp/pulse.out
+sleep 1
+cat /tmp/pulse.out
+{DUMP}
+gpio_pulse -c gpio-loopback -l 16 -P 0 -d 6000 > /dev/null & G=$!
+sleep 3
+modprobe -r irq_button_demo || echo "@@@ error rmmod during storm"
+wait $G
+modprobe -r gpio_loopback || echo "@@@ error rmmod loopback"
+section dmesg dmesg
+""", timeout=int(240 * rtt.timeout_scale()))
+    run.assert_ok()
+    edges = int(re.search(r"gpio_pulse: edges=(\d+)", run.stdout)[1])
+    v = _demo_values(run)
+    assert edges > 1000, run.describe()
+    assert edges == v["raised"] + v["dropped"], run.describe()
+    assert v["hard_count"] == v["raised"], run.describe()
+    assert 0 < v["thread_count"] + v["debounced"] <= v["hard_count"], run.describe()
+    assert not rtt.kernel_problems(run.section("dmesg")), run.section("dmesg")

@@ -98,6 +98,10 @@ int main(int argc, char **argv)
 	struct gpio_v2_line_values v = { .mask = 1 };
 	struct timespec t, end;
 
+	if (argc > 1 && !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
 	while ((c = getopt(argc, argv, "c:l:n:P:d:wH:h")) != -1) {
 		switch (c) {
 		case 'c': dev = optarg; break;

@@ -43,6 +43,8 @@ build_modules() {
 		die "the patched kernel is not built: run scripts/build-kernel"
 	fi
 	build_kmod "$arch" "$RT_ROOT/rt-tracer-module" rt_tracer.ko
+	build_kmod "$arch" "$RT_ROOT/gpio-loopback" gpio_loopback.ko
+	build_kmod "$arch" "$RT_ROOT/irq-button-demo" irq_button_demo.ko
 }
 
 build_workloads() {

@@ -2,8 +2,9 @@
 /*
  * rtt_bug_armed_free - frees memory holding an armed hrtimer.
  *
- * DEBUG_OBJECTS_HRTIMERS must report the free of an active hrtimer and
- * its fixup cancels the timer. Without that fixup the timer would later
+ * DEBUG_OBJECTS_TIMERS (which covers hrtimers; 6.12 has no separate
+ * DEBUG_OBJECTS_HRTIMERS) with DEBUG_OBJECTS_FREE must report the free of
+ * an active hrtimer, and its fixup cancels the timer. Without that fixup the timer would later
  * fire in freed memory: the module refuses to load on a kernel without
  * the checker.
  */
@@ -26,8 +27,9 @@ static int __init bug_init(void)
 {
 	struct bug_obj *o;
 
-	if (!IS_ENABLED(CONFIG_DEBUG_OBJECTS_HRTIMERS)) {
-		pr_err("rtt_bug_armed_free: needs CONFIG_DEBUG_OBJECTS_HRTIMERS (the debug kernel)\n");
+	if (!IS_ENABLED(CONFIG_DEBUG_OBJECTS_TIMERS) ||
+	    !IS_ENABLED(CONFIG_DEBUG_OBJECTS_FREE)) {
+		pr_err("rtt_bug_armed_free: needs CONFIG_DEBUG_OBJECTS_TIMERS and _FREE (the debug kernel)\n");
 		return -EOPNOTSUPP;
 	}
 	o = kzalloc(sizeof(*o), GFP_KERNEL);

@@ -56,6 +56,14 @@ MODULE_PARM_DESC(work_us, "busy work in the IRQ thread (us, <= 100000)");
  * @hard_count: hard handler runs
  * @thread_count: thread runs that did the work (debounced ones excluded)
  * @debounced: thread runs dropped by the debounce
+ * @merged: edges handled by a thread run that an earlier edge had woken
+ *	(edge IRQ wakeups of a pending thread coalesce, as on real hardware)
+ * @empty: thread runs that found no new edge (their edge was merged into
+ *	the run before)
+ * @wakeups: thread runs that began with a wakeup (genirq runs the thread
+ *	again without sleeping when an edge came during its run)
+ * @seen: @hard_count as the last thread run found it
+ * @nvcsw: the thread's voluntary switches at the end of its last run
  * @hard_ns: time of the latest hard IRQ
  * @accepted_ns: hard IRQ time of the last accepted edge (debounce base)
  * @last_hard_ns: hard IRQ time of the last completed run
@@ -66,6 +74,11 @@ struct demo_stats {
 	u64 hard_count;
 	u64 thread_count;
 	u64 debounced;
+	u64 merged;
+	u64 empty;
+	u64 wakeups;
+	u64 seen;
+	unsigned long nvcsw;
 	u64 hard_ns;
 	u64 accepted_ns;
 	u64 last_hard_ns;
@@ -115,13 +128,33 @@ static irqreturn_t demo_hard(int irq, void *data)
 	return IRQ_WAKE_THREAD;
 }
 
-/** demo_thread - debounce, busy-work for work_us, record the run */
+/**
+ * demo_thread - account the edges, debounce, busy-work for work_us
+ * @irq: the line's Linux IRQ
+ * @data: unused (one instance)
+ *
+ * Every hard IRQ is accounted exactly once: as the edge of a run (done or
+ * debounced) or as merged into one, so that hard_count == thread_count +
+ * debounced + merged whenever the line is quiet.
+ */
 static irqreturn_t demo_thread(int irq, void *data)
 {
-	u64 start = ktime_get_ns(), hard, end, done;
+	u64 start = ktime_get_ns(), hard, end, done, edges;
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&demo.lock, flags);
+	/* Only sleeping switches count in nvcsw: it moved iff we slept. */
+	if (current->nvcsw != demo.stats.nvcsw)
+		demo.stats.wakeups++;
+	demo.stats.nvcsw = current->nvcsw;
+	edges = demo.stats.hard_count - demo.stats.seen;
+	if (!edges) {
+		demo.stats.empty++;
+		raw_spin_unlock_irqrestore(&demo.lock, flags);
+		return IRQ_HANDLED;
+	}
+	demo.stats.seen = demo.stats.hard_count;
+	demo.stats.merged += edges - 1;
 	hard = demo.stats.hard_ns;
 	if (debounce_us && demo.stats.thread_count &&
 	    hard - demo.stats.accepted_ns < (u64)debounce_us * NSEC_PER_USEC) {
@@ -176,6 +209,9 @@ static struct kobj_attribute _name##_attr = __ATTR_RO(_name)
 DEMO_STAT_ATTR(hard_count, s.hard_count);
 DEMO_STAT_ATTR(thread_count, s.thread_count);
 DEMO_STAT_ATTR(debounced, s.debounced);
+DEMO_STAT_ATTR(merged, s.merged);
+DEMO_STAT_ATTR(empty, s.empty);
+DEMO_STAT_ATTR(wakeups, s.wakeups);
 DEMO_STAT_ATTR(last_delay_ns, s.last_start_ns - s.last_hard_ns);
 DEMO_STAT_ATTR(last_handler_ns, s.last_done_ns - s.last_start_ns);
 
@@ -254,13 +290,16 @@ static struct kobj_attribute work_us_attr = __ATTR_RW(work_us);
 static ssize_t reset_store(struct kobject *k, struct kobj_attribute *a,
 			   const char *buf, size_t count)
 {
-	unsigned long flags;
+	unsigned long flags, nvcsw;
 	bool v;
 
 	if (kstrtobool(buf, &v) || !v)
 		return -EINVAL;
 	raw_spin_lock_irqsave(&demo.lock, flags);
+	/* The thread's switch count is its own, not a statistic. */
+	nvcsw = demo.stats.nvcsw;
 	memset(&demo.stats, 0, sizeof(demo.stats));
+	demo.stats.nvcsw = nvcsw;
 	raw_spin_unlock_irqrestore(&demo.lock, flags);
 	return count;
 }
@@ -269,7 +308,8 @@ static struct kobj_attribute reset_attr = __ATTR_WO(reset);
 static struct attribute *demo_attrs[] = {
 	&chip_attr.attr, &line_attr.attr, &irq_attr.attr, &edge_attr.attr,
 	&debounce_us_attr.attr, &hard_count_attr.attr,
-	&thread_count_attr.attr, &debounced_attr.attr,
+	&thread_count_attr.attr, &debounced_attr.attr, &merged_attr.attr,
+	&empty_attr.attr, &wakeups_attr.attr,
 	&last_delay_ns_attr.attr, &last_handler_ns_attr.attr,
 	&last_pulse_attr.attr, &work_us_attr.attr, &reset_attr.attr,
 	NULL,

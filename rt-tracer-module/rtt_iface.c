@@ -777,6 +777,9 @@ static long rtt_dev_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 			ret = rtt_ctl_add(tr.kind, tr.id, tr.flags);
 		else
 			ret = rtt_ctl_del(tr.kind, tr.id);
+		/* Re-adding is how a restarted agent re-attaches: no log. */
+		if (ret == -EEXIST)
+			return ret;
 		return ret ? rtt_fail("ioctl", ret) : 0;
 	case RTT_IOC_SET_BOUND:
 		if (copy_from_user(&b, uarg, sizeof(b)))

@@ -698,6 +698,11 @@ mod tests {
             matches!(c.sink, Sink::Serial { ref port, baud: 115200, tty: TtyMode::Auto } if port == "/dev/ttyAMA0")
         );
         assert_eq!(c.cpu, Some(0));
+        let st = c.stimulus.expect("the example's [stimulus]");
+        assert_eq!((st.backend, st.chip.as_str()), (Backend::Cdev, "gpio-loopback"));
+        assert_eq!(st.line, LineSel::Name("GPIO16".into()));
+        assert_eq!((st.period_ns, st.count, st.width_ns), (100_000_000, 0, 100_000));
+        assert_eq!(st.demo, PathBuf::from(DEFAULT_DEMO));
     }
 
     #[test]

@@ -138,10 +138,12 @@ br_cargo_offline() {
 		CARGO_PROFILE_RELEASE_INCREMENTAL=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 		CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_LTO=false
 		CARGO_PROFILE_RELEASE_DEBUG=0)
+	# RPI_AGENT_CARGO_FEATURES of package/rpi-agent/rpi-agent.mk.
+	local feat=(--features rpi)
 	(cd "$src/crates/rpi-agent" &&
-		env "${env_t[@]}" cargo build --offline --release --manifest-path Cargo.toml --locked "${vopts[@]}" &&
+		env "${env_t[@]}" cargo build --offline --release --manifest-path Cargo.toml --locked "${vopts[@]}" "${feat[@]}" &&
 		env "${env_t[@]}" cargo install --offline --root "$BR_WORK/target/usr/" --bins --path ./ \
-			--no-track --force --locked -Z target-applies-to-host "${vopts[@]}") || return 1
+			--no-track --force --locked -Z target-applies-to-host "${vopts[@]}" "${feat[@]}") || return 1
 	(cd "$src/crates/rtdecode" &&
 		env CARGO_HOME="$home" cargo build --offline --release --manifest-path Cargo.toml --locked "${vopts[@]}" &&
 		env CARGO_HOME="$home" cargo install --offline --root "$BR_WORK/host" --bins --path ./ \

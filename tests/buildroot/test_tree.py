@@ -136,6 +136,20 @@ def test_crates_match_cargo_lock():
     assert downloads == hashed and len(downloads) > 50
 
 
+def test_pi_agent_is_built_with_its_gpio_backend():
+    # cargo install builds again: a feature only in BUILD_OPTS would be lost.
+    assert mk_var("rpi-agent", "CARGO_FEATURES") == "--features rpi"
+    for var in ("CARGO_BUILD_OPTS", "CARGO_INSTALL_OPTS"):
+        assert "$(RPI_AGENT_CARGO_FEATURES)" in mk_var("rpi-agent", var).split(), var
+    toml = (ROOT / "rpi-agent" / "crates" / "rpi-agent" / "Cargo.toml").read_text()
+    assert re.search(r'^rpi = \["dep:rpi-pal"\]$', toml, re.M)
+    # The offline stand-in of the Buildroot tier and CI's aarch64 build do the same.
+    br = (ROOT / "scripts" / "lib" / "buildroot.sh").read_text()
+    assert "local feat=(--features rpi)" in br and br.count('"${feat[@]}"') == 2
+    check = (ROOT / "scripts" / "check").read_text()
+    assert re.search(r"agent-build-aarch64 .*\n.*-p rpi-agent --features rpi$", check, re.M)
+
+
 def test_kernel_tarball_has_our_hash():
     m = re.search(r'^BR2_LINUX_KERNEL_CUSTOM_TARBALL_LOCATION=".*/([^/"]+)"$',
                   DEFCONFIG.read_text(), re.M)

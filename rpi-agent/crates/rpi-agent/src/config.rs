@@ -8,7 +8,9 @@ use clap::Parser;
 use rt_protocol::metric;
 use serde::Deserialize;
 
-use crate::stimulus::{rate_to_period_ns, Backend, LineSel, StimulusConfig, StimulusError, DEFAULT_DEMO};
+use crate::stimulus::{
+    rate_to_period_ns, Backend, LineSel, StimulusConfig, StimulusError, DEFAULT_DEMO, RPI_DEFAULT_PIN,
+};
 
 /// What is wrong with the configuration, said so that it can be fixed.
 #[derive(Debug, thiserror::Error)]
@@ -118,11 +120,13 @@ pub struct Cli {
     /// Pin the agent to this CPU (keep it off the CPUs under test).
     #[arg(long, value_name = "N")]
     pub cpu: Option<usize>,
-    /// GPIO stimulus: drive this line (offset or name, e.g. GPIO16); turns
+    /// GPIO stimulus: drive this line (offset or name, e.g. GPIO16; for
+    /// backend rpi a BCM number, default 17). Any --stimulus-* flag turns
     /// the stimulus on (see [stimulus] in the config file).
     #[arg(long, value_name = "LINE")]
     pub stimulus_line: Option<String>,
-    /// Stimulus backend: cdev (default) or rppal (Raspberry Pi, feature `rpi`).
+    /// Stimulus backend: cdev (GPIO character device, default) or rpi
+    /// (Raspberry Pi registers via rpi-pal; needs cargo feature `rpi`).
     #[arg(long, value_name = "NAME")]
     pub stimulus_backend: Option<String>,
     /// Stimulus GPIO chip: label (gpio-loopback) or path (/dev/gpiochip0).
@@ -284,7 +288,18 @@ pub const DEFAULT_STIMULUS_WIDTH_NS: u64 = 100_000;
 
 /// File table and flags -> stimulus config; None when neither turns it on.
 fn stimulus_config(cli: &Cli, file: Option<&StimulusToml>) -> Result<Option<StimulusConfig>, ConfigError> {
-    if file.is_none() && cli.stimulus_line.is_none() {
+    // Any --stimulus-* flag turns it on: a flag that did nothing would
+    // leave the user guessing.
+    let flags = [
+        cli.stimulus_line.is_some(),
+        cli.stimulus_backend.is_some(),
+        cli.stimulus_chip.is_some(),
+        cli.stimulus_rate.is_some(),
+        cli.stimulus_period.is_some(),
+        cli.stimulus_count.is_some(),
+        cli.stimulus_width.is_some(),
+    ];
+    if file.is_none() && !flags.contains(&true) {
         return Ok(None);
     }
     let f = file.cloned().unwrap_or_default();
@@ -295,6 +310,8 @@ fn stimulus_config(cli: &Cli, file: Option<&StimulusToml>) -> Result<Option<Stim
     let line = match (&cli.stimulus_line, &f.line) {
         (Some(l), _) => LineSel::parse(l),
         (None, Some(l)) => LineSel::parse(&l.text()),
+        // The Pi's default: GPIO17, the demo module's own line.
+        (None, None) if backend == Backend::Rpi => LineSel::Offset(RPI_DEFAULT_PIN.into()),
         (None, None) => return Err(StimulusError::NoLine.into()),
     };
     let period_ns = match (&cli.stimulus_rate, &cli.stimulus_period, &f.rate, &f.period) {
@@ -681,6 +698,11 @@ mod tests {
             matches!(c.sink, Sink::Serial { ref port, baud: 115200, tty: TtyMode::Auto } if port == "/dev/ttyAMA0")
         );
         assert_eq!(c.cpu, Some(0));
+        let st = c.stimulus.expect("the example's [stimulus]");
+        assert_eq!((st.backend, st.chip.as_str()), (Backend::Cdev, "gpio-loopback"));
+        assert_eq!(st.line, LineSel::Name("GPIO16".into()));
+        assert_eq!((st.period_ns, st.count, st.width_ns), (100_000_000, 0, 100_000));
+        assert_eq!(st.demo, PathBuf::from(DEFAULT_DEMO));
     }
 
     #[test]
@@ -752,7 +774,36 @@ mod stimulus_tests {
             ..Cli::default()
         };
         let c = Config::from_toml(&cli, "").unwrap().stimulus.unwrap();
-        assert_eq!((c.backend, c.period_ns), (Backend::Rppal, 1_000_000));
+        assert_eq!((c.backend, c.period_ns), (Backend::Rpi, 1_000_000));
+    }
+
+    #[test]
+    fn stimulus_backend_selection() {
+        // The Pi backend drives GPIO17 unless told otherwise; chip is cdev's.
+        let c = load("[stimulus]\nbackend = \"rpi\"\n").unwrap().stimulus.unwrap();
+        assert_eq!((c.backend, c.line), (Backend::Rpi, LineSel::Offset(17)));
+        let c = load("[stimulus]\nbackend = \"rpi\"\nline = \"GPIO27\"\n")
+            .unwrap()
+            .stimulus
+            .unwrap();
+        assert_eq!((c.backend, c.line), (Backend::Rpi, LineSel::Name("GPIO27".into())));
+        // The flag overrides the file, both ways.
+        let file = "[stimulus]\nbackend = \"rpi\"\nline = 27\n";
+        let cli = Cli::parse_from(["rpi-agent", "--stimulus-backend", "cdev"]);
+        let c = Config::from_toml(&cli, file).unwrap().stimulus.unwrap();
+        assert_eq!((c.backend, c.line), (Backend::Cdev, LineSel::Offset(27)));
+        let cli = Cli::parse_from(["rpi-agent", "--stimulus-backend", "rpi"]);
+        let c = Config::from_toml(&cli, "[stimulus]\nline = 16\n")
+            .unwrap()
+            .stimulus
+            .unwrap();
+        assert_eq!(c.backend, Backend::Rpi);
+        // A flag alone turns the stimulus on: none is silently ignored.
+        let c = Config::from_toml(&cli, "").unwrap().stimulus.unwrap();
+        assert_eq!((c.backend, c.line), (Backend::Rpi, LineSel::Offset(17)));
+        let cli = Cli::parse_from(["rpi-agent", "--stimulus-rate", "5"]);
+        let e = Config::from_toml(&cli, "").map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("needs a line"), "{e}");
     }
 
     #[test]
@@ -774,6 +825,14 @@ mod stimulus_tests {
                 "shorter than the period",
             ),
             ("[stimulus]\nline = 16\nspeed = 3\n", "unknown field `speed`"),
+            (
+                "[stimulus]\nbackend = \"rpi\"\nline = \"GPIO14\"\n",
+                "GPIO14 (header pin 8) carries the console UART",
+            ),
+            (
+                "[stimulus]\nbackend = \"rpi\"\nline = 28\n",
+                "BCM GPIO number on the header, 0-27",
+            ),
         ];
         for (text, want) in cases {
             let e = load(text).unwrap_err().to_string();

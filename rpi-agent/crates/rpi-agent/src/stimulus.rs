@@ -34,18 +34,56 @@ pub const SUMMARY_INTERVAL_NS: u64 = 1_000_000_000;
 pub enum Backend {
     /// GPIO character device (v2 uAPI), any Linux board and the emulated appliance.
     Cdev,
-    /// Raspberry Pi memory-mapped GPIO (`rpi` cargo feature).
-    Rppal,
+    /// Raspberry Pi GPIO registers through rpi-pal (`rpi` cargo feature).
+    Rpi,
 }
 
 impl Backend {
     pub fn parse(s: &str) -> Result<Backend, StimulusError> {
         match s.trim() {
             "cdev" => Ok(Backend::Cdev),
-            "rppal" => Ok(Backend::Rppal),
+            // "rppal": the name of the API rpi-pal keeps, as the design says it.
+            "rpi" | "rppal" => Ok(Backend::Rpi),
             other => Err(StimulusError::Backend(other.into())),
         }
     }
+}
+
+/// The Raspberry Pi's default stimulus pin: the demo module's IRQ line.
+pub const RPI_DEFAULT_PIN: u8 = 17;
+
+/// The 40-pin header pin of a BCM GPIO number (None: not on the header).
+pub fn header_pin(bcm: u8) -> Option<u8> {
+    // Index: BCM number 0..=27.
+    const PINS: [u8; 28] = [
+        27, 28, 3, 5, 7, 29, 31, 26, 24, 21, 19, 23, 32, 33, 8, 10, 36, 11, 12, 35, 38, 40, 15, 16, 18, 22, 37, 13,
+    ];
+    PINS.get(usize::from(bcm)).copied()
+}
+
+/// The BCM GPIO number the `rpi` backend drives for `line` (`17`, `GPIO17`).
+pub fn rpi_pin(line: &LineSel) -> Result<u8, StimulusError> {
+    let n = match line {
+        LineSel::Offset(n) => Some(*n),
+        LineSel::Name(name) => name
+            .strip_prefix("GPIO")
+            .or_else(|| name.strip_prefix("gpio"))
+            .and_then(|d| d.parse::<u32>().ok()),
+    };
+    let text = match line {
+        LineSel::Offset(n) => n.to_string(),
+        LineSel::Name(name) => name.clone(),
+    };
+    let n = n.ok_or_else(|| StimulusError::RpiLine(text.clone()))?;
+    let bcm = u8::try_from(n)
+        .ok()
+        .filter(|b| header_pin(*b).is_some())
+        .ok_or(StimulusError::RpiLine(text))?;
+    // The console UART the agent streams on (config.txt, cmdline.txt).
+    if bcm == 14 || bcm == 15 {
+        return Err(StimulusError::RpiConsolePin(bcm));
+    }
+    Ok(bcm)
 }
 
 /// The line, as configured: an offset on the chip or a line name.
@@ -105,7 +143,7 @@ pub struct StimulusConfig {
 /// What is wrong with the stimulus, said so that it can be fixed.
 #[derive(Debug, thiserror::Error)]
 pub enum StimulusError {
-    #[error("stimulus: unknown backend `{0}` (use \"cdev\", or \"rppal\" on a Raspberry Pi)")]
+    #[error("stimulus: unknown backend `{0}` (use \"cdev\", or \"rpi\" on a Raspberry Pi)")]
     Backend(String),
     #[error("stimulus: rate must be > 0 and <= {max} Hz, got `{0}` (e.g. rate = 100)", max = MAX_RATE_HZ)]
     Rate(String),
@@ -129,8 +167,27 @@ pub enum StimulusError {
     LineOffset { chip: String, offset: u32, lines: usize },
     #[error("stimulus: cannot drive {what}: {detail} (is the line in use? see gpioinfo)")]
     Request { what: String, detail: String },
-    #[error("stimulus: backend \"rppal\" is not built in (cargo feature `rpi`): use backend = \"cdev\"")]
+    #[cfg(not(feature = "rpi"))]
+    #[error(
+        "stimulus: this rpi-agent has no \"rpi\" backend (built without cargo feature `rpi`): use backend = \"cdev\""
+    )]
     NoRpiFeature,
+    #[error("stimulus: backend \"rpi\" takes a BCM GPIO number on the header, 0-27 (e.g. line = 17 or \"GPIO17\"), got `{0}`")]
+    RpiLine(String),
+    #[error("stimulus: GPIO{0} (header pin {pin}) carries the console UART the agent streams on: use another pin, e.g. 17", pin = header_pin(*.0).unwrap_or(0))]
+    RpiConsolePin(u8),
+    /// Not a Raspberry Pi (rpi-pal: `Error::UnknownModel`).
+    #[cfg(feature = "rpi")]
+    #[error("stimulus: backend \"rpi\" needs a Raspberry Pi (rpi-pal: {0}); use backend = \"cdev\" here")]
+    NotAPi(String),
+    #[cfg(feature = "rpi")]
+    #[error("stimulus: backend \"rpi\": permission denied on {0}; run rpi-agent as root")]
+    RpiPermission(String),
+    #[cfg(feature = "rpi")]
+    #[error(
+        "stimulus: backend \"rpi\" cannot open the Pi's GPIO: {0} (is /dev/gpiomem there? else try backend = \"cdev\")"
+    )]
+    RpiOpen(String),
     #[error("stimulus: cannot set the line: {0}")]
     Set(String),
 }
@@ -147,6 +204,9 @@ pub fn rate_to_period_ns(text: &str) -> Result<u64, StimulusError> {
 impl StimulusConfig {
     /// Check what belongs together; the chip and line are checked on open.
     pub fn validate(self) -> Result<StimulusConfig, StimulusError> {
+        if self.backend == Backend::Rpi {
+            rpi_pin(&self.line)?;
+        }
         if self.period_ns < 100_000 {
             return Err(StimulusError::Period(self.period_ns));
         }
@@ -244,11 +304,64 @@ impl Stimulus for Cdev {
     }
 }
 
+/// What went wrong in rpi-pal, as the user can fix it.
+#[cfg(feature = "rpi")]
+pub fn rpi_error(e: rpi_pal::gpio::Error) -> StimulusError {
+    use rpi_pal::gpio::Error as E;
+    match e {
+        E::UnknownModel => StimulusError::NotAPi(e.to_string()),
+        E::PermissionDenied(path) => StimulusError::RpiPermission(path),
+        other => StimulusError::RpiOpen(other.to_string()),
+    }
+}
+
+/// Raspberry Pi backend: rpi-pal drives the pin through the memory-mapped
+/// GPIO registers (`/dev/gpiomem`), outside gpiolib, so it can drive GPIO17
+/// while the demo module holds that line as its IRQ input.
+#[cfg(feature = "rpi")]
+pub mod rpi {
+    use super::{header_pin, rpi_error, rpi_pin, Stimulus, StimulusConfig, StimulusError};
+
+    pub struct Rpi {
+        pin: rpi_pal::gpio::OutputPin,
+        what: String,
+    }
+
+    impl Rpi {
+        pub fn open(cfg: &StimulusConfig) -> Result<Rpi, StimulusError> {
+            let bcm = rpi_pin(&cfg.line)?;
+            let gpio = rpi_pal::gpio::Gpio::new().map_err(rpi_error)?;
+            // Dropped, the pin goes back to the mode it had (rpi-pal's reset on drop).
+            let pin = gpio.get(bcm).map_err(rpi_error)?.into_output_low();
+            let what = format!("GPIO{bcm} (header pin {}) via rpi-pal", header_pin(bcm).unwrap_or(0));
+            Ok(Rpi { pin, what })
+        }
+    }
+
+    impl Stimulus for Rpi {
+        fn set(&mut self, high: bool) -> Result<(), StimulusError> {
+            // A register write: cannot fail once the pin is ours.
+            if high {
+                self.pin.set_high();
+            } else {
+                self.pin.set_low();
+            }
+            Ok(())
+        }
+        fn describe(&self) -> String {
+            self.what.clone()
+        }
+    }
+}
+
 /// Open the configured backend.
 pub fn open(cfg: &StimulusConfig) -> Result<Box<dyn Stimulus>, StimulusError> {
     match cfg.backend {
         Backend::Cdev => Ok(Box::new(Cdev::open(cfg)?)),
-        Backend::Rppal => Err(StimulusError::NoRpiFeature),
+        #[cfg(feature = "rpi")]
+        Backend::Rpi => Ok(Box::new(rpi::Rpi::open(cfg)?)),
+        #[cfg(not(feature = "rpi"))]
+        Backend::Rpi => Err(StimulusError::NoRpiFeature),
     }
 }
 
@@ -802,12 +915,112 @@ mod tests {
     }
 
     #[test]
+    fn rpi_pins_are_bcm_numbers_on_the_header() {
+        assert_eq!(rpi_pin(&LineSel::parse("17")).unwrap(), 17);
+        assert_eq!(rpi_pin(&LineSel::parse("GPIO27")).unwrap(), 27);
+        assert_eq!(rpi_pin(&LineSel::parse("gpio4")).unwrap(), 4);
+        // The wiring the README documents.
+        assert_eq!((header_pin(17), header_pin(27)), (Some(11), Some(13)));
+        assert_eq!(
+            (header_pin(2), header_pin(21), header_pin(28)),
+            (Some(3), Some(40), None)
+        );
+        for bad in ["28", "GPIO40", "SDA1", "GPIOx", "300"] {
+            let e = rpi_pin(&LineSel::parse(bad)).unwrap_err().to_string();
+            assert!(e.contains("BCM GPIO number on the header") && e.contains(bad), "{e}");
+        }
+        let e = rpi_pin(&LineSel::parse("GPIO14")).unwrap_err().to_string();
+        assert!(e.contains("GPIO14 (header pin 8) carries the console UART"), "{e}");
+        assert!(matches!(
+            rpi_pin(&LineSel::Offset(15)),
+            Err(StimulusError::RpiConsolePin(15))
+        ));
+    }
+
+    fn rpi_cfg() -> StimulusConfig {
+        StimulusConfig {
+            backend: Backend::Rpi,
+            line: LineSel::Offset(17),
+            ..cfg(1, 10_000_000)
+        }
+    }
+
+    /// The real rpi-pal on this (non-Pi) machine: Gpio::new() fails and the
+    /// user reads one line that says what to use instead.
+    #[cfg(feature = "rpi")]
+    #[test]
+    fn rpi_backend_on_a_non_pi_says_use_cdev_in_one_line() {
+        if rpi_pal::system::DeviceInfo::new().is_ok() {
+            eprintln!("a Raspberry Pi: this test is for other machines; not driving GPIO17 from a unit test");
+            return;
+        }
+        let Err(e) = Handle::start(rpi_cfg()) else {
+            panic!("the rpi backend started on a machine that is not a Pi")
+        };
+        assert!(matches!(e, StimulusError::NotAPi(_)), "{e:?}");
+        let msg = e.to_string();
+        assert_eq!(
+            msg,
+            "stimulus: backend \"rpi\" needs a Raspberry Pi \
+             (rpi-pal: Unknown Raspberry Pi model); use backend = \"cdev\" here"
+        );
+        // Whole in a Notice (120 bytes), so the host sees all of it too.
+        assert!(msg.len() <= 120, "{} bytes", msg.len());
+    }
+
+    #[cfg(feature = "rpi")]
+    #[test]
+    fn rpi_errors_say_what_to_do() {
+        use rpi_pal::gpio::Error as E;
+        let e = rpi_error(E::PermissionDenied("/dev/gpiomem".into())).to_string();
+        assert!(
+            e.contains("permission denied on /dev/gpiomem; run rpi-agent as root"),
+            "{e}"
+        );
+        let io = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let e = rpi_error(E::Io(io)).to_string();
+        assert!(
+            e.contains("cannot open the Pi's GPIO") && e.contains("backend = \"cdev\""),
+            "{e}"
+        );
+        assert!(matches!(rpi_error(E::UnknownModel), StimulusError::NotAPi(_)));
+    }
+
+    #[cfg(not(feature = "rpi"))]
+    #[test]
+    fn rpi_backend_without_the_feature_says_use_cdev() {
+        let Err(e) = Handle::start(rpi_cfg()) else {
+            panic!("the rpi backend started without the rpi feature")
+        };
+        assert!(matches!(e, StimulusError::NoRpiFeature), "{e:?}");
+        assert!(e.to_string().contains("use backend = \"cdev\""), "{e}");
+    }
+
+    #[test]
+    fn rpi_config_is_checked_before_any_hardware() {
+        let bad = StimulusConfig {
+            line: LineSel::parse("GPIO15"),
+            ..rpi_cfg()
+        };
+        assert!(matches!(bad.validate(), Err(StimulusError::RpiConsolePin(15))));
+        // A line name is the cdev backend's business: not checked for it here.
+        let cdev = StimulusConfig {
+            line: LineSel::parse("GPIO99"),
+            ..cfg(1, 10_000_000)
+        };
+        assert!(cdev.validate().is_ok());
+    }
+
+    #[test]
     fn rate_and_backend_errors_are_clear() {
         assert_eq!(rate_to_period_ns("100").unwrap(), 10_000_000);
         for bad in ["0", "-5", "fast", "20000"] {
             let e = rate_to_period_ns(bad).unwrap_err().to_string();
             assert!(e.contains("rate must be > 0"), "{e}");
         }
+        assert_eq!(Backend::parse("rpi").unwrap(), Backend::Rpi);
+        assert_eq!(Backend::parse(" rppal ").unwrap(), Backend::Rpi);
+        assert_eq!(Backend::parse("cdev").unwrap(), Backend::Cdev);
         let e = Backend::parse("wiringpi").unwrap_err().to_string();
         assert!(e.contains("unknown backend `wiringpi`") && e.contains("cdev"), "{e}");
     }

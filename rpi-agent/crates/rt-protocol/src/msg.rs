@@ -44,6 +44,16 @@ pub mod kind {
     pub const GPIO_PULSE: u16 = 10;
     /// 1.3: GPIO stimulus pulses of an interval, summarised.
     pub const GPIO_SUMMARY: u16 = 11;
+
+    /// The minor version (of major 1) that brought `kind`; None: a kind
+    /// this version does not know.
+    pub const fn since_minor(kind: u16) -> Option<u16> {
+        match kind {
+            HELLO..=NOTICE => Some(0),
+            GPIO_PULSE | GPIO_SUMMARY => Some(3),
+            _ => None,
+        }
+    }
 }
 
 /// Metric ids, equal to `enum rtt_metric`.

@@ -25,7 +25,7 @@
 use heapless::Deque;
 
 use crate::frame::{check_frame, Checked, FrameError, FRAME_START, MAX_BODY, MAX_ENCODED};
-use crate::msg::{kind, Message, PROTOCOL_MAJOR};
+use crate::msg::{kind, Message, PROTOCOL_MAJOR, PROTOCOL_MINOR};
 
 /// Chunk buffer: one maximal frame plus room for text ahead of it.
 pub const CHUNK_CAP: usize = MAX_ENCODED + 512;
@@ -143,6 +143,8 @@ struct Track {
     stats: Stats,
     last_seq: Option<u32>,
     incompatible: bool,
+    /// Kinds brought by later minors are unknown to this decoder.
+    known_minor: u16,
     /// The last decoded message, borrowed by `Item::Message`.
     msg: Option<Message>,
     out: Deque<Out, 2>,
@@ -204,6 +206,7 @@ impl StreamDecoder {
                     },
                     last_seq: None,
                     incompatible: false,
+                    known_minor: PROTOCOL_MINOR,
                     msg: None,
                     out: Deque::new(),
                     #[cfg(test)]
@@ -211,6 +214,16 @@ impl StreamDecoder {
                 },
             },
         }
+    }
+
+    /// A decoder that knows only the kinds of protocol 1.`minor` and skips
+    /// later ones as unknown, as that version's decoder does: what an older
+    /// rtdecode makes of a newer agent's stream, checked without keeping
+    /// old code (frame and stream handling are the same in every 1.x).
+    pub fn knowing_minor(minor: u16) -> Self {
+        let mut d = Self::new();
+        d.ctx.t.known_minor = minor;
+        d
     }
 
     pub fn stats(&self) -> &Stats {
@@ -443,7 +456,11 @@ impl Track {
             self.stats.incompatible += 1;
             return;
         }
-        match Message::decode_payload(k, payload) {
+        let decoded = match kind::since_minor(k) {
+            Some(m) if m <= self.known_minor => Message::decode_payload(k, payload),
+            _ => Ok(None),
+        };
+        match decoded {
             Ok(Some(msg)) => {
                 self.msg = Some(msg);
                 self.emit(Out::Message { seq });

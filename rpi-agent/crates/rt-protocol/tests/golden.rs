@@ -222,6 +222,90 @@ fn golden_heartbeat_dropped_notice() {
     );
 }
 
+fn golden_gpio_pulse_msg() -> Message {
+    Message::GpioPulse(GpioPulse {
+        seq: 3,
+        t_stimulus: 1_000_000,
+        t_hard: 1_000_041,
+        t_thread: 1_000_126,
+        t_done: 1_000_336,
+        flags: pulse_flags::LATE,
+        skipped: 2,
+    })
+}
+
+fn golden_gpio_summary_msg() -> Message {
+    let span = |min_ns, mean_ns, max_ns| Span {
+        min_ns,
+        mean_ns,
+        max_ns,
+    };
+    Message::GpioSummary(GpioSummary {
+        t_ns: 2_000_000_000,
+        count: 1000,
+        late: 1,
+        skipped: 0,
+        no_readback: 2,
+        stim_to_hard: span(40, 41, 90),
+        hard_to_thread: span(80, 85, 700),
+        thread_to_done: span(200, 210, 260),
+        stim_to_done: span(320, 336, 1050),
+    })
+}
+
+#[test]
+fn golden_gpio_pulse_and_summary() {
+    // 1.3: kinds 10 and 11
+    check(9, golden_gpio_pulse_msg(), GOLDEN_GPIO_PULSE);
+    check(10, golden_gpio_summary_msg(), GOLDEN_GPIO_SUMMARY);
+}
+
+/// What a 1.2 rtdecode makes of a 1.3 agent's stimulus frames: each is
+/// skipped and counted as an unknown kind, and every frame around them
+/// still decodes, none counted lost or damaged (docs/protocol.md,
+/// "Compatibility"). The decoder knowing only 1.2's kinds stands in for the
+/// 1.2 code: frame.rs and stream.rs are unchanged since 1.2.
+#[test]
+fn a_1_2_decoder_skips_kinds_10_and_11_and_keeps_what_follows() {
+    let bytes: Vec<u8> = [GOLDEN_DROPPED, GOLDEN_NOTICE, GOLDEN_GPIO_PULSE, GOLDEN_GPIO_SUMMARY]
+        .iter()
+        .flat_map(|h| {
+            (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        })
+        .chain(b"console line\n".iter().copied())
+        .chain(wire(11, &golden_heartbeat_msg()))
+        .collect();
+    for (minor, unknown) in [(2, vec![(9, kind::GPIO_PULSE), (10, kind::GPIO_SUMMARY)]), (3, vec![])] {
+        let mut dec = Box::new(StreamDecoder::knowing_minor(minor));
+        let (mut seqs, mut skipped, mut text) = (Vec::new(), Vec::new(), Vec::new());
+        let mut f = |i: Item<'_>| match i {
+            Item::Message { seq, .. } => seqs.push(seq),
+            Item::Unknown { seq, kind } => skipped.push((seq, kind)),
+            Item::Console(t) => text.extend_from_slice(t),
+            other => panic!("1.{minor}: {other:?}"),
+        };
+        dec.feed(&bytes, &mut f);
+        dec.finish(&mut f);
+        let want: Vec<u32> = if minor == 2 {
+            vec![7, 8, 11]
+        } else {
+            vec![7, 8, 9, 10, 11]
+        };
+        assert_eq!(seqs, want, "1.{minor}");
+        assert_eq!(skipped, unknown, "1.{minor}");
+        assert_eq!(text, b"console line\n");
+        let st = dec.stats();
+        assert_eq!(st.unknown_kinds, unknown.len() as u64);
+        assert_eq!(st.frames, 5);
+        assert_eq!(
+            (st.lost_frames, st.crc_errors, st.framing_errors, st.decode_errors),
+            (0, 0, 0, 0)
+        );
+    }
+}
+
 const GOLDEN_HELLO: &str =
     "00010104012a011f05302e312e3016362e31322e39352b64656231322d72742d61726d36340109047270693480840705fc3c933e00";
 const GOLDEN_TASK: &str = "00011903033009a413a4130101012601066379636c6963c096b10202011003d804e807e012840701a006010a030103e80701010106074a8df23300";
@@ -235,3 +319,6 @@ const GOLDEN_HEARTBEAT: &str = "00010a060212010203900305010101010101050102805a05
 const GOLDEN_HEARTBEAT_1_1: &str = "00010a060211010203900305010101010101090102805af56bb4aa00";
 const GOLDEN_DROPPED: &str = "00010c070804010203049be12e2e00";
 const GOLDEN_NOTICE: &str = "000139080931012f77616974696e6720666f72202f6465762f72745f74726163657220286d6f6470726f62652072745f74726163657229780720cb00";
+// 1.3
+const GOLDEN_GPIO_PULSE: &str = "000117090a0f03c0843de9843dbe853d90873d020270b9723b00";
+const GOLDEN_GPIO_SUMMARY: &str = "00010c0a0b1d80a8d6b907e80701190228295a5055bc05c801d2018402c002d0029a089a0e89bd00";

@@ -18,6 +18,8 @@ proptest! {
         let (msgs, text, stats) = decode_all(&bytes);
         prop_assert!(text.is_empty());
         prop_assert_eq!(stats.frames, 1);
+        // Every kind says which minor brought it (older decoders skip it).
+        prop_assert!(kind::since_minor(msg.kind()).is_some_and(|m| m <= PROTOCOL_MINOR));
         prop_assert_eq!(msgs, vec![(seq, msg)]);
     }
 

@@ -155,6 +155,10 @@ fn constants() -> Vec<(&'static str, u64)> {
         ("RTT_METRIC_IRQ", RTT_METRIC_IRQ.into()),
         ("RTT_EVF_HARDIRQ", RTT_EVF_HARDIRQ.into()),
         ("RTT_INFO_IRQ_TRACEPOINTS", RTT_INFO_IRQ_TRACEPOINTS.into()),
+        (
+            "RTT_INFO_IRQ_HANDLER_TRACEPOINTS",
+            RTT_INFO_IRQ_HANDLER_TRACEPOINTS.into(),
+        ),
     ]
 }
 

@@ -1040,7 +1040,120 @@ impl<W: Write> Printer for JsonPrinter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rt_protocol::{pulse_flags, GpioPulse, GpioSummary, Message, Span};
     use std::time::Duration;
+
+    fn json(r: &Record<'_>, st: &State) -> serde_json::Value {
+        let l = line(r, st, rfc3339(SystemTime::UNIX_EPOCH)).expect("a line");
+        serde_json::to_value(&l).unwrap()
+    }
+
+    fn pulse(flags: u8) -> GpioPulse {
+        GpioPulse {
+            seq: 3,
+            t_stimulus: 1_000_000,
+            t_hard: 1_041_000,
+            t_thread: 1_126_000,
+            t_done: 1_336_000,
+            flags,
+            skipped: 2,
+        }
+    }
+
+    #[test]
+    fn gpio_pulse_lines_have_the_intervals_or_null_without_readback() {
+        let st = State::default();
+        let m = Message::GpioPulse(pulse(pulse_flags::LATE));
+        assert_eq!(
+            json(&Record::Message { seq: 9, msg: &m }, &st),
+            serde_json::json!({
+                "type": "gpio_pulse", "host_time": "1970-01-01T00:00:00.000000Z", "seq": 9,
+                "pulse": 3, "t_stimulus": 1_000_000u64, "t_hard": 1_041_000u64,
+                "t_thread": 1_126_000u64, "t_done": 1_336_000u64,
+                "no_readback": false, "late": true, "skipped": 2,
+                "stimulus_to_hard_ns": 41_000, "hard_to_thread_ns": 85_000,
+                "thread_to_done_ns": 210_000, "stimulus_to_done_ns": 336_000,
+            })
+        );
+        let m = Message::GpioPulse(GpioPulse {
+            t_hard: 0,
+            t_thread: 0,
+            t_done: 0,
+            ..pulse(pulse_flags::NO_READBACK)
+        });
+        let v = json(&Record::Message { seq: 9, msg: &m }, &st);
+        assert_eq!(
+            (v["no_readback"].as_bool(), v["late"].as_bool()),
+            (Some(true), Some(false))
+        );
+        for k in [
+            "stimulus_to_hard_ns",
+            "hard_to_thread_ns",
+            "thread_to_done_ns",
+            "stimulus_to_done_ns",
+        ] {
+            assert!(v[k].is_null(), "{k}: {v}");
+        }
+    }
+
+    fn summary(count: u64, no_readback: u64) -> GpioSummary {
+        let span = |min_ns, mean_ns, max_ns| Span {
+            min_ns,
+            mean_ns,
+            max_ns,
+        };
+        GpioSummary {
+            t_ns: 2_000_000_000,
+            count,
+            late: 1,
+            skipped: 4,
+            no_readback,
+            stim_to_hard: span(40, 41, 90),
+            hard_to_thread: span(80, 85, 700),
+            thread_to_done: span(200, 210, 260),
+            stim_to_done: span(320, 336, 1050),
+        }
+    }
+
+    #[test]
+    fn gpio_summary_lines_and_the_link_tally() {
+        let mut st = State::default();
+        let m = Message::GpioSummary(summary(1000, 2));
+        st.apply(&m);
+        assert_eq!(
+            json(&Record::Message { seq: 10, msg: &m }, &st),
+            serde_json::json!({
+                "type": "gpio_summary", "host_time": "1970-01-01T00:00:00.000000Z", "seq": 10,
+                "t_ns": 2_000_000_000u64, "count": 1000, "late": 1, "skipped": 4, "no_readback": 2,
+                "stimulus_to_hard": {"min_ns": 40, "mean_ns": 41, "max_ns": 90},
+                "hard_to_thread": {"min_ns": 80, "mean_ns": 85, "max_ns": 700},
+                "thread_to_done": {"min_ns": 200, "mean_ns": 210, "max_ns": 260},
+                "stimulus_to_done": {"min_ns": 320, "mean_ns": 336, "max_ns": 1050},
+            })
+        );
+        // Every pulse without readback: the spans mean nothing, so null.
+        let m = Message::GpioSummary(summary(5, 5));
+        st.apply(&m);
+        let v = json(&Record::Message { seq: 11, msg: &m }, &st);
+        for k in [
+            "stimulus_to_hard",
+            "hard_to_thread",
+            "thread_to_done",
+            "stimulus_to_done",
+        ] {
+            assert!(v[k].is_null(), "{k}: {v}");
+        }
+        // The link line sums both; its span covers the 998 measured pulses only.
+        let v = json(&Record::Link { final_: true }, &st);
+        assert_eq!(
+            v["gpio"],
+            serde_json::json!({
+                "count": 1005, "late": 2, "skipped": 8, "no_readback": 7,
+                "stimulus_to_done": {"min_ns": 320, "mean_ns": 336, "max_ns": 1050},
+            })
+        );
+        assert!(json(&Record::Link { final_: true }, &State::default())["gpio"].is_null());
+    }
 
     #[test]
     fn rfc3339_dates() {

@@ -1162,4 +1162,116 @@ mod tests {
             "{t}"
         );
     }
+
+    fn pulse(seq: u64, flags: u8, skipped: u64) -> rt_protocol::GpioPulse {
+        rt_protocol::GpioPulse {
+            seq,
+            t_stimulus: 10 * MS,
+            t_hard: 10 * MS + 41_000,
+            t_thread: 10 * MS + 126_000,
+            t_done: 10 * MS + 336_000,
+            flags,
+            skipped,
+        }
+    }
+
+    #[test]
+    fn gpio_pulse_lines_give_each_interval_and_say_what_went_wrong() {
+        use rt_protocol::pulse_flags::{LATE, NO_READBACK};
+        assert_eq!(
+            gpio_pulse_line(&pulse(12, 0, 0)),
+            "GPIO pulse #12: stimulus→hard IRQ 41 us, →thread 85 us, handler 210 us, total 336 us"
+        );
+        assert_eq!(
+            gpio_pulse_line(&pulse(13, LATE, 2)),
+            "GPIO pulse #13: stimulus→hard IRQ 41 us, →thread 85 us, handler 210 us, total 336 us \
+             (late) (2 deadlines skipped)"
+        );
+        // Without readback the (zero) times mean nothing: none is shown.
+        let g = rt_protocol::GpioPulse {
+            t_hard: 0,
+            t_thread: 0,
+            t_done: 0,
+            ..pulse(14, NO_READBACK | LATE, 0)
+        };
+        assert_eq!(
+            gpio_pulse_line(&g),
+            "GPIO pulse #14: no readback (irq_button_demo absent, or no IRQ within the wait) (late)"
+        );
+    }
+
+    fn summary(count: u64, no_readback: u64) -> rt_protocol::GpioSummary {
+        let span = |min_ns, mean_ns, max_ns| rt_protocol::Span {
+            min_ns,
+            mean_ns,
+            max_ns,
+        };
+        rt_protocol::GpioSummary {
+            t_ns: 2_000 * MS,
+            count,
+            late: 1,
+            skipped: 0,
+            no_readback,
+            stim_to_hard: span(40_000, 41_000, 90_000),
+            hard_to_thread: span(80_000, 85_000, 700_000),
+            thread_to_done: span(200_000, 210_000, 260_000),
+            stim_to_done: span(320_000, 336_000, 1_050_000),
+        }
+    }
+
+    #[test]
+    fn gpio_summary_lines_give_min_mean_max() {
+        assert_eq!(
+            gpio_summary_line(&summary(1000, 2)),
+            "GPIO pulses: 1000, 1 late, 2 without readback; min/mean/max \
+             stimulus→hard IRQ 40 us/41 us/90 us, →thread 80 us/85 us/700 us, \
+             handler 200 us/210 us/260 us, total 320 us/336 us/1050 us"
+        );
+        assert_eq!(
+            gpio_summary_line(&summary(5, 5)),
+            "GPIO pulses: 5, 1 late, 5 without readback; no readback"
+        );
+    }
+
+    #[test]
+    fn the_view_shows_pulses_and_the_run_tally_under_the_table() {
+        let mut v = T::new();
+        // Two pulses (336 us and 536 us), a summary of 1000 (2 without
+        // readback, mean 336 us over the other 998).
+        let slow = rt_protocol::GpioPulse {
+            t_done: 10 * MS + 536_000,
+            ..pulse(1, 0, 1)
+        };
+        feed(
+            &mut v,
+            &[
+                Message::GpioPulse(pulse(0, 0, 0)),
+                Message::GpioPulse(slow),
+                Message::GpioSummary(summary(1000, 2)),
+            ],
+        );
+        v.finish().unwrap();
+        let out = text(v);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].starts_with("GPIO pulse #0: ") && lines[0].ends_with("total 336 us"),
+            "{out}"
+        );
+        assert!(
+            lines[1].starts_with("GPIO pulse #1: ") && lines[1].ends_with("total 536 us (1 deadlines skipped)"),
+            "{out}"
+        );
+        assert!(
+            lines[2].starts_with("GPIO pulses: 1000, 1 late, 2 without readback;"),
+            "{out}"
+        );
+        // mean = (336 + 536 + 998 * 336) us / 1000 = 336.2 us
+        let tally: Vec<&&str> = lines.iter().filter(|l| l.starts_with("GPIO stimulus:")).collect();
+        assert_eq!(
+            tally,
+            [&"GPIO stimulus: 1002 pulses, 1 late, 1 skipped, 2 without readback; \
+               stimulus→done min 320 us mean 336 us max 1050 us"],
+            "{out}"
+        );
+    }
 }

@@ -144,6 +144,33 @@ fn synthetic_lines_of_every_other_kind_validate() {
         })
         .unwrap();
     s.extend(wire(2, &Message::Task(snap)));
+    // The GPIO stimulus (1.3): a pulse with readback, one without, a summary.
+    let pulse = GpioPulse {
+        seq: 1,
+        t_stimulus: 10,
+        t_hard: 20,
+        t_thread: 30,
+        t_done: 40,
+        flags: pulse_flags::LATE,
+        skipped: 1,
+    };
+    s.extend(wire(6, &Message::GpioPulse(pulse.clone())));
+    s.extend(wire(
+        7,
+        &Message::GpioPulse(GpioPulse {
+            flags: pulse_flags::NO_READBACK,
+            ..pulse
+        }),
+    ));
+    s.extend(wire(
+        8,
+        &Message::GpioSummary(GpioSummary {
+            count: 3,
+            no_readback: 1,
+            ..Default::default()
+        }),
+    ));
+    s.extend(wire(9, &Message::Heartbeat(Heartbeat::default())));
     // Unknown kind, damaged frame, incompatible major.
     let mut body = vec![0u8; 9000];
     let mut raw = vec![0u8; MAX_WIRE];
@@ -164,7 +191,18 @@ fn synthetic_lines_of_every_other_kind_validate() {
     let v = validator();
     let bad = invalid_lines(&v, &out);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
-    for t in ["dropped", "unknown", "damaged", "incompatible"] {
+    assert!(
+        out.contains(r#""gpio":{"count":5,"#),
+        "no GPIO tally in a link line:\n{out}"
+    );
+    for t in [
+        "dropped",
+        "unknown",
+        "damaged",
+        "incompatible",
+        "gpio_pulse",
+        "gpio_summary",
+    ] {
         assert!(out.contains(&format!("{{\"type\":\"{t}\"")), "no {t} line:\n{out}");
     }
 }

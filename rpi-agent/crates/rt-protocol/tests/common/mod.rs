@@ -246,6 +246,33 @@ pub fn message() -> impl Strategy<Value = Message> {
             level: level.into(),
             text: bounded_str(&t),
         })),
+        (any::<[u64; 6]>(), any::<u8>()).prop_map(|(a, flags)| Message::GpioPulse(GpioPulse {
+            seq: a[0],
+            t_stimulus: a[1],
+            t_hard: a[2],
+            t_thread: a[3],
+            t_done: a[4],
+            flags,
+            skipped: a[5],
+        })),
+        (any::<[u64; 5]>(), any::<[[u64; 3]; 4]>()).prop_map(|(a, s)| {
+            let span = |v: [u64; 3]| Span {
+                min_ns: v[0],
+                mean_ns: v[1],
+                max_ns: v[2],
+            };
+            Message::GpioSummary(GpioSummary {
+                t_ns: a[0],
+                count: a[1],
+                late: a[2],
+                skipped: a[3],
+                no_readback: a[4],
+                stim_to_hard: span(s[0]),
+                hard_to_thread: span(s[1]),
+                thread_to_done: span(s[2]),
+                stim_to_done: span(s[3]),
+            })
+        }),
     ]
 }
 

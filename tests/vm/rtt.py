@@ -21,8 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 VM_RUN = REPO / "scripts" / "vm-run"
 ARCH = os.environ.get("RTT_ARCH", "aarch64")
-# The guest kernel flavour (vm-run --kernel): stock, or patched (built by
-# scripts/build-kernel with kernel-patches/linux; aarch64 only).
+# The guest kernel flavour (vm-run --kernel): stock, patched (built by
+# scripts/build-kernel with kernel-patches/linux) or debug (the same with
+# the checkers of scripts/lib/kernel/debug.config).
 KERNEL = os.environ.get("RTT_KERNEL", "stock")
 # One folder per pytest session (others may run the suite at the same time).
 ARTIFACTS = REPO / "build" / ARCH / "vm-tests" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")

@@ -27,7 +27,7 @@ import pytest
 
 import rtt
 
-HANDLER = rtt.KERNEL == "patched"     # the module uses the irq_thread events
+HANDLER = rtt.KERNEL in ("patched", "debug")  # the module uses the irq_thread events
 US = 1000
 MS = 1000 * US
 BURST, SLEEP, HOG_MS = 3000, 7000, 1200          # us, us, ms
@@ -215,7 +215,7 @@ def test_irq_source(irq_run):
         assert "irq_handler" not in t.flags, t.text
 
 
-@pytest.mark.skipif(not HANDLER, reason="needs RTT_KERNEL=patched")
+@pytest.mark.skipif(not HANDLER, reason="needs RTT_KERNEL=patched or debug")
 @pytest.mark.parametrize("name", ["quiet", "hog"])
 def test_irq_handler_oracle(irq_run, name):
     """Patched kernel: irq (each handler run) against tracefs's

@@ -378,35 +378,97 @@ class GuestRun:
         bad = kernel_problems(self.uart) + kernel_problems(dmesg)
         assert not bad, "kernel log shows problems:\n" + "\n".join(bad) + "\n" + self.describe(80)
 
+    def assert_debug_clean(self):
+        """The debug kernel's verdict on this boot, whatever the test
+        asserts: no lockdep, KASAN, KFENCE, UBSAN, ODEBUG, RCU-stall or
+        other report on the console, and kmemleak (scanned at the end; a
+        boot killed before that has no scan) found nothing of ours."""
+        bad = kernel_problems(self.uart)
+        assert not bad, ("debug kernel: the console shows problems:\n" + "\n".join(bad[:40])
+                         + "\n" + self.describe(80))
+        if self.status == 124:
+            return
+        m = re.search(r"^@@@ begin kmemleak\n(.*?)^@@@ end kmemleak$", self.stdout, re.S | re.M)
+        assert m, f"debug kernel: no kmemleak scan at the end\n{self.describe()}"
+        errs = [ln for ln in m[1].splitlines() if ln.startswith("@@@ error")]
+        assert not errs, "\n".join(errs) + "\n" + self.describe()
+        leaks = kmemleak_ours(m[1])
+        assert not leaks, "debug kernel: kmemleak found leaks in our modules:\n" + "\n".join(leaks)
+
 
 KERNEL_BAD = re.compile(r"BUG:|WARNING:|soft lockup|hard LOCKUP|rcu.*stall|hung_task|"
                         r"blocked for more than|Kernel panic|Oops|Unable to handle kernel|"
-                        r"general protection fault")
+                        r"general protection fault|kernel BUG at|"
+                        # the debug kernel's reports that do not say BUG: or WARNING:
+                        r"UBSAN:|ODEBUG:|KFENCE:|KASAN:")
 
 
 def kernel_problems(text: str) -> list[str]:
     return [ln for ln in text.splitlines() if KERNEL_BAD.search(ln)]
 
 
+# Our modules: a kmemleak report of the debug kernel counts when one of its
+# backtrace frames is in them (others are the kernel's own, not ours).
+OUR_MODULES = ("rt_tracer", "gpio_loopback", "irq_button_demo")
+_OUR_FRAME = re.compile(r"\[(?:%s)\]\s*$" % "|".join(OUR_MODULES), re.M)
+
+# Run after every guest script on the debug kernel (vm-run's command runs
+# it whatever the script's status; the script's status stays vm-run's).
+# kmemleak reports only objects older than 5 s at the scan, hence the wait.
+KMEMLEAK_END = r"""
+K=/sys/kernel/debug/kmemleak
+echo "@@@ begin kmemleak"
+if [ -w $K ]; then
+	sleep 6
+	echo scan > $K || echo "@@@ error kmemleak scan failed"
+	cat $K
+else
+	echo "@@@ error no $K (kmemleak is off?)"
+fi
+echo "@@@ end kmemleak"
+"""
+
+
+def kmemleak_ours(report: str) -> list[str]:
+    """The kmemleak report's objects with a backtrace frame in our modules."""
+    objs = re.split(r"^(?=unreferenced object )", report, flags=re.M)
+    return [o for o in objs if o.startswith("unreferenced object ") and _OUR_FRAME.search(o)]
+
+
+# How much slower a guest runs on the debug kernel than on the stock one
+# (lockdep, KASAN and kmemleak on every allocation, lock and switch), for
+# hang-detecting timeouts.
+DEBUG_SLOWDOWN = 4.0
+
+
 def timeout_scale() -> float:
     """How much longer than on an idle host a boot may take. Timeouts are
     hang detectors in wall-clock time, and the emulator gets a share of the
     host's CPUs only: on a busy host (CI, a developer's other work) the same
-    guest takes longer. RTT_VM_TIMEOUT_SCALE overrides the estimate from the
-    host's load average."""
+    guest takes longer; the debug kernel is slower too (DEBUG_SLOWDOWN).
+    RTT_VM_TIMEOUT_SCALE overrides the estimate from the host's load
+    average."""
     env = os.environ.get("RTT_VM_TIMEOUT_SCALE")
     if env:
-        return float(env)
-    return max(1.0, 1.5 * os.getloadavg()[0] / (os.cpu_count() or 1))
+        scale = float(env)
+    else:
+        scale = max(1.0, 1.5 * os.getloadavg()[0] / (os.cpu_count() or 1))
+    return scale * (DEBUG_SLOWDOWN if KERNEL == "debug" else 1.0)
 
 
 def run_guest(name: str, script: str, *, bare: bool = True, icount: bool = False,
               timeout: int = 240, files: dict | None = None,
-              arch: str | None = None, build: Path | None = None) -> GuestRun:
+              arch: str | None = None, build: Path | None = None,
+              kernel_check: bool = True) -> GuestRun:
     """Boot the appliance once and run `script` (with PRELUDE) in it.
     arch: the guest (`vm-run --arch`), default ARCH (RTT_ARCH, else aarch64).
     timeout: seconds on an idle host, scaled by timeout_scale().
-    build: another build tree to boot (build_for(..., build=...)), not build/."""
+    files: more files for /extra (str: text, bytes: as they are).
+    build: another build tree to boot (build_for(..., build=...)), not build/.
+    On the debug kernel every boot ends with a kmemleak scan (section
+    kmemleak) and must leave a clean kernel log and no leak in our modules
+    (assert_debug_clean), unless kernel_check=False (tests/debug's
+    deliberate bugs)."""
     assert VM_RUN.exists(), f"{VM_RUN} is missing: the VM harness is not there"
     timeout = int(timeout * timeout_scale())
     out = ARTIFACTS / name
@@ -416,14 +478,21 @@ def run_guest(name: str, script: str, *, bare: bool = True, icount: bool = False
         extra.mkdir()
         (extra / "scenario.sh").write_text(PRELUDE + "\n" + script)
         for fname, content in (files or {}).items():
-            (extra / fname).write_text(content)
+            if isinstance(content, bytes):
+                (extra / fname).write_bytes(content)
+            else:
+                (extra / fname).write_text(content)
+        guest_cmd = "sh /extra/scenario.sh"
+        if KERNEL == "debug":
+            (extra / "kmemleak-end.sh").write_text(KMEMLEAK_END)
+            guest_cmd += "; rc=$?; sh /extra/kmemleak-end.sh; exit $rc"
         uart = Path(tmp) / "uart.log"
         cmd = [str(VM_RUN), "--no-build", "--arch", arch or ARCH, "--kernel", KERNEL,
                "--extra", str(extra),
                "--uart", str(uart), "--timeout", str(timeout)]
         cmd += ["--bare"] if bare else []
         cmd += ["--icount"] if icount else []
-        cmd += ["--", "sh /extra/scenario.sh"]
+        cmd += ["--", guest_cmd]
         t0 = time.monotonic()
         try:
             env = dict(os.environ, RT_BUILD=str(build)) if build else None
@@ -441,6 +510,8 @@ def run_guest(name: str, script: str, *, bare: bool = True, icount: bool = False
     (out / "stderr.txt").write_text(run.stderr)
     (out / "uart.txt").write_text(run.uart)
     (out / "scenario.sh").write_text(PRELUDE + "\n" + script)
+    if KERNEL == "debug" and kernel_check:
+        run.assert_debug_clean()
     return run
 
 

@@ -379,21 +379,9 @@ class GuestRun:
         assert not bad, "kernel log shows problems:\n" + "\n".join(bad) + "\n" + self.describe(80)
 
     def assert_debug_clean(self):
-        """The debug kernel's verdict on this boot, whatever the test
-        asserts: no lockdep, KASAN, KFENCE, UBSAN, ODEBUG, RCU-stall or
-        other report on the console, and kmemleak (scanned at the end; a
-        boot killed before that has no scan) found nothing of ours."""
-        bad = kernel_problems(self.uart)
-        assert not bad, ("debug kernel: the console shows problems:\n" + "\n".join(bad[:40])
-                         + "\n" + self.describe(80))
-        if self.status == 124:
-            return
-        m = re.search(r"^@@@ begin kmemleak\n(.*?)^@@@ end kmemleak$", self.stdout, re.S | re.M)
-        assert m, f"debug kernel: no kmemleak scan at the end\n{self.describe()}"
-        errs = [ln for ln in m[1].splitlines() if ln.startswith("@@@ error")]
-        assert not errs, "\n".join(errs) + "\n" + self.describe()
-        leaks = kmemleak_ours(m[1])
-        assert not leaks, "debug kernel: kmemleak found leaks in our modules:\n" + "\n".join(leaks)
+        """The debug kernel's verdict on this boot (debug_problems)."""
+        bad = debug_problems(self.stdout, self.uart, self.status)
+        assert not bad, "debug kernel: " + "\n".join(bad[:40]) + "\n" + self.describe(80)
 
 
 KERNEL_BAD = re.compile(r"BUG:|WARNING:|soft lockup|hard LOCKUP|rcu.*stall|hung_task|"
@@ -433,6 +421,28 @@ def kmemleak_ours(report: str) -> list[str]:
     """The kmemleak report's objects with a backtrace frame in our modules."""
     objs = re.split(r"^(?=unreferenced object )", report, flags=re.M)
     return [o for o in objs if o.startswith("unreferenced object ") and _OUR_FRAME.search(o)]
+
+
+def with_kmemleak_end(cmd: str) -> str:
+    """A vm-run guest command followed by KMEMLEAK_END, keeping its status
+    (for boots that do not go through run_guest)."""
+    return f"(\n{cmd}\n)\nrc=$?\n{KMEMLEAK_END}\nexit $rc"
+
+
+def debug_problems(stdout: str, console: str, status: int) -> list[str]:
+    """What the debug kernel says about a boot, whatever the test asserts:
+    any lockdep, KASAN, KFENCE, UBSAN, ODEBUG, RCU-stall or other report on
+    the console, and any kmemleak leak in our modules at the final scan
+    (KMEMLEAK_END; missing or failed, unless the boot was killed first)."""
+    bad = [f"console: {ln}" for ln in kernel_problems(console)]
+    if status == 124:
+        return bad
+    m = re.search(r"^@@@ begin kmemleak\n(.*?)^@@@ end kmemleak$", stdout, re.S | re.M)
+    if not m:
+        return bad + ["no kmemleak scan at the end of the boot"]
+    bad += [ln for ln in m[1].splitlines() if ln.startswith("@@@ error")]
+    bad += [f"kmemleak found a leak in our modules:\n{o}" for o in kmemleak_ours(m[1])]
+    return bad
 
 
 # How much slower a guest runs on the debug kernel than on the stock one

@@ -449,6 +449,17 @@ def debug_problems(stdout: str, console: str, status: int) -> list[str]:
 # (lockdep, KASAN and kmemleak on every allocation, lock and switch), for
 # hang-detecting timeouts.
 DEBUG_SLOWDOWN = 4.0
+DEBUG = KERNEL == "debug"
+
+
+def kernel_path_ns(ns: int) -> int:
+    """An allowance for time spent in kernel code paths (syscall, timer,
+    switch) that a test's model does not count, given for Debian's kernel.
+    Under -icount guest time counts instructions, and the debug kernel's
+    checkers make those paths several times longer (seen: 2.3 ms around
+    one prio_hog burst, against < 1 ms on Debian's). Never used for what
+    the module measures, only for what the workload does around it."""
+    return int(ns * DEBUG_SLOWDOWN) if DEBUG else ns
 
 
 def timeout_scale() -> float:
@@ -463,7 +474,7 @@ def timeout_scale() -> float:
         scale = float(env)
     else:
         scale = max(1.0, 1.5 * os.getloadavg()[0] / (os.cpu_count() or 1))
-    return scale * (DEBUG_SLOWDOWN if KERNEL == "debug" else 1.0)
+    return scale * (DEBUG_SLOWDOWN if DEBUG else 1.0)
 
 
 def run_guest(name: str, script: str, *, bare: bool = True, icount: bool = False,
@@ -964,7 +975,8 @@ def assert_hog_case(run: GuestRun) -> Task:
     # than one of its bursts (as it measured them itself).
     charged = lat.max_ns - uncharged
     assert top.ns >= 0.9 * charged, (f"uncharged {uncharged} ns", t.text)
-    assert charged <= hog["burst_max_ns"] + 1_000_000, (hog, f"uncharged {uncharged} ns", t.text)
+    assert charged <= hog["burst_max_ns"] + kernel_path_ns(1_000_000), \
+        (hog, f"uncharged {uncharged} ns", t.text)
     for m in (t.response, t.relief):
         assert m.max_ns >= lat.max_ns, t.text
         assert m.top_culprit and m.top_culprit.pid == ids["prio_hog"], t.text

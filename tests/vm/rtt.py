@@ -462,6 +462,19 @@ def kernel_path_ns(ns: int) -> int:
     return int(ns * DEBUG_SLOWDOWN) if DEBUG else ns
 
 
+# Extra start delay on the debug kernel for a workload that must not begin
+# before the shell has set tracing up: every tracefs event enabled patches
+# kernel text, slow under lockdep and KASAN (seen: 1.7 s for trace_pids,
+# after which priority_inversion's workload had already exited).
+DEBUG_SETUP_MS = 3000
+
+
+def setup_ms(ms: int) -> int:
+    """A workload's start delay (-s) that covers the scenario's tracing
+    setup: ms on Debian's kernel, DEBUG_SETUP_MS more on the debug one."""
+    return ms + DEBUG_SETUP_MS if DEBUG else ms
+
+
 def timeout_scale() -> float:
     """How much longer than on an idle host a boot may take. Timeouts are
     hang detectors in wall-clock time, and the emulator gets a share of the

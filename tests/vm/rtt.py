@@ -453,13 +453,22 @@ DEBUG = KERNEL == "debug"
 
 
 def kernel_path_ns(ns: int) -> int:
-    """An allowance for time spent in kernel code paths (syscall, timer,
-    switch) that a test's model does not count, given for Debian's kernel.
-    Under -icount guest time counts instructions, and the debug kernel's
-    checkers make those paths several times longer (seen: 2.3 ms around
-    one prio_hog burst, against < 1 ms on Debian's). Never used for what
-    the module measures, only for what the workload does around it."""
+    """A tolerance for kernel code that runs between two observations of
+    one event (e.g. the module's probe and ftrace's on the same
+    tracepoint), given for Debian's kernel. Under -icount guest time counts
+    instructions, and the debug kernel's checkers make that code several
+    times longer (seen: 19-27 us where Debian's kernel gives 6 us)."""
     return int(ns * DEBUG_SLOWDOWN) if DEBUG else ns
+
+
+# Kernel time a workload spends at its real-time priority outside what it
+# measures itself (its set-up after sched_setscheduler, mlockall's page
+# population among it; the syscalls around each burst): within the tests'
+# 100 us - 1 ms on Debian's kernel, seen 2.3 ms (hog case) and 7.1 ms
+# (test_irq's hog phase) on the debug one. For comparing the module's
+# charge with a workload's own numbers; the tracefs oracle still has to
+# agree with the module to its usual tolerances.
+WORKLOAD_KERNEL_NS = 8_000_000 if DEBUG else 0
 
 
 # Extra start delay on the debug kernel for a workload that must not begin
@@ -988,7 +997,7 @@ def assert_hog_case(run: GuestRun) -> Task:
     # than one of its bursts (as it measured them itself).
     charged = lat.max_ns - uncharged
     assert top.ns >= 0.9 * charged, (f"uncharged {uncharged} ns", t.text)
-    assert charged <= hog["burst_max_ns"] + kernel_path_ns(1_000_000), \
+    assert charged <= hog["burst_max_ns"] + 1_000_000 + WORKLOAD_KERNEL_NS, \
         (hog, f"uncharged {uncharged} ns", t.text)
     for m in (t.response, t.relief):
         assert m.max_ns >= lat.max_ns, t.text

@@ -121,7 +121,10 @@ section tasks_end cat $S/tasks
 ctl reset 1
 thread_churn -n 100 -j 100 -k 1 -u 10000000 -s 300 > /tmp/ch2.out & D=$!
 ctl add_tgid "$D"
-sleep 2
+# until the table is full (2 s on Debian's kernel; thread start is much
+# slower on the debug one), at most 20 s
+i=0
+while [ "$(grep -c '^task ' $S/tasks)" -lt "$cap" ] && [ $i -lt 200 ]; do usleep 100000; i=$((i + 1)); done
 section tasks_full cat $S/tasks
 ctl_fails add_pid "$$"
 ctl reset 1

@@ -69,7 +69,11 @@ struct loopback {
 	raw_spinlock_t lock;
 	struct irq_work work;
 	struct loopback_line lines[LOOPBACK_MAX_LINES];
-	char names[LOOPBACK_MAX_LINES][8];
+	/*
+	 * Room for any unsigned int: under KASAN and UBSAN gcc cannot see that
+	 * the index stays below LOOPBACK_MAX_LINES (W=1 format-truncation).
+	 */
+	char names[LOOPBACK_MAX_LINES][sizeof("GPIO4294967295")];
 	const char *name_ptrs[LOOPBACK_MAX_LINES];
 	u64 raised;
 	u64 dropped;

@@ -1805,6 +1805,29 @@ fail_free:
 	return ret;
 }
 
+/*
+ * rtt_ctl_mutex held, the probes unregistered: nothing clears a slot's task
+ * at its exit any more, so a tracked task_struct may be freed at any time
+ * (seen under KASAN: a thread that exited during the unregister, read by
+ * the unload report). The slots forget their tasks, the last switch-ins
+ * applied first; the reports show the identity as last refreshed.
+ */
+static void rtt_forget_tasks(void)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	lockdep_assert_held(&rtt_ctl_mutex);
+	for (i = 0; i < rtt_capacity; i++) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		rtt_slot_lock(s, &flags);
+		rtt_slot_catch_up(s);
+		s->task = NULL;
+		rtt_slot_unlock(s, flags);
+	}
+}
+
 static void __exit rtt_exit(void)
 {
 	struct rtt_report *r;
@@ -1815,6 +1838,7 @@ static void __exit rtt_exit(void)
 	rtt_iface_exit();		/* no more control or readers */
 	mutex_lock(&rtt_ctl_mutex);
 	rtt_unregister_probes();	/* + tracepoint_synchronize_unregister */
+	rtt_forget_tasks();
 	mutex_unlock(&rtt_ctl_mutex);
 	irq_work_sync(&rtt_wake_work);
 	irq_work_sync(&rtt_house_iw);

@@ -28,9 +28,9 @@ build_kmod() {
 			fi
 		done
 	# Debian's header trees name their arch and compiler; an O= build dir
-	# (the patched kernel) does not.
+	# (the patched and debug kernels) does not.
 	local kargs=()
-	[ "$RT_KERNEL" = patched ] && kargs=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	if built_kernel; then read -ra kargs <<<"$(kernel_make_args "$arch")"; fi
 	run_logged "$out/build.log" make -C "$(kernel_headers "$arch")" "${kargs[@]}" M="$copy" W=1 modules
 	cp -a "$copy/$ko" "$out/$ko"
 }
@@ -39,8 +39,8 @@ build_modules() {
 	local arch=$1
 	mkdir -p "$(build_out "$arch")"
 	: >"$(build_out "$arch")/build.log"
-	if [ "$RT_KERNEL" = patched ] && [ ! -f "$(patched_kernel_dir "$arch")/done" ]; then
-		die "the patched kernel is not built: run scripts/build-kernel"
+	if built_kernel && [ ! -f "$(built_kernel_dir "$arch")/done" ]; then
+		die "the $RT_KERNEL kernel is not built: run scripts/build-kernel --arch $arch --variant $(flavour_variant "$RT_KERNEL")"
 	fi
 	build_kmod "$arch" "$RT_ROOT/rt-tracer-module" rt_tracer.ko
 	build_kmod "$arch" "$RT_ROOT/gpio-loopback" gpio_loopback.ko

@@ -15,8 +15,10 @@ BR_LINUX_TARBALL=${BR_LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 
 br_require() {
 	[ -n "${BUILDROOT:-}" ] || { echo "BUILDROOT is not set (BUILDROOT=/path scripts/check --buildroot)"; return 1; }
-	[ -f "$BUILDROOT/Makefile" ] && [ -x "$BUILDROOT/utils/check-package" ] ||
-		{ echo "BUILDROOT=$BUILDROOT is not a Buildroot checkout"; return 1; }
+	if [ ! -f "$BUILDROOT/Makefile" ] || [ ! -x "$BUILDROOT/utils/check-package" ]; then
+		echo "BUILDROOT=$BUILDROOT is not a Buildroot checkout"
+		return 1
+	fi
 }
 
 br_make() { make -C "$BUILDROOT" O="$1" BR2_DL_DIR="$BR_DL" "${@:2}"; }
@@ -103,13 +105,13 @@ br_crates() {
 	[ -f "$BR_OUT/.config" ] || br_defconfig >/dev/null || return 1
 	(cd "$RT_ROOT/rpi-agent" && cargo fetch --locked --quiet) || return 1
 	local cache n
-	cache=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/index.crates.io-* | head -n1)
+	cache=$(find "${CARGO_HOME:-$HOME/.cargo}"/registry/cache -maxdepth 1 -name 'index.crates.io-*' | sort | head -n1)
 	mkdir -p "$BR_DL/rt-tracer-crates"
 	n=0
-	for f in $(sed -n 's/^sha256 *[0-9a-f]* *//p' "$RT_ROOT/package/rt-tracer-crates/rt-tracer-crates.hash"); do
+	while read -r f; do
 		cp -n "$cache/$f" "$BR_DL/rt-tracer-crates/" || return 1
 		n=$((n + 1))
-	done
+	done < <(sed -n 's/^sha256 *[0-9a-f]* *//p' "$RT_ROOT/package/rt-tracer-crates/rt-tracer-crates.hash")
 	echo "seeded $n crates from $cache"
 	# shellcheck disable=SC2046 # words by design
 	br_make "$BR_OUT" $(br_tar_override) host-rt-tracer-crates-dirclean host-rt-tracer-crates || return 1
@@ -188,7 +190,10 @@ br_kmod() {
 br_kernel_config() {
 	br_require || return 1
 	[ -f "$BR_LINUX_TARBALL" ] || { echo "no $BR_LINUX_TARBALL: apt-get install linux-source-6.12"; return 1; }
-	command -v bison >/dev/null && command -v flex >/dev/null || { echo "needs the host's bison and flex"; return 1; }
+	if ! command -v bison >/dev/null || ! command -v flex >/dev/null; then
+		echo "needs the host's bison and flex"
+		return 1
+	fi
 	local src="$BR_WORK/linux-src" out="$BR_WORK/out-kconfig" cfg="$BR_WORK/kconfig_defconfig" p
 	if [ ! -f "$src/.extracted" ]; then
 		rm -rf "$src"

@@ -6,10 +6,15 @@ RT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # fresh clone (as CI uses) reuses them.
 RT_CACHE=${RT_CACHE:-/var/cache/rt-tracer}
 RT_BUILD=${RT_BUILD:-$RT_ROOT/build}
-# The guest kernel flavour: stock (Debian's RT kernel, the default) or
-# patched (scripts/build-kernel: linux-source-6.12 + kernel-patches/linux,
-# aarch64 only). vm-run --kernel sets it; the functions below follow it.
+# The guest kernel flavour: stock (Debian's RT kernel, the default), patched
+# (scripts/build-kernel: linux-source-6.12 + kernel-patches/linux) or debug
+# (the same with scripts/lib/kernel/debug.config: lockdep, KASAN, ...).
+# vm-run --kernel sets it; the functions below follow it.
 RT_KERNEL=${RT_KERNEL:-stock}
+# True for a flavour scripts/build-kernel builds (not Debian's).
+built_kernel() { [ "$RT_KERNEL" = patched ] || [ "$RT_KERNEL" = debug ]; }
+# built_kernel_dir ARCH: its cache directory (scripts/build-kernel).
+built_kernel_dir() { patched_kernel_dir "$1" "$(flavour_variant "$RT_KERNEL")"; }
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() {
@@ -33,8 +38,8 @@ kernel_version() {
 # RT_KERNEL.
 guest_kernel() {
 	local kver
-	if [ "$RT_KERNEL" = patched ]; then
-		echo "$(patched_kernel_dir "$1")/build/arch/arm64/boot/Image"
+	if built_kernel; then
+		echo "$(built_kernel_dir "$1")/build/$(kernel_image_path "$1")"
 		return
 	fi
 	kver=$(kernel_version)
@@ -46,8 +51,8 @@ guest_kernel() {
 # The KDIR our out-of-tree modules are built against.
 kernel_headers() {
 	local kver
-	if [ "$RT_KERNEL" = patched ]; then
-		echo "$(patched_kernel_dir "$1")/build"
+	if built_kernel; then
+		echo "$(built_kernel_dir "$1")/build"
 		return
 	fi
 	kver=$(kernel_version)
@@ -58,17 +63,17 @@ kernel_headers() {
 }
 # The guest kernel's release (uname -r: /lib/modules/<it> in the guest).
 kernel_release() {
-	if [ "$RT_KERNEL" = patched ]; then
-		cat "$(patched_kernel_dir "$1")/kernelrelease"
+	if built_kernel; then
+		cat "$(built_kernel_dir "$1")/kernelrelease"
 		return
 	fi
 	echo "$(kernel_version)-rt-$([ "$1" = aarch64 ] && echo arm64 || echo amd64)"
 }
 # Where the guest's modules and binaries are built: one tree per flavour,
-# so a patched build never overwrites the stock one.
+# so a patched or debug build never overwrites the stock one.
 build_out() {
-	if [ "$RT_KERNEL" = patched ]; then
-		echo "$RT_BUILD/$1-patched"
+	if built_kernel; then
+		echo "$RT_BUILD/$1-$RT_KERNEL"
 	else
 		echo "$RT_BUILD/$1"
 	fi

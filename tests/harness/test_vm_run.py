@@ -1,5 +1,6 @@
 """Tests of scripts/vm-run itself: status propagation, streams, timeout,
 --extra, --uart and the kernel-log check, against real QEMU guests."""
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -97,6 +98,21 @@ def test_bad_usage():
     assert r.returncode == 2
     assert "unknown option" in r.stderr
     assert vm_run("--bare").returncode == 2
+
+
+def test_built_kernel_flavours_need_their_build(tmp_path):
+    """--kernel patched and debug boot what scripts/build-kernel built: with
+    nothing built (an empty cache) vm-run refuses, naming the build, rather
+    than booting some other kernel."""
+    env = dict(os.environ, RT_CACHE=str(tmp_path))
+    for kernel, variant in (("patched", "virt-rt"), ("debug", "debug")):
+        for arch in ("aarch64", "x86_64"):
+            r = subprocess.run([str(VM_RUN), "--arch", arch, "--kernel", kernel, "--no-build", "--", "true"],
+                               capture_output=True, text=True, env=env, timeout=60)
+            assert r.returncode == 1, r.stderr
+            assert f"the {kernel} kernel is not built: run scripts/build-kernel --arch {arch} " \
+                f"--variant {variant}" in r.stderr
+    assert vm_run("--kernel", "bogus", "--", "true").returncode == 2
 
 
 def test_x86_64_guest():

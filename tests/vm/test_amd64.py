@@ -38,7 +38,9 @@ def hog_run():
 
 
 def test_amd64_guest_is_amd64(hog_run):
-    assert re.search(r"^guest=6\.1[2-9]\S*-rt-amd64 x86_64$", hog_run.stdout, re.M), hog_run.describe()
+    # Debian's kernel names its flavour; scripts/build-kernel's do not
+    flavour = r"-rt-amd64" if rtt.KERNEL == "stock" else ""
+    assert re.search(rf"^guest=6\.1[2-9]\S*{flavour} x86_64$", hog_run.stdout, re.M), hog_run.describe()
 
 
 def test_amd64_misconfigured_priorities(hog_run):
@@ -112,9 +114,11 @@ def test_amd64_tgid_tracking_and_exit(tgid_run):
     for t in workers:
         # start (sched_wakeup_new) + one wakeup per timer sleep, + a few
         # from sleeping locks (PREEMPT_RT: mmap lock, rtmutexes while a
-        # thread starts; seen: one, with 2.2 ms of sleep_lock); relief ends
-        # at each of the K timer sleeps, exactly.
-        assert c["sleeps"] + 1 <= t.latency.count <= c["sleeps"] + 3, t.text
+        # thread starts; seen: one, with 2.2 ms of sleep_lock; on the debug
+        # kernel, whose checkers hold those locks longer, three); relief
+        # ends at each of the K timer sleeps, exactly.
+        lock_wakeups = 6 if rtt.DEBUG else 2
+        assert c["sleeps"] + 1 <= t.latency.count <= c["sleeps"] + 1 + lock_wakeups, t.text
         assert t.relief.count == c["sleeps"], t.text
         # Every activation ends in a voluntary switch-out but the last,
         # which ends in exit (not a response).

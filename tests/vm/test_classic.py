@@ -129,7 +129,7 @@ PI = dict(iters=25, period=20000, low=2000, med=5000)
 @pytest.fixture(scope="module")
 def inversion_run():
     p = PI
-    cmd = f"prio_inv -n {p['iters']} -P {p['period']} -L {p['low']} -M {p['med']} -p 10,20,30 -c 1 -s 300"
+    cmd = f"prio_inv -n {p['iters']} -P {p['period']} -L {p['low']} -M {p['med']} -p 10,20,30 -c 1 -s {rtt.setup_ms(300)}"
     run = rtt.run_guest("priority_inversion", f"""
 load_module
 bg_load 1500
@@ -220,7 +220,7 @@ def test_background_task_blocks():
     run = rtt.run_guest("background_blocks", f"""
 load_module
 bg_load 1000
-bg_block -n {b['cycles']} -P {b['period']} -C {b['compute']} -W {b['work']} -S {b['block']} -G {b['gap']} -c 1 -p 50 -s 100 > /tmp/bb.out &
+bg_block -n {b['cycles']} -P {b['period']} -C {b['compute']} -W {b['work']} -S {b['block']} -G {b['gap']} -c 1 -p 50 -s {rtt.setup_ms(100)} > /tmp/bb.out &
 p=$!
 trace_pids $p
 trace_sleeps $p

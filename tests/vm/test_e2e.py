@@ -193,12 +193,14 @@ def e2e():
     out = rtt.ARTIFACTS / "e2e"
     out.mkdir(parents=True, exist_ok=True)
     uart = out / "uart.bin"
-    cmd = [str(rtt.VM_RUN), "--no-build", "--arch", rtt.ARCH, "--cpus", "2", "--uart", str(uart),
-           "--timeout", "80", "--", GUEST]
+    scale = rtt.timeout_scale()
+    guest = rtt.with_kmemleak_end(GUEST) if rtt.KERNEL == "debug" else GUEST
+    cmd = [str(rtt.VM_RUN), "--no-build", "--arch", rtt.ARCH, "--kernel", rtt.KERNEL, "--cpus", "2",
+           "--uart", str(uart), "--timeout", str(int(80 * scale)), "--", guest]
     t0 = time.monotonic()
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=110,
-                           cwd=rtt.REPO)
+        r = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                           timeout=int(110 * scale), cwd=rtt.REPO)
         status, so, se = r.returncode, r.stdout, r.stderr
     except subprocess.TimeoutExpired as e:
         status, so, se = 124, str(e.stdout or ""), str(e.stderr or "") + "\n(host timeout)"
@@ -209,14 +211,15 @@ def e2e():
     objs = decode(uart) if uart.exists() else []
     (out / "decoded.jsonl").write_text("".join(json.dumps(o) + "\n" for o in objs))
     where = f"(status {status}, {secs:.0f} s; artifacts in {out})\n--- stdout\n{so[-3000:]}\n--- stderr\n{se[-3000:]}"
-    return dict(status=status, stdout=so, objs=objs, secs=secs, where=where, raw=raw)
+    return dict(status=status, stdout=so, objs=objs, secs=secs, where=where, raw=raw, scale=scale)
 
 
 def test_appliance_run_ok(e2e):
     assert e2e["status"] == 0, f"the appliance run failed {e2e['where']}"
     errs = [ln for ln in e2e["stdout"].splitlines() if ln.startswith("@@@ error")]
     assert not errs, f"{errs} {e2e['where']}"
-    assert e2e["secs"] < 90, f"the e2e run took {e2e['secs']:.0f} s (budget 90 s)"
+    budget = 90 * (rtt.DEBUG_SLOWDOWN if rtt.KERNEL == "debug" else 1)
+    assert e2e["secs"] < budget, f"the e2e run took {e2e['secs']:.0f} s (budget {budget} s)"
 
 
 def test_decoded_capture_tells_the_story(e2e):
@@ -250,6 +253,9 @@ def test_kernel_log_clean(e2e):
     console = "\n".join(o.get("text", "") for o in of_type(e2e["objs"], "console"))
     bad = rtt.kernel_problems(console)
     assert not bad, "kernel log shows problems:\n" + "\n".join(bad)
+    if rtt.KERNEL == "debug":
+        bad = rtt.debug_problems(e2e["stdout"], console, e2e["status"])
+        assert not bad, "debug kernel:\n" + "\n".join(bad)
 
 
 # ----------------------------------------------------------- host-only check

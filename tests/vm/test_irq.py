@@ -27,7 +27,7 @@ import pytest
 
 import rtt
 
-HANDLER = rtt.KERNEL == "patched"     # the module uses the irq_thread events
+HANDLER = rtt.KERNEL in ("patched", "debug")  # the module uses the irq_thread events
 US = 1000
 MS = 1000 * US
 BURST, SLEEP, HOG_MS = 3000, 7000, 1200          # us, us, ms
@@ -215,7 +215,7 @@ def test_irq_source(irq_run):
         assert "irq_handler" not in t.flags, t.text
 
 
-@pytest.mark.skipif(not HANDLER, reason="needs RTT_KERNEL=patched")
+@pytest.mark.skipif(not HANDLER, reason="needs RTT_KERNEL=patched or debug")
 @pytest.mark.parametrize("name", ["quiet", "hog"])
 def test_irq_handler_oracle(irq_run, name):
     """Patched kernel: irq (each handler run) against tracefs's
@@ -328,13 +328,18 @@ def test_irq_delay_quiet_is_small(irq_run):
     # linear histogram (125 us steps), samples of 250 us or more.
     lin = d.linear
     slow = lin["over"] + sum(n for lo, _, n in lin["buckets"] if lo >= 250 * US)
-    assert slow <= 2, t.text
+    # (debug kernel: a run several times longer in wall time, so more of
+    # QEMU's round-robin turns; seen 3)
+    assert slow <= (4 if rtt.DEBUG else 2), t.text
     assert d.violations <= slow, t.text
-    assert d.mean_ns < 20 * US, t.text
+    # (the path itself is longer on the debug kernel: kernel_path_ns; the
+    # oracle tests hold the module to tracefs there as here)
+    assert d.mean_ns < rtt.kernel_path_ns(20 * US), t.text
     # The activations too, but for the same jumps (seen: one of 667 us, all
     # of it "running", in 438): at most 2 above the bound.
     irqm = t.metrics["irq"]
-    assert irqm.violations <= 2 and irqm.mean_ns < 50 * US, t.text
+    assert irqm.violations <= (4 if rtt.DEBUG else 2), t.text
+    assert irqm.mean_ns < rtt.kernel_path_ns(50 * US), t.text
 
 
 def test_irq_delay_hog_is_explained(irq_run):
@@ -350,7 +355,7 @@ def test_irq_delay_hog_is_explained(irq_run):
     # with a 3.84 ms longest burst, 1.57 ms of it on the idle vCPU between
     # the thread's wakeup (need-resched set) and the switch away from idle.
     hog = rtt.summaries(irq_run.section("hog"))["prio_hog"]
-    assert d.max_ns <= hog["burst_max_ns"] + 2 * MS, (hog, t.text)
+    assert d.max_ns <= hog["burst_max_ns"] + 2 * MS + rtt.WORKLOAD_KERNEL_NS, (hog, t.text)
     # The worst case is spent waiting for the CPU, and the task that had it
     # is prio_hog, for (nearly) a whole burst: it is the top culprit. (The
     # idle task is never charged, so a jump on the idle vCPU stays
@@ -359,7 +364,7 @@ def test_irq_delay_hog_is_explained(irq_run):
     top = d.top_culprit
     assert top and (top.pid, top.comm, top.prio) == (hog_pid, "prio_hog", 99 - 60), t.text
     assert top.ns >= 0.9 * BURST * US, t.text
-    assert top.ns <= hog["burst_max_ns"] + 100 * US, (hog, t.text)
+    assert top.ns <= hog["burst_max_ns"] + 100 * US + rtt.WORKLOAD_KERNEL_NS, (hog, t.text)
     assert top.ns >= 0.5 * d.max_ns, t.text
     # Nobody else comes close, except that a guest-time jump while another
     # task held the CPU (the IPI that preempts it waits for its vCPU's

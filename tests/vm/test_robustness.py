@@ -103,6 +103,13 @@ finish
     assert t.latency.linear["step_ns"] == 10000, t.text
 
 
+# How long the 100 threads that fill the table stay alive, in 10 s sleeps:
+# one is plenty on Debian's kernel; on the debug one starting them took so
+# long that the first had exited (and freed their slots) before the table
+# was full.
+ALIVE_SLEEPS = 6 if rtt.DEBUG else 1
+
+
 def test_thread_churn_beyond_capacity():
     run = rtt.run_guest("thread_churn", """
 load_module capacity=64
@@ -119,9 +126,12 @@ section churn cat /tmp/ch.out
 section tasks_end cat $S/tasks
 # Capacity exactly full: 100 threads that stay alive, added as they start.
 ctl reset 1
-thread_churn -n 100 -j 100 -k 1 -u 10000000 -s 300 > /tmp/ch2.out & D=$!
+thread_churn -n 100 -j 100 -k ALIVE_SLEEPS -u 10000000 -s 300 > /tmp/ch2.out & D=$!
 ctl add_tgid "$D"
-sleep 2
+# until the table is full (2 s on Debian's kernel; thread start is much
+# slower on the debug one), at most 20 s
+i=0
+while [ "$(grep -c '^task ' $S/tasks)" -lt "$cap" ] && [ $i -lt 200 ]; do usleep 100000; i=$((i + 1)); done
 section tasks_full cat $S/tasks
 ctl_fails add_pid "$$"
 ctl reset 1
@@ -130,7 +140,7 @@ ctl reset 1
 kill $D $BG
 echo "capacity=$cap mem0=$mem0 mem_end=$(cat $S/memory_bytes)"
 finish
-""", timeout=300)
+""".replace("ALIVE_SLEEPS", str(ALIVE_SLEEPS)), timeout=300)
     run.assert_ok()
     assert "churn_status=0" in run.stdout
     s = rtt.summaries(run.section("churn"))["thread_churn"]

@@ -132,6 +132,43 @@ def test_kernel_problems():
     assert rtt.kernel_problems("[0.1] hrtimer: interrupt took 19920720 ns\n") == []
 
 
+def test_kernel_problems_debug_reports():
+    """The debug kernel's reports that say neither BUG: nor WARNING:; its
+    boot lines (lowercase kasan:/kfence:) are not problems."""
+    bad = ["[5.1] UBSAN: shift-out-of-bounds in rtt_main.c:10:5",
+           "[5.2] ODEBUG: free active (active state 0) object: 00000000 object type: hrtimer hint: f",
+           "[5.3] kernel BUG at mm/slub.c:400!"]
+    ok = ["[0.0] kasan: KernelAddressSanitizer initialized (generic)",
+          "[0.0] kfence: initialized - using 2097152 bytes for 255 objects",
+          "[0.1] kmemleak: Kernel memory leak detector initialized (mem pool available: 15000)"]
+    assert rtt.kernel_problems("\n".join(bad + ok)) == bad
+
+
+KMEMLEAK = """unreferenced object 0xffff000004a1c000 (size 64):
+  comm "modprobe", pid 99, jiffies 4294893000
+  hex dump (first 32 bytes):
+    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................
+  backtrace (crc 5d1a3b2c):
+    [<ffff8000802a1b2c>] kmemleak_alloc+0x4c/0x60
+    [<ffff8000802a0000>] __kmalloc_noprof+0x1e0/0x3c0
+    [<ffff80007a0b1234>] rtt_iface_init+0x44/0x200 [rt_tracer]
+    [<ffff800080012345>] do_one_initcall+0x80/0x1c0
+unreferenced object 0xffff000004a1d000 (size 32):
+  comm "swapper/0", pid 1, jiffies 4294892000
+  backtrace (crc 11111111):
+    [<ffff8000802a1b2c>] kmemleak_alloc+0x4c/0x60
+    [<ffff800080012345>] kernel_init+0x80/0x1c0
+"""
+
+
+def test_kmemleak_ours():
+    """Only leaks with a frame in one of our modules count."""
+    ours = rtt.kmemleak_ours(KMEMLEAK)
+    assert len(ours) == 1 and "rtt_iface_init" in ours[0]
+    assert rtt.kmemleak_ours(KMEMLEAK.replace("[rt_tracer]", "[virtio_console]")) == []
+    assert len(rtt.kmemleak_ours(KMEMLEAK.replace("[rt_tracer]", "[gpio_loopback]"))) == 1
+
+
 def _metric(count, mean, mx):
     return rtt.Metric("irq", count, 0, mean, mx, 0, 0, 0)
 

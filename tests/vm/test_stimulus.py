@@ -96,8 +96,9 @@ def stim():
     # --icount: guest time moves with instructions, not host load; a stall
     # of a vCPU thread on a busy host otherwise outlasts the agent's
     # readback window (half a period; seen: 64 ms at 10 Hz).
+    guest = rtt.with_kmemleak_end(SCRIPT) if rtt.KERNEL == "debug" else SCRIPT
     cmd = [str(rtt.VM_RUN), "--no-build", "--arch", rtt.ARCH, "--kernel", rtt.KERNEL, "--icount",
-           "--uart", str(uart), "--timeout", str(timeout), "--", SCRIPT]
+           "--uart", str(uart), "--timeout", str(timeout), "--", guest]
     t0 = time.monotonic()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
@@ -258,6 +259,9 @@ def test_storm_counts_stay_exact(stim):
     assert sum(s["count"] for s in sums) == STORM_N, sums
     console = "\n".join(o.get("text", "") for o in of_type(objs, "console"))
     assert not rtt.kernel_problems(console), rtt.kernel_problems(console)
+    if rtt.KERNEL == "debug":
+        bad = rtt.debug_problems(stim["stdout"], console, stim["status"])
+        assert not bad, "debug kernel:\n" + "\n".join(bad)
 
 
 def test_hello_names_the_irq_timing_source(stim):

@@ -187,20 +187,24 @@ def e2e_problems(objs: list[dict]) -> list[str]:
     return p
 
 
-@pytest.fixture(scope="module")
-def e2e():
+def appliance_capture(name: str, script: str, *, timeout: int, host_timeout: int,
+                      args: tuple = ()) -> dict:
+    """Boot the appliance as shipped (not --bare) with the console UART
+    captured, run script, decode the capture with rtdecode --json. timeout
+    and host_timeout are idle-host seconds (vm-run's and the host's), scaled
+    here. Artifacts in ARTIFACTS/name."""
     build_host_and_agent()
-    out = rtt.ARTIFACTS / "e2e"
+    out = rtt.ARTIFACTS / name
     out.mkdir(parents=True, exist_ok=True)
     uart = out / "uart.bin"
     scale = rtt.timeout_scale()
-    guest = rtt.with_kmemleak_end(GUEST) if rtt.KERNEL == "debug" else GUEST
-    cmd = [str(rtt.VM_RUN), "--no-build", "--arch", rtt.ARCH, "--kernel", rtt.KERNEL, "--cpus", "2",
-           "--uart", str(uart), "--timeout", str(int(80 * scale)), "--", guest]
+    guest = rtt.with_kmemleak_end(script) if rtt.KERNEL == "debug" else script
+    cmd = [str(rtt.VM_RUN), "--no-build", "--arch", rtt.ARCH, "--kernel", rtt.KERNEL, *args,
+           "--uart", str(uart), "--timeout", str(int(timeout * scale)), "--", guest]
     t0 = time.monotonic()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
-                           timeout=int(110 * scale), cwd=rtt.REPO)
+                           timeout=int(host_timeout * scale), cwd=rtt.REPO)
         status, so, se = r.returncode, r.stdout, r.stderr
     except subprocess.TimeoutExpired as e:
         status, so, se = 124, str(e.stdout or ""), str(e.stderr or "") + "\n(host timeout)"
@@ -212,6 +216,11 @@ def e2e():
     (out / "decoded.jsonl").write_text("".join(json.dumps(o) + "\n" for o in objs))
     where = f"(status {status}, {secs:.0f} s; artifacts in {out})\n--- stdout\n{so[-3000:]}\n--- stderr\n{se[-3000:]}"
     return dict(status=status, stdout=so, objs=objs, secs=secs, where=where, raw=raw, scale=scale)
+
+
+@pytest.fixture(scope="module")
+def e2e():
+    return appliance_capture("e2e", GUEST, timeout=80, host_timeout=110, args=("--cpus", "2"))
 
 
 def test_appliance_run_ok(e2e):

@@ -8,15 +8,12 @@ Two phases in one boot: 50 pulses at 10 Hz (one gpio_pulse object each, with
 the demo's readback) and 2000 at 1 kHz (gpio_summary objects, one a second).
 The demo's own counters and rt_tracer's record of the demo's IRQ thread are
 the references the agent's numbers are held to."""
-import json
 import re
-import subprocess
-import time
 
 import pytest
 
 import rtt
-from test_e2e import build_host_and_agent, decode, of_type, schema_problems
+from test_e2e import appliance_capture, of_type, schema_problems
 
 DEMO = "/sys/kernel/irq_button_demo"
 SLOW_N, FAST_N = 50, 2000
@@ -88,31 +85,10 @@ SCRIPT = (GUEST + phase("slow", 10, SLOW_N, conf="/tmp/agent.toml") + phase("fas
 
 @pytest.fixture(scope="module")
 def stim():
-    build_host_and_agent()
-    out = rtt.ARTIFACTS / "stimulus"
-    out.mkdir(parents=True, exist_ok=True)
-    uart = out / "uart.bin"
-    timeout = int(120 * rtt.timeout_scale())
     # --icount: guest time moves with instructions, not host load; a stall
     # of a vCPU thread on a busy host otherwise outlasts the agent's
     # readback window (half a period; seen: 64 ms at 10 Hz).
-    guest = rtt.with_kmemleak_end(SCRIPT) if rtt.KERNEL == "debug" else SCRIPT
-    cmd = [str(rtt.VM_RUN), "--no-build", "--arch", rtt.ARCH, "--kernel", rtt.KERNEL, "--icount",
-           "--uart", str(uart), "--timeout", str(timeout), "--", guest]
-    t0 = time.monotonic()
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
-                           timeout=timeout + 60, cwd=rtt.REPO)
-        status, so, se = r.returncode, r.stdout, r.stderr
-    except subprocess.TimeoutExpired as e:
-        status, so, se = 124, str(e.stdout or ""), str(e.stderr or "") + "\n(host timeout)"
-    (out / "stdout.txt").write_text(so)
-    (out / "stderr.txt").write_text(se)
-    objs = decode(uart) if uart.exists() else []
-    (out / "decoded.jsonl").write_text("".join(json.dumps(o) + "\n" for o in objs))
-    where = (f"(status {status}, {time.monotonic() - t0:.0f} s; artifacts in {out})\n"
-             f"--- stdout\n{so[-3000:]}\n--- stderr\n{se[-2000:]}")
-    return dict(status=status, stdout=so, objs=objs, where=where)
+    return appliance_capture("stimulus", SCRIPT, timeout=120, host_timeout=180, args=("--icount",))
 
 
 def section(s, name):

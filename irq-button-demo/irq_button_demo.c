@@ -63,7 +63,6 @@ MODULE_PARM_DESC(work_us, "busy work in the IRQ thread (us, <= 100000)");
  * @wakeups: thread runs that began with a wakeup (genirq runs the thread
  *	again without sleeping when an edge came during its run)
  * @seen: @hard_count as the last thread run found it
- * @nvcsw: the thread's voluntary switches at the end of its last run
  * @hard_ns: time of the latest hard IRQ
  * @accepted_ns: hard IRQ time of the last accepted edge (debounce base)
  * @last_hard_ns: hard IRQ time of the last completed run
@@ -78,7 +77,6 @@ struct demo_stats {
 	u64 empty;
 	u64 wakeups;
 	u64 seen;
-	unsigned long nvcsw;
 	u64 hard_ns;
 	u64 accepted_ns;
 	u64 last_hard_ns;
@@ -90,6 +88,8 @@ struct demo_stats {
  * struct demo - the module's single instance
  * @lock: raw: taken by the hard handler, also on PREEMPT_RT
  * @stats: see struct demo_stats
+ * @nvcsw: the IRQ thread's voluntary switches at its last run (under @lock;
+ *	thread bookkeeping, not a statistic: reset leaves it)
  * @gdev: the chip's device, referenced while the line is held
  * @owner: the chip's module, pinned while the line is held
  * @desc: the requested line
@@ -100,6 +100,7 @@ struct demo_stats {
 struct demo {
 	raw_spinlock_t lock;
 	struct demo_stats stats;
+	unsigned long nvcsw;
 	struct gpio_device *gdev;
 	struct module *owner;
 	struct gpio_desc *desc;
@@ -144,9 +145,9 @@ static irqreturn_t demo_thread(int irq, void *data)
 
 	raw_spin_lock_irqsave(&demo.lock, flags);
 	/* Only sleeping switches count in nvcsw: it moved iff we slept. */
-	if (current->nvcsw != demo.stats.nvcsw)
+	if (current->nvcsw != demo.nvcsw)
 		demo.stats.wakeups++;
-	demo.stats.nvcsw = current->nvcsw;
+	demo.nvcsw = current->nvcsw;
 	edges = demo.stats.hard_count - demo.stats.seen;
 	if (!edges) {
 		demo.stats.empty++;
@@ -290,16 +291,13 @@ static struct kobj_attribute work_us_attr = __ATTR_RW(work_us);
 static ssize_t reset_store(struct kobject *k, struct kobj_attribute *a,
 			   const char *buf, size_t count)
 {
-	unsigned long flags, nvcsw;
+	unsigned long flags;
 	bool v;
 
 	if (kstrtobool(buf, &v) || !v)
 		return -EINVAL;
 	raw_spin_lock_irqsave(&demo.lock, flags);
-	/* The thread's switch count is its own, not a statistic. */
-	nvcsw = demo.stats.nvcsw;
 	memset(&demo.stats, 0, sizeof(demo.stats));
-	demo.stats.nvcsw = nvcsw;
 	raw_spin_unlock_irqrestore(&demo.lock, flags);
 	return count;
 }

@@ -1,9 +1,13 @@
 //! What waits for the link, in priority order, in preallocated memory.
 //!
 //! - urgent (violations, worst cases, dropped counts, notices, heartbeats,
-//!   Hello): a FIFO of encoded payloads in a fixed byte ring; when it is full a
-//!   violation or worst case is not forwarded and counted (the cumulative
-//!   violation counts stay exact: they travel in every snapshot);
+//!   Hello, stimulus pulses and summaries): a FIFO of encoded payloads in a
+//!   fixed byte ring; when it is full a violation or worst case is not
+//!   forwarded and counted (the cumulative violation counts stay exact: they
+//!   travel in every snapshot). Violations and worst cases may fill it only
+//!   up to [`OWN_RESERVE_BYTES`] / [`OWN_RESERVE_ENTRIES`] short of full: a
+//!   burst of them cannot crowd out the heartbeats that count what was
+//!   skipped, or a stimulus summary;
 //! - routine snapshots: one slot per task holding only its latest snapshot;
 //!   a snapshot replaced before it could be sent is counted as skipped; the
 //!   slot that waited longest goes first. A task's final (exit) record takes
@@ -29,6 +33,8 @@ pub fn kind_name(k: u16) -> &'static str {
         kind::WORST => "worst",
         kind::DROPPED => "dropped",
         kind::NOTICE => "notice",
+        kind::GPIO_PULSE => "gpio pulse",
+        kind::GPIO_SUMMARY => "gpio summary",
         _ => "unknown",
     }
 }
@@ -50,6 +56,9 @@ pub enum PushError {
 
 pub const URGENT_BYTES: usize = 64 * 1024;
 pub const URGENT_ENTRIES: usize = 1024;
+/// Room of the urgent queue that only the agent's own messages may use.
+pub const OWN_RESERVE_BYTES: usize = 4 * 1024;
+pub const OWN_RESERVE_ENTRIES: usize = 32;
 pub const MAX_TASKS: usize = 128;
 /// Rounds (snapshot ioctls) after which a slot of a vanished task is reused.
 const STALE_ROUNDS: u64 = 5;
@@ -156,9 +165,9 @@ impl Outbox {
         }
     }
 
-    /// Free space of the urgent queue in bytes.
+    /// Free space of the urgent queue for the module's records, in bytes.
     pub fn urgent_free(&self) -> usize {
-        URGENT_BYTES - self.ring.len()
+        (URGENT_BYTES - OWN_RESERVE_BYTES).saturating_sub(self.ring.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -170,7 +179,11 @@ impl Outbox {
     pub fn push_urgent(&mut self, msg: &Message) -> Result<(), PushError> {
         let k = msg.kind();
         let n = self.encode(msg)?;
-        if self.ring.len() + n > URGENT_BYTES || self.meta.len() == URGENT_ENTRIES {
+        let (bytes, entries) = match k {
+            kind::VIOLATION | kind::WORST => (URGENT_BYTES - OWN_RESERVE_BYTES, URGENT_ENTRIES - OWN_RESERVE_ENTRIES),
+            _ => (URGENT_BYTES, URGENT_ENTRIES),
+        };
+        if self.ring.len() + n > bytes || self.meta.len() >= entries {
             self.skipped(k);
             return Err(PushError::Full(k));
         }
@@ -339,14 +352,23 @@ mod tests {
                 Err(e) => assert_eq!(e, PushError::Full(kind::VIOLATION)),
             }
         }
-        assert_eq!(sent, URGENT_ENTRIES);
-        assert_eq!(o.stats.violations_skipped, 10);
-        // the agent's own messages too: they travel as Heartbeat.other_skipped
+        assert_eq!(sent, URGENT_ENTRIES - OWN_RESERVE_ENTRIES);
+        assert_eq!(o.stats.violations_skipped, 10 + OWN_RESERVE_ENTRIES as u64);
+        // The agent's own messages still go, into the reserve; once that is
+        // full they are skipped too and travel as Heartbeat.other_skipped.
+        let h = Message::Heartbeat(Heartbeat::default());
+        let g = Message::GpioSummary(GpioSummary::default());
+        for i in 0..OWN_RESERVE_ENTRIES {
+            let m = if i % 2 == 0 { &h } else { &g };
+            assert_eq!(o.push_urgent(m), Ok(()), "own message {i}");
+        }
         let n = Message::Notice(Notice::default());
         assert_eq!(o.push_urgent(&n), Err(PushError::Full(kind::NOTICE)));
-        let h = Message::Heartbeat(Heartbeat::default());
         assert_eq!(o.push_urgent(&h), Err(PushError::Full(kind::HEARTBEAT)));
         assert_eq!(o.stats.other_skipped, 2);
+        // Records queued first go first: the reserve does not reorder.
+        assert!(matches!(pop_msg(&mut o), Some(Message::Violation(_))));
+        assert_eq!(o.push_urgent(&v), Err(PushError::Full(kind::VIOLATION)));
         assert_eq!(o.stats.encode_errors, 0);
         assert_eq!(o.take_encode_error(), None);
     }

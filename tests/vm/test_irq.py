@@ -22,6 +22,7 @@ handler run, and tracefs records irq_thread_handler_entry/exit too, the
 oracle of that mode (oracle_irq_handler).
 """
 import re
+from typing import NamedTuple
 
 import pytest
 
@@ -115,6 +116,22 @@ def irq_count_delta(run, phase, irq):
     return total("after") - total("before")
 
 
+class Oracle(NamedTuple):
+    """What oracle_irq / oracle_irq_handler computed from tracefs."""
+    delays: list          # irq_delay intervals
+    runs: list            # irq intervals (activations, or handler runs)
+    entries: int          # irq_handler_entry events of the IRQ
+    unmeasured: int       # entries that opened no interval
+    # Handler mode: entries that may have come between the module's probe
+    # and ftrace's of the handler entry that follows them at once (see
+    # oracle_irq_handler): each may be one more irq_delay in the module.
+    delays_between: int = 0
+    # ...and the runs whose exit record follows such an entry at once: the
+    # module may have closed them before it (and before any guest-time jump
+    # that came with it).
+    runs_between: frozenset = frozenset()
+
+
 def oracle_irq(evs, irq, pid):
     """irq_delay and irq intervals of the IRQ thread from tracefs alone, by
     the module README's definitions:
@@ -124,8 +141,7 @@ def oracle_irq(evs, irq, pid):
       rtt_probe_irq_entry); the thread's next switch-in closes it.
     - irq: "the thread's whole activation": from the switch-in that ends
       an irq_delay, when the thread was asleep, to its next switch-out in a
-      sleeping state (not R/R+); preemptions inside are part of it.
-    Returns (delays, activations, entries, unmeasured)."""
+      sleeping state (not R/R+); preemptions inside are part of it."""
     spid, sirq = str(pid), str(irq)
     pending = None
     running = False
@@ -151,7 +167,7 @@ def oracle_irq(evs, irq, pid):
             if not e.f.get("prev_state", "").startswith("R") and act_start is not None:
                 acts.append(e.t_ns - act_start)
                 act_start = None
-    return delays, acts, entries, unmeasured
+    return Oracle(delays, acts, entries, unmeasured)
 
 
 def oracle_irq_handler(evs, irq):
@@ -162,29 +178,54 @@ def oracle_irq_handler(evs, irq):
       irq_thread_handler_entry(irq) closes it.
     - irq: irq_thread_handler_entry(irq) -> irq_thread_handler_exit(irq),
       every handler run.
-    Returns (delays, runs, entries, unmeasured), as oracle_irq."""
+    Two observers of one tracepoint call, the module's probe (registered
+    first, so called first) and ftrace's, run a few instructions apart with
+    interrupts on: a hard IRQ can come between them. Its irq_handler_entry
+    is then the CPU's event right before the irq_thread record, within a
+    kernel path: tracefs puts it before the handler entry or exit, the
+    module after it. At an entry with an irq_delay already open, tracefs
+    has it served by that run and the module by the next one (seen: 6 in
+    5729 runs under prio_hog); at an exit the module's run ends before it,
+    and before the guest-time jump that the IRQ's delivery often comes with
+    (seen: 4 runs of 0.6-1.5 ms in tracefs, a few us in the module). Such
+    entries are counted (delays_between, runs_between), not guessed."""
     sirq = str(irq)
     pending = start = None
     delays, runs = [], []
-    entries = unmeasured = 0
+    entries = unmeasured = between = 0
+    runs_between = set()
+    prev = {}                     # cpu -> the CPU's previous event
+    near = rtt.kernel_path_ns(10 * US)
+    last_unmeasured = False       # the last entry came with one open
+
+    def right_after_entry(e):
+        p = prev.get(e.cpu)
+        return (p is not None and p.name == "irq_handler_entry" and p.f.get("irq") == sirq
+                and e.t_ns - p.t_ns <= near)
+
     for e in evs:
-        if e.f.get("irq") != sirq:
-            continue
-        if e.name == "irq_handler_entry":
-            entries += 1
-            if pending is None:
-                pending = e.t_ns
-            else:
-                unmeasured += 1
-        elif e.name == "irq_thread_handler_entry":
-            if pending is not None:
-                delays.append(e.t_ns - pending)
-                pending = None
-            start = e.t_ns
-        elif e.name == "irq_thread_handler_exit" and start is not None:
-            runs.append(e.t_ns - start)
-            start = None
-    return delays, runs, entries, unmeasured
+        if e.f.get("irq") == sirq:
+            if e.name == "irq_handler_entry":
+                entries += 1
+                last_unmeasured = pending is not None
+                if pending is None:
+                    pending = e.t_ns
+                else:
+                    unmeasured += 1
+            elif e.name == "irq_thread_handler_entry":
+                if pending is not None:
+                    delays.append(e.t_ns - pending)
+                    pending = None
+                    if right_after_entry(e) and last_unmeasured:
+                        between += 1
+                start = e.t_ns
+            elif e.name == "irq_thread_handler_exit" and start is not None:
+                if right_after_entry(e):
+                    runs_between.add(len(runs))
+                runs.append(e.t_ns - start)
+                start = None
+        prev[e.cpu] = e
+    return Oracle(delays, runs, entries, unmeasured, between, frozenset(runs_between))
 
 
 def phase(run, name, derived=False):
@@ -223,12 +264,15 @@ def test_irq_handler_oracle(irq_run, name):
     rtt.oracle_agreement_problems; and at least as tight as the derived
     activation (tracefs's sched_switch intervals of the same window): the
     mean handler time is not above the mean activation."""
-    t, (_, runs, _, _), _ = phase(irq_run, name)
+    t, ora, _ = phase(irq_run, name)
     irqm = t.metrics["irq"]
-    assert runs, "tracefs saw no handler run"
-    probs = rtt.oracle_agreement_problems(irqm, runs, module_jump=True)
+    assert ora.runs, "tracefs saw no handler run"
+    # (a run whose exit an IRQ came right before is a jump the module may
+    # not have: see oracle_irq_handler)
+    probs = rtt.oracle_agreement_problems(irqm, ora.runs, module_jump=True,
+                                          jumps=2 + len(ora.runs_between))
     assert not probs, "\n".join(probs) + "\n" + t.text
-    _, (_, acts, _, _), _ = phase(irq_run, name, derived=True)
+    acts = phase(irq_run, name, derived=True)[1].runs
     assert acts, "tracefs saw no activation"
     assert irqm.mean_ns <= sum(acts) / len(acts), (irqm.mean_ns, sum(acts) / len(acts), t.text)
 
@@ -254,7 +298,7 @@ def test_irq_counts(irq_run, name):
     window). And the irq count is one per measured irq_delay (every
     activation ends in a sleep), +-1 for the activation running when the
     tasks file was read."""
-    t, (delays, runs, entries, unmeasured), delta = phase(irq_run, name)
+    t, (delays, runs, entries, unmeasured, _, _), delta = phase(irq_run, name)
     d = t.irq_delay
     assert delta >= 100, f"only {delta} IRQs of the device in the window"
     # tracefs saw the same IRQs as /proc/interrupts (it ran a little longer).
@@ -281,16 +325,18 @@ def test_irq_delay_oracle_agrees_with_tracefs(irq_run, name):
     same hard IRQ on an idle vCPU, a jump the module's probe, called after
     the ftrace event, does not see; and the other way round, module_jump:
     the module's max above every tracefs interval, seen 80 us vs 47 us)."""
-    t, (delays, _, _, _), _ = phase(irq_run, name)
-    probs = rtt.oracle_agreement_problems(t.irq_delay, delays, module_jump=True)
+    t, ora, _ = phase(irq_run, name)
+    probs = rtt.oracle_agreement_problems(t.irq_delay, ora.delays, module_jump=True,
+                                          module_extra=ora.delays_between)
     assert not probs, "\n".join(probs) + "\n" + t.text
 
 
 def test_irq_handling_oracle_quiet(irq_run):
     """irq (the thread's activation) from tracefs vs the module, same
     tolerances. Nothing preempts the thread here."""
-    t, (_, acts, _, _), _ = phase(irq_run, "quiet")
-    probs = rtt.oracle_agreement_problems(t.metrics["irq"], acts, module_jump=True)
+    t, ora, _ = phase(irq_run, "quiet")
+    probs = rtt.oracle_agreement_problems(t.metrics["irq"], ora.runs, module_jump=True,
+                                          jumps=2 + len(ora.runs_between))
     assert not probs, "\n".join(probs) + "\n" + t.text
 
 
@@ -303,15 +349,19 @@ def test_irq_handling_oracle_hog(irq_run):
     3 runs: tracefs 8, 15, 9; the module 1, 4, 4 (exactly what tracefs
     gives when the irq interval restarts at the switch-in that ends an
     irq_delay opened during the preemption)."""
-    t, (delays, acts, _, _), _ = phase(irq_run, "hog")
+    t, ora, _ = phase(irq_run, "hog")
+    acts = ora.runs
     irqm = t.metrics["irq"]
     long_mod = sum(n for lo, _, n in irqm.log2 if lo >= 1 << 19)
     long_ora = sum(1 for v in acts if v >= 1 << 19)
-    # (patched kernel: acts are handler runs, rarely preempted by a burst)
+    # (patched kernel: handler runs, rarely preempted by a burst; those that
+    # an IRQ ended in tracefs may be short in the module: oracle_irq_handler)
+    long_sure = sum(1 for i, v in enumerate(acts) if v >= 1 << 19 and i not in ora.runs_between)
     assert HANDLER or long_ora >= 1, "tracefs saw no preempted activation (seen: 2 to 15 per run)"
-    assert abs(long_mod - long_ora) <= 2, \
-        f"activations >= 2^19 ns: module {long_mod}, tracefs {long_ora}\n{t.text}"
-    probs = rtt.oracle_agreement_problems(irqm, acts, module_jump=True)
+    assert long_sure - 2 <= long_mod <= long_ora + 2, \
+        f"activations >= 2^19 ns: module {long_mod}, tracefs {long_ora} ({long_sure} sure)\n{t.text}"
+    probs = rtt.oracle_agreement_problems(irqm, acts, module_jump=True,
+                                          jumps=2 + len(ora.runs_between))
     assert not probs, "\n".join(probs) + "\n" + t.text
     # Every activation starts with one irq_delay; the extra irq_delays are
     # entries that came while the thread was preempted.
@@ -378,7 +428,8 @@ def test_irq_violations_against_bound(irq_run):
     BOUND/8, so the bound is a bucket edge) counts them independently of
     the violation counter, and tracefs's intervals give them too (+-2:
     intervals within 5 us + 0.5% of the bound, and the icount jumps)."""
-    t, (delays, runs, _, _), _ = phase(irq_run, "hog")
+    t, ora, _ = phase(irq_run, "hog")
+    delays = ora.delays
     d = t.irq_delay
     lin = d.linear
     assert lin and (lin["lo_ns"], lin["step_ns"]) == (0, LIN_STEP), t.text
@@ -387,8 +438,8 @@ def test_irq_violations_against_bound(irq_run):
     assert d.violations >= 1, t.text
     # Not everything violates: between bursts the thread runs at once.
     assert d.violations < d.count // 2, t.text
-    ora = sum(1 for v in delays if v > BOUND)
-    assert abs(d.violations - ora) <= 2, (ora, t.text)
+    above_ora = sum(1 for v in delays if v > BOUND)
+    assert abs(d.violations - above_ora) <= 2, (above_ora, t.text)
     # The irq (handling) bound: activations the hog preempted last a burst.
     # Checked against the log2 histogram (independent of the violation
     # counter): the samples in buckets at or above 2^19 ns exceed the

@@ -191,11 +191,15 @@ def test_each_pulse_bounds_rt_tracers_irq_delay(stim):
 def test_slow_pulses_keep_their_rate(stim):
     """Pacing on absolute deadlines t0 + k * 100 ms: a pulse more than 1 ms
     after its deadline says it was late, a deadline overrun by a late pulse
-    is reported skipped, and no drift accumulates (the
-    typical offset of the last ten pulses is that of the first ten, within
-    1 ms; sleeping a period after each pulse would add every wakeup's
-    overshoot). t0, the agent's own, is not sent: the earliest pulse
-    relative to the grid stands for it."""
+    is reported skipped, and no drift accumulates: the earliest of the last
+    ten pulses is within 1 ms of the grid the first ten are on (sleeping a
+    period after each pulse would add every wakeup's overshoot, at least
+    the 50 us timer slack of a SCHED_OTHER task, 2 ms after 40 periods). The
+    earliest, not the typical: a busy host makes guest time jump under
+    --icount too, and then several pulses in a row are late by the agent's
+    own report (seen: 3 or more of the last 10, 1.4-3.7 ms). t0, the
+    agent's own, is not sent: the earliest pulse relative to the grid
+    stands for it."""
     pulses = of_type(session(stim["objs"], "slow"), "gpio_pulse")
     period = 100_000_000
     # A pulse's slot on the grid: its number plus the deadlines the agent
@@ -205,8 +209,7 @@ def test_slow_pulses_keep_their_rate(stim):
     offs = [p["t_stimulus"] - (t0 + n * period) for n, p in zip(slots, pulses)]
     for k, (p, off) in enumerate(zip(pulses, offs)):
         assert off <= 1_000_000 or p["late"], (k, off, p)
-    median = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
-    assert abs(median(offs[-10:]) - median(offs[:10])) <= 1_000_000, offs
+    assert min(offs[-10:]) - min(offs[:10]) <= 1_000_000, offs
 
 
 def test_bad_stimulus_settings_say_what_to_do(stim):

@@ -1,4 +1,4 @@
-//! rtdecode [--baud N] [--json | --hist] [--schema] [--record FILE] [--duration SECS] SOURCE
+//! rtdecode [--baud N] [--json | --hist] [--color WHEN] [--schema] [--record FILE] [--duration SECS] SOURCE
 //!
 //! The thin binary over the library: it opens the source, feeds the bytes to
 //! a `Decoder` and a printer, and stops on EOF, Ctrl-C or --duration.
@@ -48,9 +48,35 @@ struct Cli {
     /// Stop after this many seconds (live sources).
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
+    /// Colours in the readable view: auto (when stdout is a terminal and
+    /// NO_COLOR is not set), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    color: ColorWhen,
     /// Where the stream comes from.
     #[arg(required_unless_present = "schema")]
     source: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Auto follows anstream's reading of the terminal and the environment
+    /// (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM).
+    fn on(self) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => !matches!(
+                anstream::AutoStream::choice(&io::stdout()),
+                anstream::ColorChoice::Never
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -156,6 +182,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         };
         let mut p = TextPrinter::new(out, pace);
         p.hist = cli.hist;
+        p.color = cli.color.on();
         Box::new(p)
     };
     let mut dec = Decoder::new();

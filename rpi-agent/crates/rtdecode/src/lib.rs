@@ -17,6 +17,7 @@
 pub mod findings;
 pub mod fmt;
 pub mod json;
+pub mod perfetto;
 pub mod state;
 pub mod text;
 

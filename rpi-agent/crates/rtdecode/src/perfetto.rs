@@ -140,8 +140,8 @@ use proto::{DebugAnnotation, TracePacket, TrackDescriptor, TrackEvent};
 
 /// Our one packet sequence.
 const SEQ: u32 = 1;
-/// Track uuids: CPUs, then 16 per task (its thread track, then a child
-/// track per metric).
+/// Track uuids: CPUs, then 512 per task (its thread track, then a child
+/// track per metric number, 0-255).
 const CPU_UUID: u64 = 1 << 32;
 const TASK_UUID: u64 = 2 << 32;
 
@@ -315,11 +315,11 @@ impl Builder {
 }
 
 fn thread_uuid(task_index: u64) -> u64 {
-    TASK_UUID + task_index * 16
+    TASK_UUID + task_index * 512
 }
 
 fn metric_uuid(task_index: u64, metric: u8) -> u64 {
-    thread_uuid(task_index) + 1 + u64::from(metric.min(14))
+    thread_uuid(task_index) + 1 + u64::from(metric)
 }
 
 #[derive(Default)]
@@ -656,6 +656,27 @@ mod tests {
             culprit: false,
             tracked: false,
         }
+    }
+
+    #[test]
+    fn every_metric_number_has_its_own_track() {
+        let mut b = Builder::default();
+        for metric in [0u8, 14, 15, 255] {
+            b.add(&Message::Violation(Violation {
+                t_ns: 10,
+                metric,
+                ..Default::default()
+            }));
+        }
+        let (trace, _) = b.build(&State::default());
+        let uuids: Vec<u64> = trace
+            .packet
+            .iter()
+            .filter_map(|p| p.track_descriptor.as_ref().and_then(|d| d.uuid))
+            .collect();
+        let unique: std::collections::BTreeSet<u64> = uuids.iter().copied().collect();
+        // The thread track and four metric tracks, none shared.
+        assert_eq!((uuids.len(), unique.len()), (5, 5), "{uuids:?}");
     }
 
     #[test]

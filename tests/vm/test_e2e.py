@@ -156,6 +156,20 @@ def e2e_problems(objs: list[dict]) -> list[str]:
         p.append("no ctrl_loop wakeup event says it came from a hard IRQ: " +
                  "; ".join(e.get("text", "?") for e in wakeups[:3]))
 
+    # The findings at the end name the cause of the worst latency: prio_hog
+    # (FIFO 60) on ctrl_loop's CPU, or, as above, a stall on an idle CPU.
+    fnd = [o for o in of_type(objs, "finding") if comm(o) == "ctrl_loop" and o.get("metric") == "latency"]
+    if not fnd:
+        p.append("no finding for ctrl_loop's latency")
+    else:
+        cause = fnd[-1].get("cause") or {}
+        if fnd[-1].get("verdict") != "violated":
+            p.append(f"ctrl_loop's latency finding is not violated: {fnd[-1]}")
+        blames_hog = cause.get("key") == "preempted_by_higher_prio" and \
+            (cause.get("culprit") or {}).get("comm") == "prio_hog"
+        if not blames_hog and cause.get("key") != "idle_cpu":
+            p.append(f"ctrl_loop's latency finding does not blame prio_hog: {cause.get('sentence')}")
+
     links = of_type(objs, "link")
     final = [lk for lk in links if lk.get("final")]
     if not final:
@@ -285,6 +299,8 @@ def test_checks_fail_on_captures_without_the_story():
         {"type": "link", "final": False, "crc_errors": 0, "frames": 5, "agent": {"frames_sent": 5}},
         {"type": "console", "text": "[   15.523612] reboot: Power down"},
         {"type": "link", "final": True, "crc_errors": 0, "frames": 9, "agent": {"frames_sent": 9}},
+        {"type": "finding", "task": {"comm": "ctrl_loop"}, "metric": "latency", "verdict": "violated",
+         "cause": {"key": "preempted_by_higher_prio", "culprit": {"comm": "prio_hog"}, "sentence": "..."}},
     ]
     assert e2e_problems(good) == []
     assert len(e2e_problems([])) >= 8
@@ -314,6 +330,11 @@ def test_checks_fail_on_captures_without_the_story():
     assert broken(0, text="[    0.000000] Booting")       # no rt_tracer load message
     assert broken(6, text="# ")                           # no kernel text after the frames
     assert broken(2, task={"comm": "other"})              # no snapshot of ctrl_loop
+    assert broken(8, metric="response")                   # no latency finding
+    assert broken(8, verdict="met")
+    assert broken(8, cause={"key": "preempted_by_higher_prio", "culprit": {"comm": "bgload"}})
+    assert broken(8, cause={"key": "cpu_held", "culprit": {"comm": "prio_hog"}})
+    assert not broken(8, cause={"key": "idle_cpu", "culprit": None})
 
 
 def test_schema_check_fails_on_lines_that_break_it():

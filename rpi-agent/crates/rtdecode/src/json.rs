@@ -18,11 +18,11 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::state::{SnapshotKind, State};
-use crate::{fmt, Printer, Record};
+use crate::{findings, fmt, Printer, Record};
 
 /// Version of this JSON format: the major changes when a field is removed,
 /// renamed or changes meaning, the minor when fields or line types are added.
-pub const SCHEMA_VERSION: &str = "2.2";
+pub const SCHEMA_VERSION: &str = "2.3";
 
 /// A `type` tag with one value: a unit enum serializes as its name, and its
 /// schema is that one string.
@@ -51,6 +51,7 @@ tag!(IncompatibleTag, "incompatible");
 tag!(DamagedTag, "damaged");
 tag!(GpioPulseTag, "gpio_pulse");
 tag!(GpioSummaryTag, "gpio_summary");
+tag!(FindingTag, "finding");
 
 /// When rtdecode handled the line: RFC 3339, UTC, microseconds. For a
 /// capture file that is the time of decoding, not of capture.
@@ -664,6 +665,119 @@ pub struct DamagedLine {
     pub bytes: u64,
 }
 
+/// Another task a finding's cause names.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeerJson {
+    pub pid: i32,
+    pub comm: String,
+    pub prio: i16,
+    pub policy: u8,
+    pub sched: String,
+    /// Time it ran on the tracked task's CPU meanwhile; null: it was not
+    /// among the culprits.
+    pub ran_ns: Option<u64>,
+}
+
+impl From<&findings::Peer> for PeerJson {
+    fn from(p: &findings::Peer) -> Self {
+        PeerJson {
+            pid: p.pid,
+            comm: p.comm.clone(),
+            prio: p.prio,
+            policy: p.policy,
+            sched: fmt::sched(p.policy, p.prio),
+            ran_ns: p.ran_ns,
+        }
+    }
+}
+
+/// (2.3) The dominant cause of a worst case.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CauseJson {
+    /// Stable key of the cause (never renamed; new causes get new keys).
+    pub key: findings::CauseKind,
+    /// The dominant part of the breakdown; null when it was all zero.
+    pub part: Option<findings::Part>,
+    pub part_ns: u64,
+    /// The task the cause blames: the one that ran instead, the medium
+    /// task of an inversion, the lock holder, the task that answered the I/O.
+    pub culprit: Option<PeerJson>,
+    /// The lock's holder, when its release is in the events.
+    pub lock_holder: Option<PeerJson>,
+    /// The tracked task's CPU in the worst case (from its events).
+    pub cpu: Option<u16>,
+    /// Hard IRQs that came on that CPU during the interval (not the IRQ
+    /// thread's own).
+    pub hard_irqs: Vec<i32>,
+    /// record: the worst-case record of this value; breakdown_only: only
+    /// the snapshot's breakdown of the max reached the host.
+    pub evidence: findings::Evidence,
+    pub events_dropped: u64,
+    /// The cause in one sentence.
+    pub sentence: String,
+}
+
+/// (2.3) The verdict of one task and metric, at the end of the run (one
+/// line per task and metric with a sample or a bound, before the final
+/// `link`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingLine {
+    #[serde(rename = "type")]
+    pub tag: FindingTag,
+    pub host_time: HostTime,
+    pub task: TaskJson,
+    /// The task's final record came.
+    pub exited: bool,
+    pub metric: String,
+    pub verdict: findings::Verdict,
+    /// Samples in the latest snapshot (0 when none described the task).
+    pub count: u64,
+    /// Cumulative, exact.
+    pub violations: u64,
+    /// 0: none.
+    pub bound_ns: u64,
+    /// The worst value; null without a sample.
+    pub worst_ns: Option<u64>,
+    /// worst_ns - bound_ns when over the bound, else null.
+    pub excess_ns: Option<u64>,
+    /// worst_ns / bound_ns; null without a bound or a sample.
+    pub worst_to_bound: Option<f64>,
+    /// null without a sample.
+    pub cause: Option<CauseJson>,
+}
+
+pub fn finding(f: &findings::Finding, host_time: HostTime) -> FindingLine {
+    FindingLine {
+        tag: FindingTag::Tag,
+        host_time,
+        task: (&f.task).into(),
+        exited: f.exited,
+        metric: fmt::metric_name(f.metric),
+        verdict: f.verdict,
+        count: f.count,
+        violations: f.violations,
+        bound_ns: f.bound_ns,
+        worst_ns: f.worst_ns,
+        excess_ns: f.excess_ns(),
+        worst_to_bound: f.worst_to_bound(),
+        cause: f.cause.as_ref().map(|c| CauseJson {
+            key: c.kind,
+            part: c.part,
+            part_ns: c.part_ns,
+            culprit: c.culprit.as_ref().map(PeerJson::from),
+            lock_holder: c.lock_holder.as_ref().map(PeerJson::from),
+            cpu: c.cpu,
+            hard_irqs: c.hard_irqs.clone(),
+            evidence: c.evidence,
+            events_dropped: c.events_dropped,
+            sentence: c.sentence(),
+        }),
+    }
+}
+
 /// Any line of `rtdecode --json`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
@@ -684,6 +798,7 @@ pub enum Line {
     Damaged(DamagedLine),
     GpioPulse(GpioPulseLine),
     GpioSummary(GpioSummaryLine),
+    Finding(FindingLine),
 }
 
 /// The JSON Schema of one line, as committed in docs/rtdecode.schema.json.
@@ -1028,6 +1143,10 @@ impl<W: Write> Printer for JsonPrinter<W> {
     }
 
     fn finish(&mut self, st: &State, now: SystemTime) -> io::Result<()> {
+        self.start(now)?;
+        for f in findings::all(st) {
+            self.write(&Line::Finding(finding(&f, rfc3339(now))))?;
+        }
         self.record(&Record::Link { final_: true }, st, now)?;
         self.out.flush()
     }

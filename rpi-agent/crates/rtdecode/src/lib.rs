@@ -14,8 +14,10 @@
 //! Where the bytes come from (serial port, pty, file, socket) is the binary's
 //! business (`src/main.rs`, `src/source.rs`).
 
+pub mod findings;
 pub mod fmt;
 pub mod json;
+pub mod perfetto;
 pub mod state;
 pub mod text;
 

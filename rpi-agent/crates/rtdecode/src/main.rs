@@ -1,4 +1,5 @@
-//! rtdecode [--baud N] [--json | --hist] [--schema] [--record FILE] [--duration SECS] SOURCE
+//! rtdecode [--baud N] [--json | --hist] [--color WHEN] [--schema] [--record FILE] [--duration SECS] SOURCE
+//! rtdecode export --perfetto -o FILE [--baud N] [--duration SECS] SOURCE
 //!
 //! The thin binary over the library: it opens the source, feeds the bytes to
 //! a `Decoder` and a printer, and stops on EOF, Ctrl-C or --duration.
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rtdecode::json::JsonPrinter;
+use rtdecode::perfetto::PerfettoPrinter;
 use rtdecode::text::{Pace, TextPrinter};
 use rtdecode::{Decoder, Printer};
 use thiserror::Error;
@@ -29,7 +31,10 @@ unix:PATH or tcp:HOST:PORT (e.g. a QEMU serial socket).\nA capture file ends at 
 until Ctrl-C or --duration.\nThe table's P99≤ is the upper end of the log2 bucket holding the 99th \
 percentile, clamped to MAX: the 99th percentile is at most that (--json gives the bucket as a range)."
 )]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
     /// Serial speed when SOURCE is a serial device.
     #[arg(long, default_value_t = 115_200)]
     baud: u32,
@@ -48,9 +53,63 @@ struct Cli {
     /// Stop after this many seconds (live sources).
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
+    /// Colours in the readable view: auto (when stdout is a terminal and
+    /// NO_COLOR is not set), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    color: ColorWhen,
     /// Where the stream comes from.
     #[arg(required_unless_present = "schema")]
     source: Option<String>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Cmd {
+    /// Write every worst case and violation of SOURCE as a Perfetto trace
+    /// (protobuf; open it in ui.perfetto.dev or Perfetto's trace processor):
+    /// a track per CPU with the tasks that ran, per tracked task and metric
+    /// its worst cases with the task's states and wakeups, and each
+    /// violation as an instant with its breakdown.
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ExportArgs {
+    /// The Perfetto trace format (protobuf TrackEvent packets).
+    #[arg(long, required = true)]
+    perfetto: bool,
+    /// Where to write the trace.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: PathBuf,
+    /// Serial speed when SOURCE is a serial device.
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+    /// Stop after this many seconds (live sources; also Ctrl-C).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Where the stream comes from (as for rtdecode itself).
+    source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Auto follows anstream's reading of the terminal and the environment
+    /// (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM).
+    fn on(self) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => !matches!(
+                anstream::AutoStream::choice(&io::stdout()),
+                anstream::ColorChoice::Never
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -63,6 +122,10 @@ enum Error {
     RecordWrite { path: PathBuf, source: io::Error },
     #[error("writing output: {0}")]
     Output(io::Error),
+    #[error("cannot create the trace file {path}: {source} (check the directory exists and is writable)")]
+    ExportCreate { path: PathBuf, source: io::Error },
+    #[error("writing the trace file {path}: {source} (is the disk full?); the file is incomplete")]
+    ExportWrite { path: PathBuf, source: io::Error },
     #[error("reading {name}: {source}; what was read before is decoded above")]
     Read { name: String, source: io::Error },
 }
@@ -97,6 +160,9 @@ fn output(e: io::Error) -> Result<(), Error> {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
+    if let Some(Cmd::Export(a)) = cli.cmd {
+        return export(a);
+    }
     if cli.schema {
         return io::stdout()
             .write_all(rtdecode::json::schema().as_bytes())
@@ -104,17 +170,75 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
     let spec = cli.source.as_deref().unwrap_or("-");
     let src = source::open(spec, cli.baud)?;
-    let mut record = match &cli.record {
-        Some(p) => Some(File::create(p).map_err(|source| Error::RecordCreate {
-            path: p.clone(),
-            source,
-        })?),
+    let record = match &cli.record {
+        Some(p) => Some((
+            File::create(p).map_err(|source| Error::RecordCreate {
+                path: p.clone(),
+                source,
+            })?,
+            p.clone(),
+        )),
         None => None,
     };
+    let stdout = io::stdout();
+    let out = io::BufWriter::new(stdout.lock());
+    let mut printer: Box<dyn Printer> = if cli.json {
+        Box::new(JsonPrinter::new(out))
+    } else {
+        // Live sources pace the summaries by wall time; a capture by its own
+        // timestamps.
+        let pace = if src.live {
+            Pace::Wall(Instant::now())
+        } else {
+            Pace::Stream
+        };
+        let mut p = TextPrinter::new(out, pace);
+        p.hist = cli.hist;
+        p.color = cli.color.on();
+        Box::new(p)
+    };
+    pump(src, printer.as_mut(), cli.duration, record)
+}
+
+/// `rtdecode export --perfetto SOURCE -o FILE`.
+fn export(a: ExportArgs) -> Result<(), Error> {
+    let src = source::open(&a.source, a.baud)?;
+    let file = File::create(&a.output).map_err(|source| Error::ExportCreate {
+        path: a.output.clone(),
+        source,
+    })?;
+    let mut p = PerfettoPrinter::new(io::BufWriter::new(file));
+    pump(src, &mut p, a.duration, None).map_err(|e| match e {
+        Error::Output(source) => Error::ExportWrite {
+            path: a.output.clone(),
+            source,
+        },
+        e => e,
+    })?;
+    if let Some(s) = p.summary {
+        eprintln!(
+            "rtdecode: wrote {}: {} worst cases and {} violations of {} tasks on {} CPUs \
+             (open it in ui.perfetto.dev or Perfetto's trace processor)",
+            a.output.display(),
+            s.worst,
+            s.violations,
+            s.tasks,
+            s.cpus
+        );
+    }
+    Ok(())
+}
+
+/// Feed `src` to `printer` until its end, Ctrl-C or `duration`, keeping the
+/// raw bytes in `record` if given; then the printer's end.
+fn pump(
+    src: source::Source,
+    printer: &mut dyn Printer,
+    duration: Option<f64>,
+    mut record: Option<(File, PathBuf)>,
+) -> Result<(), Error> {
     install_signals();
-    let deadline = cli
-        .duration
-        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let deadline = duration.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
 
     // A reader thread keeps the main loop free to notice Ctrl-C, --duration
     // and idle periods (to show a shell prompt that has no newline yet).
@@ -142,22 +266,6 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
     });
 
-    let stdout = io::stdout();
-    let out = io::BufWriter::new(stdout.lock());
-    let mut printer: Box<dyn Printer> = if cli.json {
-        Box::new(JsonPrinter::new(out))
-    } else {
-        // Live sources pace the summaries by wall time; a capture by its own
-        // timestamps.
-        let pace = if src.live {
-            Pace::Wall(Instant::now())
-        } else {
-            Pace::Stream
-        };
-        let mut p = TextPrinter::new(out, pace);
-        p.hist = cli.hist;
-        Box::new(p)
-    };
     let mut dec = Decoder::new();
     let mut end_error = None;
     let mut record_error = None;
@@ -167,7 +275,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Chunk::Data(d)) => {
-                if let (Some(f), Some(p)) = (&mut record, &cli.record) {
+                if let Some((f, p)) = &mut record {
                     // Keep decoding (nothing is lost on screen); report at the end.
                     if let Err(source) = f.write_all(&d) {
                         record_error = Some(Error::RecordWrite {
@@ -177,7 +285,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                         record = None;
                     }
                 }
-                if let Err(e) = dec.feed(&d, printer.as_mut()) {
+                if let Err(e) = dec.feed(&d, printer) {
                     return output(e);
                 }
                 if src.live {
@@ -193,17 +301,17 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // Idle: show pending console text (a prompt) now.
-                if let Err(e) = dec.idle(printer.as_mut()) {
+                if let Err(e) = dec.idle(printer) {
                     return output(e);
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    if let Err(e) = dec.finish(printer.as_mut()) {
+    if let Err(e) = dec.finish(printer) {
         return output(e);
     }
-    if let Some(f) = &mut record {
+    if let Some((f, _)) = &mut record {
         let _ = f.flush();
     }
     if let Some(e) = record_error {

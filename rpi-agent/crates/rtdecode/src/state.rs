@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rt_protocol::{kind, pulse_flags, Dropped, Heartbeat, Hello, Message, Stats, TaskInfo, TaskSnapshot, Violation};
+use rt_protocol::{
+    kind, pulse_flags, Dropped, Heartbeat, Hello, Message, Stats, TaskInfo, TaskSnapshot, Violation, Worst,
+};
 
 /// A task is its pid and start time: pids are reused, (pid, start_ns) is not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,6 +77,9 @@ pub struct State {
     pub rx: Stats,
     pub tasks: BTreeMap<TaskKey, TaskEntry>,
     pub violations: BTreeMap<(TaskKey, u8), ViolationTally>,
+    /// The largest worst-case record of each (task, metric): the one that
+    /// explains its max (the agent sends one per new worst).
+    pub worst: BTreeMap<(TaskKey, u8), Worst>,
     /// Sum of every Dropped message.
     pub dropped: Dropped,
     pub unknown_kinds: BTreeSet<u16>,
@@ -144,7 +149,21 @@ impl State {
                     .insert(TaskKey::of(&s.task), TaskEntry { kind, snap: s.clone() });
             }
             Message::Violation(v) => self.violation(v),
-            Message::Worst(w) => self.agent_ns = self.agent_ns.max(w.t_ns),
+            Message::Worst(w) => {
+                self.agent_ns = self.agent_ns.max(w.t_ns);
+                let slot = self.worst.entry((TaskKey::of(&w.task), w.metric));
+                match slot {
+                    std::collections::btree_map::Entry::Occupied(mut o) => {
+                        // A later record of the same size is the fresher story.
+                        if w.value_ns >= o.get().value_ns {
+                            o.insert(w.clone());
+                        }
+                    }
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(w.clone());
+                    }
+                }
+            }
             Message::Dropped(d) => {
                 self.agent_ns = self.agent_ns.max(d.t_ns);
                 self.dropped.t_ns = d.t_ns;

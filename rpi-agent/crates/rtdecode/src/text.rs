@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rt_protocol::{log2_bucket_bounds, Message, MetricStats, Violation};
 
+use crate::findings::{self, Finding, Verdict};
 use crate::state::{SnapshotKind, State, TaskEntry, TaskKey};
 use crate::{fmt, json, Printer, Record};
 
@@ -73,6 +74,10 @@ pub struct TextPrinter<W: Write> {
     last_link: Option<Health>,
     /// Print each task's log2 histograms after the table.
     pub hist: bool,
+    /// ANSI colours (a terminal that wants them; see [`Styles`]).
+    pub color: bool,
+    /// The findings block was printed (it is printed once, at the end).
+    findings_done: bool,
 }
 
 impl<W: Write> TextPrinter<W> {
@@ -89,6 +94,8 @@ impl<W: Write> TextPrinter<W> {
             last_table_at: None,
             last_link: None,
             hist: false,
+            color: false,
+            findings_done: false,
         }
     }
 
@@ -172,9 +179,10 @@ impl<W: Write> TextPrinter<W> {
                 worst_ns: 0,
             },
         );
+        let mark = self.styles().bad.render("!! VIOLATION");
         writeln!(
             self.out,
-            "!! VIOLATION {}: {} {} > bound {} (violation #{}): {}",
+            "{mark} {}: {} {} > bound {} (violation #{}): {}",
             fmt::who(&v.task),
             fmt::metric_name(v.metric),
             fmt::dur(v.value_ns),
@@ -217,12 +225,17 @@ impl<W: Write> TextPrinter<W> {
             Message::GpioSummary(g) => writeln!(self.out, "{}", gpio_summary_line(g)),
             Message::Exit(s) => {
                 self.table_dirty = true;
-                writeln!(self.out, "-- exited: {}", fmt::who(&s.task))
+                writeln!(self.out, "-- exited: {}", fmt::who(&s.task))?;
+                // Its verdicts are final now: a case ends with its findings.
+                let f = findings::of_task(st, TaskKey::of(&s.task));
+                let rows = findings_rows(&f, self.styles());
+                self.out.write_all(rows.as_bytes())
             }
             Message::Worst(w) => {
+                let mark = self.styles().warn.render("** new worst");
                 writeln!(
                     self.out,
-                    "** new worst {} of {}: {}",
+                    "{mark} {} of {}: {}",
                     fmt::metric_name(w.metric),
                     fmt::who(&w.task),
                     fmt::explain_worst(w)
@@ -280,6 +293,39 @@ impl<W: Write> TextPrinter<W> {
         Ok(())
     }
 
+    fn styles(&self) -> Styles {
+        Styles::new(self.color)
+    }
+
+    /// The findings block, once: a verdict per task and metric, violated
+    /// first with the cause of the worst case, then the others compactly.
+    pub fn findings(&mut self, st: &State) -> io::Result<()> {
+        if std::mem::replace(&mut self.findings_done, true) {
+            return Ok(());
+        }
+        let f = findings::all(st);
+        if f.is_empty() {
+            return Ok(());
+        }
+        let n = |v| f.iter().filter(|x| x.verdict == v).count();
+        let mut head = format!(
+            "== findings: {} violated, {} met",
+            n(Verdict::Violated),
+            n(Verdict::Met)
+        );
+        for (k, what) in [
+            (n(Verdict::NoBound), "without a bound"),
+            (n(Verdict::NoSamples), "without samples"),
+        ] {
+            if k > 0 {
+                head.push_str(&format!(", {k} {what}"));
+            }
+        }
+        let styles = self.styles();
+        writeln!(self.out, "{}", styles.head.render(&head))?;
+        self.out.write_all(findings_rows(&f, styles).as_bytes())
+    }
+
     /// The table of tracked tasks (and their histograms with `hist`), and
     /// the run's GPIO stimulus tally.
     pub fn table(&mut self, st: &State) -> io::Result<()> {
@@ -307,6 +353,114 @@ impl<W: Write> TextPrinter<W> {
         }
         Ok(())
     }
+}
+
+/// The view's colours. All plain when off, so text for a file or a pipe
+/// has no escape sequences.
+#[derive(Debug, Clone, Copy)]
+pub struct Styles {
+    pub bad: Paint,
+    pub good: Paint,
+    pub warn: Paint,
+    pub dim: Paint,
+    pub head: Paint,
+    pub value: Paint,
+}
+
+/// One style, or none.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint(Option<anstyle::Style>);
+
+impl Paint {
+    pub fn render(&self, s: &str) -> String {
+        match self.0 {
+            Some(st) => format!("{}{s}{}", st.render(), st.render_reset()),
+            None => s.to_string(),
+        }
+    }
+}
+
+impl Styles {
+    pub fn new(color: bool) -> Self {
+        use anstyle::{AnsiColor, Style};
+        let p = |s: Style| Paint(color.then_some(s));
+        Styles {
+            bad: p(Style::new().bold().fg_color(Some(AnsiColor::Red.into()))),
+            good: p(Style::new().fg_color(Some(AnsiColor::Green.into()))),
+            warn: p(Style::new().bold().fg_color(Some(AnsiColor::Yellow.into()))),
+            dim: p(Style::new().dimmed()),
+            head: p(Style::new().bold()),
+            value: p(Style::new().bold()),
+        }
+    }
+}
+
+/// "54×", "1.3×".
+fn ratio_text(r: f64) -> String {
+    if r >= 10.0 {
+        format!("{r:.0}×")
+    } else {
+        format!("{r:.1}×")
+    }
+}
+
+/// " (40 samples)"; nothing while no snapshot counted them yet (the worst
+/// came in a worst-case record).
+fn samples(n: u64) -> String {
+    if n > 0 {
+        format!(" ({n} sample{})", if n == 1 { "" } else { "s" })
+    } else {
+        String::new()
+    }
+}
+
+/// One line per finding, its columns (verdict, task, metric) in line:
+/// violated ones with how often, how far over and the cause; the others
+/// compactly.
+pub fn findings_rows(f: &[Finding], styles: Styles) -> String {
+    let label = |v: Verdict| match v {
+        Verdict::Violated => "VIOLATED",
+        Verdict::Met => "met",
+        Verdict::NoBound => "no bound",
+        Verdict::NoSamples => "no data",
+    };
+    let name = |x: &Finding| format!("{}[{}]", x.task.comm, x.task.pid);
+    let wl = f.iter().map(|x| label(x.verdict).len()).max().unwrap_or(0);
+    let wn = f.iter().map(|x| name(x).chars().count()).max().unwrap_or(0);
+    let wm = f.iter().map(|x| fmt::metric_name(x.metric).len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for x in f {
+        let l = format!("{:<wl$}", label(x.verdict));
+        let l = match x.verdict {
+            Verdict::Violated => styles.bad.render(&l),
+            Verdict::Met => styles.good.render(&l),
+            _ => styles.dim.render(&l),
+        };
+        let who = name(x);
+        let pad = " ".repeat(wn.saturating_sub(who.chars().count()));
+        let metric = format!("{:<wm$}", fmt::metric_name(x.metric));
+        let worst = x.worst_ns.map(fmt::dur).unwrap_or_default();
+        let rest = match x.verdict {
+            Verdict::Violated => {
+                let how_often = if x.count > 0 {
+                    format!("{}/{} over {}", x.violations, x.count, fmt::dur(x.bound_ns))
+                } else {
+                    format!("{} over {}", x.violations, fmt::dur(x.bound_ns))
+                };
+                let over = match (x.excess_ns(), x.worst_to_bound()) {
+                    (Some(e), Some(r)) => format!(" (+{}, {})", fmt::dur(e), ratio_text(r)),
+                    _ => String::new(),
+                };
+                let cause = x.sentence().map(|s| format!(": {s}")).unwrap_or_default();
+                format!("{how_often}, worst {}{over}{cause}", styles.value.render(&worst))
+            }
+            Verdict::Met => format!("worst {worst} ≤ {}{}", fmt::dur(x.bound_ns), samples(x.count)),
+            Verdict::NoBound => format!("worst {worst}{}", samples(x.count)),
+            Verdict::NoSamples => format!("no samples (bound {})", fmt::dur(x.bound_ns)),
+        };
+        out.push_str(&format!("  {l} {who}{pad} {metric} {rest}\n"));
+    }
+    out
 }
 
 fn pulse_flags_text(flags: u8, skipped: u64) -> String {
@@ -616,6 +770,7 @@ impl<W: Write> Printer for TextPrinter<W> {
             self.last_table_at = Some(self.now(st));
         }
         self.link(st, table)?;
+        self.findings(st)?;
         self.out.flush()
     }
 
@@ -1023,7 +1178,22 @@ mod tests {
         // The last table is the final one (the exited task) and the last line is its link line.
         let last_table = t.rfind("PID COMM").unwrap();
         assert!(t[last_table..].contains("ctrl_loop†"), "{t}");
-        assert!(t.trim_end().lines().last().unwrap().starts_with("-- link:"), "{t}");
+        // Then the findings block, once, as the very end.
+        let tail: Vec<&str> = t[last_table..].lines().collect();
+        assert!(tail[2].starts_with("-- link:"), "{t}");
+        assert_eq!(tail[3], "== findings: 1 violated, 0 met", "{t}");
+        assert_eq!(tail.len(), 5, "{t}");
+        assert_eq!(t.matches("== findings").count(), 1, "{t}");
+        // The exit came with the task's verdict (a case ends with its findings).
+        let exit = t.find("-- exited: ").unwrap();
+        assert!(
+            t[exit..]
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("  VIOLATED ctrl_loop[173] latency 3/100 over 200 us"),
+            "{t}"
+        );
         assert!(t.find("Power down").unwrap() < last_table, "{t}");
 
         // Nothing changed after the last heartbeat's table: EOF adds nothing.

@@ -92,8 +92,21 @@ fn the_demo_capture_validates_and_has_every_appliance_line_type() {
         "worst",
         "notice",
         "link",
+        "finding",
     ] {
         assert!(types.contains(t), "no {t} line in {types:?}");
+    }
+}
+
+#[test]
+fn every_case_capture_validates_with_its_findings() {
+    let v = validator();
+    for n in 2..=6 {
+        let path = format!("{}/tests/data/demo-case{n}.bin", env!("CARGO_MANIFEST_DIR"));
+        let out = json_of(&std::fs::read(&path).unwrap());
+        let bad = invalid_lines(&v, &out);
+        assert!(bad.is_empty(), "{path}:\n{}", bad.join("\n"));
+        assert!(out.contains(r#"{"type":"finding","#), "{path}: no finding line");
     }
 }
 
@@ -219,5 +232,16 @@ fn the_schema_rejects_lines_that_break_it() {
         r#"{"type":"dropped","host_time":"t","seq":1,"t_ns":-1,"violations":0,"worst":0,"exits":0}"#,
     ] {
         assert!(!invalid_lines(&v, broken).is_empty(), "accepted: {broken}");
+    }
+    // A finding's cause key is one of the known ones.
+    let out = json_of(include_bytes!("data/demo-case1.bin"));
+    let finding = out.lines().find(|l| l.contains(r#""type":"finding""#)).unwrap();
+    assert!(invalid_lines(&v, finding).is_empty());
+    for broken in [
+        finding.replace(r#""key":"preempted_by_higher_prio""#, r#""key":"bad_luck""#),
+        finding.replace(r#""verdict":"violated""#, r#""verdict":"so-so""#),
+    ] {
+        assert_ne!(broken, finding);
+        assert!(!invalid_lines(&v, &broken).is_empty(), "accepted: {broken}");
     }
 }

@@ -151,7 +151,7 @@ def e2e_problems(objs: list[dict]) -> list[str]:
     # ctrl_loop (FIFO) sleeps in clock_nanosleep: on PREEMPT_RT its timer
     # expires in hard IRQ context, so its wakeups name no waker task.
     wakeups = [e for w in worst for e in w.get("events", []) if e.get("event") == "wakeup"]
-    if worst and not any(e.get("hardirq") and "woken in hard IRQ" in e.get("text", "")
+    if worst and not any(e.get("hardirq") and "woken by a hard IRQ" in e.get("text", "")
                          for e in wakeups):
         p.append("no ctrl_loop wakeup event says it came from a hard IRQ: " +
                  "; ".join(e.get("text", "?") for e in wakeups[:3]))
@@ -295,7 +295,7 @@ def test_checks_fail_on_captures_without_the_story():
          "bound_ns": BOUND_NS},
         {"type": "worst", "task": {"comm": "ctrl_loop"}, "culprits": [{"comm": "prio_hog", "ns": 1}],
          "events": [{"event": "wakeup", "hardirq": True,
-                     "text": "ctrl_loop (pid 9, FIFO 50) woken in hard IRQ (interrupting swapper/1, pid 0)"}]},
+                     "text": "ctrl_loop (pid 9, FIFO 50) woken by a hard IRQ (which interrupted swapper/1, pid 0, on the CPU that took it)"}]},
         {"type": "link", "final": False, "crc_errors": 0, "frames": 5, "agent": {"frames_sent": 5}},
         {"type": "console", "text": "[   15.523612] reboot: Power down"},
         {"type": "link", "final": True, "crc_errors": 0, "frames": 9, "agent": {"frames_sent": 9}},
@@ -317,7 +317,7 @@ def test_checks_fail_on_captures_without_the_story():
     assert broken(3, value_ns=BOUND_NS)
     assert broken(4, culprits=[{"comm": "bgload", "ns": 1}])
     idle_stall = {"culprits": [], "events": [
-        {"event": "wakeup", "hardirq": True, "text": "ctrl_loop woken in hard IRQ (interrupting swapper/1, pid 0)"},
+        {"event": "wakeup", "hardirq": True, "text": "ctrl_loop woken by a hard IRQ (which interrupted swapper/1, pid 0, on the CPU that took it)"},
         {"event": "switch", "other_comm": "swapper/1", "text": "switch: swapper/1 out, ctrl_loop in"}]}
     assert not broken(4, **idle_stall)
     # ...but a task other than idle ran and nobody is blamed: reported

@@ -94,7 +94,7 @@ fn ev_who(comm: &str, pid: i32, policy: u8, prio: i16) -> String {
 pub fn event_text(e: &Event, flags: u8) -> String {
     match e.kind {
         event::WAKEUP if flags & event_flag::HARDIRQ != 0 => format!(
-            "{} woken in hard IRQ (interrupting {}, pid {})",
+            "{} woken by a hard IRQ (which interrupted {}, pid {}, on the CPU that took it)",
             ev_who(&e.comm, e.pid, e.policy, e.prio),
             e.other_comm,
             e.other_pid
@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(event_text(&e, 0), "cyclic (pid 300, FIFO 90) woken by bash (pid 77)");
         assert_eq!(
             event_text(&e, event_flag::HARDIRQ),
-            "cyclic (pid 300, FIFO 90) woken in hard IRQ (interrupting bash, pid 77)"
+            "cyclic (pid 300, FIFO 90) woken by a hard IRQ (which interrupted bash, pid 77, on the CPU that took it)"
         );
     }
 }

@@ -1020,10 +1020,15 @@ u32 rtt_core_win_state(const struct rtt_core *c)
 	return c->acc_idx;	/* RTT_ACC_* is the breakdown field, as RTT_WS_* */
 }
 
-_Static_assert(RTT_WS_RUNNING == RTT_ACC_RUNNING &&
-	       RTT_WS_WAITING == RTT_ACC_WAITING &&
-	       RTT_WS_SLEEP_TIMER == RTT_ACC_SLEEP(RTT_STATE_SLEEP_TIMER) &&
-	       RTT_WS_SLEEP_OTHER == RTT_ACC_SLEEP(RTT_STATE_SLEEP_OTHER),
+/* RTT_ACC_* index the breakdown as u64[]: RTT_WS_* must index it alike */
+_Static_assert(offsetof(struct rtt_breakdown, running_ns) ==
+	       RTT_WS_RUNNING * sizeof(u64) &&
+	       offsetof(struct rtt_breakdown, waiting_ns) ==
+	       RTT_WS_WAITING * sizeof(u64) &&
+	       offsetof(struct rtt_breakdown, sleep_ns) ==
+	       RTT_WS_SLEEP_TIMER * sizeof(u64) &&
+	       RTT_ACC_SLEEP(RTT_STATE_SLEEP_TIMER) == RTT_WS_SLEEP_TIMER &&
+	       RTT_ACC_SLEEP(RTT_STATE_SLEEP_OTHER) == RTT_WS_SLEEP_OTHER,
 	       "window states are breakdown fields");
 
 /* The statistics of tag: its entry, a new one, or -1 when all are taken. */
@@ -1090,10 +1095,12 @@ static u64 rtt_win_so_far(struct rtt_core *c, u64 now, struct rtt_breakdown *bd)
 }
 
 /* An overrun of the open window, reported (what: enum rtt_window_what). */
-static void rtt_win_report(struct rtt_core *c, u64 now, u32 what, u64 late_ns)
+static void rtt_win_report(struct rtt_core *c, u64 now, u64 mono, u32 what,
+			   u64 late_ns)
 {
 	struct rtt_win *w = &c->win;
 	struct rtt_win_notice *n = &c->wn;
+	struct rtt_worst *rep;
 	u64 over = 0;
 
 	n->duration_ns = rtt_win_so_far(c, now, &n->bd);
@@ -1114,22 +1121,26 @@ static void rtt_win_report(struct rtt_core *c, u64 now, u32 what, u64 late_ns)
 	n->budget_ns = w->budget_ns;
 	n->start_mono = w->start_mono;
 	n->late_ns = late_ns;
+	n->mono = mono;
 	n->end = w->t0 + n->duration_ns;
-	c->win_rep.value_ns = n->duration_ns;
-	c->win_rep.bd = n->bd;
-	rtt_walk(c, &c->win_rep, w->t0, n->end, w->own0, RTT_RS_RUNNING,
+	n->seq = ++c->win_rep_seq[what - 1];
+	rep = &c->win_rep[what - 1];
+	rep->value_ns = n->duration_ns;
+	rep->bd = n->bd;
+	rtt_walk(c, rep, w->t0, n->end, w->own0, RTT_RS_RUNNING,
 		 RTT_RS_UNKNOWN);
-	c->events_dropped += c->win_rep.events_dropped;
+	c->events_dropped += rep->events_dropped;
 	c->notify |= RTT_N_WINDOW;
 }
 
-bool rtt_core_window_deadline(struct rtt_core *c, u64 now, u64 late_ns)
+bool rtt_core_window_deadline(struct rtt_core *c, u64 now, u64 mono,
+			      u64 late_ns)
 {
 	rtt_core_catch_up(c);
 	if (!c->win.open || c->win.deadline_hit || c->win.overrun)
 		return false;
 	c->win.deadline_hit = true;
-	rtt_win_report(c, now, RTT_WIN_DEADLINE, late_ns);
+	rtt_win_report(c, now, mono, RTT_WIN_DEADLINE, late_ns);
 	return true;
 }
 
@@ -1186,7 +1197,7 @@ int rtt_core_window_stop(struct rtt_core *c, u64 now, u64 mono,
 		return RTT_WIN_INNER;
 	rtt_win_record(c, v, mono, &res->breakdown);
 	if (v > w->budget_ns || w->overrun) {
-		rtt_win_report(c, now, RTT_WIN_STOP, 0);
+		rtt_win_report(c, now, mono, RTT_WIN_STOP, 0);
 		w->open = false;
 		return RTT_WIN_OVER;
 	}

@@ -192,7 +192,7 @@ struct rtt_win {
 	struct rtt_breakdown acc0;	/* acc at the START */
 };
 
-/* An overrun to report (RTT_N_WINDOW), with win_rep its explanation. */
+/* An overrun to report (RTT_N_WINDOW), with win_rep[what - 1] its explanation. */
 struct rtt_win_notice {
 	u32 what;			/* enum rtt_window_what */
 	u32 state;			/* enum rtt_win_state */
@@ -204,6 +204,8 @@ struct rtt_win_notice {
 	u64 late_ns;
 	u64 overruns;
 	u64 end;			/* the core's clock */
+	u64 mono;			/* the report's time, the caller's clock */
+	u32 seq;			/* win_rep_seq[what - 1] of it */
 	struct rtt_breakdown bd;
 };
 
@@ -298,7 +300,12 @@ struct rtt_core {
 	bool win_used;			/* a window was ever started */
 	u64 win_tags_dropped;		/* windows of tags beyond RTT_WIN_TAGS */
 	struct rtt_win_notice wn;
-	struct rtt_worst win_rep;	/* the explanation of wn */
+	/*
+	 * The explanation of the last report of each kind (wn.what - 1), and
+	 * how many of that kind were made (a reader matches its notice).
+	 */
+	struct rtt_worst win_rep[2];
+	u32 win_rep_seq[2];
 	struct rtt_win_stats win_stats[RTT_WIN_TAGS];
 };
 
@@ -753,11 +760,12 @@ int rtt_core_window_stop(struct rtt_core *c, u64 now, u64 mono,
 			 struct rtt_window_result *res);
 
 /*
- * The window's deadline timer ran at now, late_ns after its expiry: the
- * overrun is reported (RTT_N_WINDOW) unless the window closed meanwhile.
- * Returns whether it was.
+ * The window's deadline timer ran at now (mono: its CLOCK_MONOTONIC run
+ * time), late_ns after its expiry: the overrun is reported (RTT_N_WINDOW)
+ * unless the window closed meanwhile. Returns whether it was.
  */
-bool rtt_core_window_deadline(struct rtt_core *c, u64 now, u64 late_ns);
+bool rtt_core_window_deadline(struct rtt_core *c, u64 now, u64 mono,
+			      u64 late_ns);
 
 /*
  * The task stops being tracked, or exits, with a window open: it is

@@ -1252,7 +1252,7 @@ static void t_window_within_budget(void)
 	CHECK_EQ(rtt_breakdown_sum(&res.breakdown), 7000);
 	CHECK(!(rtt_core_take_notify(c) & RTT_N_WINDOW));
 	/* the deadline timer, had it not been cancelled in time: nothing */
-	CHECK(!rtt_core_window_deadline(c, 11000, 0));
+	CHECK(!rtt_core_window_deadline(c, 11000, 11000, 0));
 	CHECK(!(rtt_core_take_notify(c) & RTT_N_WINDOW));
 	ws = &c->win_stats[0];
 	CHECK(ws->used);
@@ -1285,21 +1285,22 @@ static void t_window_deadline_preempted(void)
 		 RTT_WIN_OPENED);
 	sw(c, 3000, 1, me(c), RTT_STATE_PREEMPTED, &hog);
 	CHECK(rtt_core_watched(c));
-	CHECK(rtt_core_window_deadline(c, 11050, 50));
+	CHECK(rtt_core_window_deadline(c, 11050, 11050, 50));
 	CHECK(rtt_core_take_notify(c) & RTT_N_WINDOW);
 	CHECK_EQ(n->what, RTT_WIN_DEADLINE);
 	CHECK_EQ(n->state, RTT_WS_WAITING);
 	CHECK_EQ(n->duration_ns, 10050);
 	CHECK_EQ(n->late_ns, 50);
+	CHECK_EQ(n->mono, 11050);
 	CHECK_EQ(n->bd.running_ns, 2000);
 	CHECK_EQ(n->bd.waiting_ns, 8050);
 	CHECK_EQ(n->overruns, 1);
 	CHECK_EQ(n->tag, 1);
-	CHECK_EQ(c->win_rep.nr_culprits, 1);
-	CHECK_EQ(c->win_rep.culprits[0].pid, hog.pid);
-	CHECK_EQ(c->win_rep.culprits[0].ns, 8050);
+	CHECK_EQ(c->win_rep[0].nr_culprits, 1);
+	CHECK_EQ(c->win_rep[0].culprits[0].pid, hog.pid);
+	CHECK_EQ(c->win_rep[0].culprits[0].ns, 8050);
 	/* once only */
-	CHECK(!rtt_core_window_deadline(c, 12000, 0));
+	CHECK(!rtt_core_window_deadline(c, 12000, 12000, 0));
 	sw(c, 20000, 1, &hog, RTT_STATE_SLEEP_TIMER, me(c));
 	CHECK_EQ(rtt_core_window_stop(c, 21000, 21000, &res), RTT_WIN_OVER);
 	CHECK(rtt_core_take_notify(c) & RTT_N_WINDOW);
@@ -1309,8 +1310,12 @@ static void t_window_deadline_preempted(void)
 	CHECK_EQ(res.flags, RTT_WINF_OVERRUN | RTT_WINF_DEADLINE);
 	CHECK_EQ(res.duration_ns, 20000);
 	CHECK_EQ(res.breakdown.waiting_ns, 17000);
-	CHECK_EQ(c->win_rep.culprits[0].pid, hog.pid);
-	CHECK_EQ(c->win_rep.culprits[0].ns, 17000);
+	CHECK_EQ(c->win_rep[1].culprits[0].pid, hog.pid);
+	CHECK_EQ(c->win_rep[1].culprits[0].ns, 17000);
+	/* the deadline's stays for a reader of its record */
+	CHECK_EQ(c->win_rep[0].culprits[0].ns, 8050);
+	CHECK_EQ(c->win_rep_seq[0], 1);
+	CHECK_EQ(c->win_rep_seq[1], 1);
 	CHECK_EQ(c->win_stats[0].st.violations, 1);
 	CHECK_EQ(c->win_stats[0].st.count, 1);
 	CHECK_EQ(c->win_stats[0].worst.culprits[0].pid, hog.pid);
@@ -1327,16 +1332,16 @@ static void t_window_deadline_lock(void)
 	/* a lock sleep in a window is watched: who runs meanwhile counts */
 	CHECK(rtt_core_watched(c));
 	sw(c, 4000, 1, &holder, RTT_STATE_PREEMPTED, &hog);
-	CHECK(rtt_core_window_deadline(c, 6000, 0));
+	CHECK(rtt_core_window_deadline(c, 6000, 6000, 0));
 	CHECK_EQ(c->wn.state, RTT_WS_SLEEP_LOCK);
 	CHECK_EQ(c->wn.bd.sleep_ns[RTT_STATE_SLEEP_LOCK - 1], 4500);
 	CHECK_EQ(bd_field(&c->wn.bd, RTT_WS_RUNNING), 500);
 	/* the holder, and who keeps it from running up to the deadline */
-	CHECK_EQ(c->win_rep.nr_culprits, 2);
-	CHECK_EQ(c->win_rep.culprits[0].pid, 700);
-	CHECK_EQ(c->win_rep.culprits[0].ns, 2500);
-	CHECK_EQ(c->win_rep.culprits[1].pid, hog.pid);
-	CHECK_EQ(c->win_rep.culprits[1].ns, 2000);
+	CHECK_EQ(c->win_rep[0].nr_culprits, 2);
+	CHECK_EQ(c->win_rep[0].culprits[0].pid, 700);
+	CHECK_EQ(c->win_rep[0].culprits[0].ns, 2500);
+	CHECK_EQ(c->win_rep[0].culprits[1].pid, hog.pid);
+	CHECK_EQ(c->win_rep[0].culprits[1].ns, 2000);
 }
 
 /* Over budget, stopped before the timer ran: reported at the STOP. */
@@ -1354,7 +1359,7 @@ static void t_window_over_before_timer(void)
 	CHECK_EQ(c->wn.bd.running_ns, 5001);
 	CHECK_EQ(c->win_stats[0].st.violations, 1);
 	/* the timer, run late: the window is gone */
-	CHECK(!rtt_core_window_deadline(c, 6100, 100));
+	CHECK(!rtt_core_window_deadline(c, 6100, 6100, 100));
 	/* exactly at budget is within it */
 	rtt_core_window_start(c, 10000, 10000, 1, 5000, 3);
 	CHECK_EQ(rtt_core_window_stop(c, 15000, 15000, &res), RTT_WIN_CLOSED);
@@ -1424,7 +1429,7 @@ static void t_window_tags_exit(void)
 	rtt_core_exit(c, t + 50);
 	CHECK(!c->win.open);
 	CHECK_EQ(c->win_stats[1].abandoned, 1);
-	CHECK(!rtt_core_window_deadline(c, t + 200000, 0));
+	CHECK(!rtt_core_window_deadline(c, t + 200000, t + 200000, 0));
 	CHECK_EQ(rtt_core_window_stop(c, t + 300000, t, &res), RTT_WIN_NONE);
 	format(c, buf, sizeof(buf));
 	CHECK(strstr(buf, "  windows open=0 depth=0 tags_dropped=1\n"));

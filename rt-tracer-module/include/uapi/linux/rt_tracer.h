@@ -249,11 +249,14 @@ enum rtt_window_what {
 
 /*
  * A budget window over its budget (UAPI 1.3). One RTT_WIN_DEADLINE record
- * when its deadline timer fires while it is open (hdr.t_ns: then), and one
- * RTT_WIN_STOP record when it is stopped (hdr.t_ns: the STOP), with the
+ * when its deadline timer fires while it is open (hdr.t_ns: when the timer
+ * ran, start_ns + budget_ns + timer_late_ns), and one RTT_WIN_STOP record
+ * when it is stopped (hdr.t_ns: the STOP), with the
  * final duration. culprits and events explain the record's interval, start
- * to hdr.t_ns; a window stopped over budget before its timer fired has
- * only the STOP record.
+ * to hdr.t_ns (events only for a task tracked with RTT_F_TRACE, and only
+ * while the reader keeps up: a later record of the same kind of the same
+ * task replaces them, nr_events is then 0); a window stopped over budget
+ * before its timer fired has only the STOP record.
  */
 struct rtt_rec_window {
 	struct rtt_rec_hdr hdr;

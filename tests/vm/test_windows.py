@@ -1,0 +1,346 @@
+"""Budget windows (issue 14, the ioctl slice): workloads/win_loop.c opens
+one window per iteration with the one-line helper (rtt_window.h) on CPU 1,
+SCHED_OTHER load on CPU 0; every odd window overruns its budget, by mode,
+while running (busy), preempted by win_hog (FIFO, same CPU), asleep on a
+timer (clock_nanosleep) or blocked on a mutex win_holder keeps (lock).
+
+Checked against what the module itself reports: the STOP results
+(duration, breakdown summing to it, flags), the RTT_REC_WINDOW records of
+the /dev/rt_tracer stream (read by win_loop -R), the tracefs event
+rt_tracer:window_overrun and the `tasks` text. The deadline record's time
+is when the timer ran: the deadline plus the timer's own expiry lateness as
+the module measured it (timer_late_ns), and its duration so far that, plus
+the handling up to the report (DEADLINE_HANDLING_NS), never the STOP's. One boot; the ioctl contract (win_loop -m errors), a window
+that never stops, exits, closed files, max_windows=1 and load/unload loops
+with windows open follow in it, each checked through the module's counters
+windows_in_use and timers_armed.
+"""
+import re
+
+import pytest
+
+import rtt
+
+US = 1000
+MS = 1000 * US
+# budget, work within it, and how far past it an overrun goes (us)
+# (over: long enough that the deadline, however late its timer, falls in
+# the overrun's cause)
+W = dict(budget=4000, work=100, over=20000, n=6)
+MODES = ("busy", "preempt", "sleep", "lock")
+# the breakdown field an overrun of each mode spends most of its time in,
+# and the task's state (enum rtt_win_state) at the deadline
+DOMINANT = dict(busy="running_ns", preempt="waiting_ns", sleep="sleep_timer_ns",
+                lock="sleep_lock_ns")
+STATE = dict(busy=0, preempt=1, sleep=2, lock=3)
+# enum rtt_win_state, as the tracefs event prints it
+WS_NAMES = ("running", "waiting", "sleep_timer", "sleep_lock", "sleep_io", "sleep_other")
+STATE_NAME = dict(busy="running", preempt="waiting", sleep="sleep_timer", lock="sleep_lock")
+# From the timer callback's entry (where timer_late_ns is measured) to the
+# end of the window's report: the slot lock and the replay of the window's
+# events (a bounded walk of the CPU logs), in guest time under TCG.
+DEADLINE_HANDLING_NS = 2 * MS
+LOOPS = 5
+
+
+def _counters(tag: str) -> str:
+    return f'echo "counters {tag} in_use=$(cat $S/windows_in_use) armed=$(cat $S/timers_armed)"'
+
+
+@pytest.fixture(scope="module")
+def win_run():
+    w = W
+    modes = "\n".join(f"""
+win_loop -m {m} -R -T -b {w['budget']} -w {w['work']} -o {w['over']} -n {w['n']} > /tmp/{m}.out 2>&1 || echo "@@@ error win_loop {m} failed"
+section {m} cat /tmp/{m}.out
+{_counters(m)}""" for m in MODES)
+    loops = "\n".join(f"""
+win_loop -m closefd -b 60000000 > /tmp/cf{i}.out 2>&1 &
+cf=$!
+_i=0; while ! grep -q started /tmp/cf{i}.out && [ $_i -lt 200 ]; do usleep 20000; _i=$((_i + 1)); done
+{_counters(f"loop{i}-open")}
+rmmod rt_tracer || echo "@@@ error rmmod with a window open (loop {i})"
+kill -9 $cf; wait $cf 2>/dev/null
+load_module
+{_counters(f"loop{i}-reloaded")}""" for i in range(LOOPS))
+    run = rtt.run_guest("windows", f"""
+load_module
+echo 0 > $T/tracing_on
+echo mono > $T/trace_clock
+echo 1 > $T/events/rt_tracer/window_overrun/enable
+echo 1 > $T/tracing_on
+bg_load 60000
+{_counters("start")}
+win_loop -m errors > /tmp/errors.out 2>&1; echo "errors status=$?"
+section errors cat /tmp/errors.out
+{_counters("errors")}
+{modes}
+# never stops: blocked for ever past its deadline, then killed
+win_loop -m hang -b 3000 > /tmp/hang.out 2>&1 &
+h=$!
+_i=0; while ! grep -q started /tmp/hang.out && [ $_i -lt 200 ]; do usleep 20000; _i=$((_i + 1)); done
+usleep 300000
+{_counters("hang-past-deadline")}
+kill -9 $h; wait $h 2>/dev/null
+{_counters("hang-killed")}
+# killed before its deadline: the armed timer is cancelled at the exit
+win_loop -m hang -b 60000000 > /tmp/hang2.out 2>&1 &
+h=$!
+_i=0; while ! grep -q started /tmp/hang2.out && [ $_i -lt 200 ]; do usleep 20000; _i=$((_i + 1)); done
+{_counters("hang2-armed")}
+kill -9 $h; wait $h 2>/dev/null
+{_counters("hang2-killed")}
+win_loop -m exit -b 60000000 > /tmp/exit.out 2>&1
+{_counters("exited")}
+echo 0 > $T/tracing_on
+section trace cat $T/trace
+section tasks cat $S/tasks
+{loops}
+rmmod rt_tracer || echo "@@@ error rmmod"
+modprobe rt_tracer max_windows=1 || echo "@@@ error modprobe max_windows=1"
+win_loop -m enospc > /tmp/enospc.out 2>&1; echo "enospc status=$?"
+section enospc cat /tmp/enospc.out
+{_counters("enospc")}
+rmmod rt_tracer || echo "@@@ error rmmod after enospc"
+kill $BG 2>/dev/null
+section dmesg dmesg
+""", timeout=200)
+    run.assert_ok()
+    return run
+
+
+def _kv(line: str) -> dict:
+    return {k: int(v) if re.fullmatch(r"-?\d+", v) else v
+            for k, v in (x.split("=", 1) for x in line.split() if "=" in x)}
+
+
+def results(run, mode):
+    return [_kv(ln) for ln in run.section(mode).splitlines() if ln.startswith("win_loop: result ")]
+
+
+def records(run, mode):
+    return [_kv(ln) for ln in run.section(mode).splitlines() if ln.startswith("win_loop: record ")]
+
+
+def counters(run) -> dict:
+    return {m[1]: (int(m[2]), int(m[3])) for m in
+            re.finditer(r"^counters (\S+) in_use=(\d+) armed=(\d+)$", run.stdout, re.M)}
+
+
+def mode_task(run, mode) -> rtt.Task:
+    out = run.section(mode)
+    m = re.search(r"^win_loop: tasks begin\n(.*?)^win_loop: tasks end$", out, re.S | re.M)
+    assert m, out
+    return rtt.tracked(rtt.parse_tasks(m[1]), rtt.announced(out)["win_loop"])
+
+
+BD = rtt.BREAKDOWN
+
+
+def overran(res):
+    """The windows the module found over budget (ret 1): every odd one, by
+    construction, and an even one whose 100 us of work a guest-time jump
+    (the host stalled the emulator) pushed past its budget."""
+    return [r for r in res if r["ret"] == 1]
+
+
+def test_results_within_and_over(win_run):
+    """Odd windows overrun (ret 1: -EOVERFLOW, flag OVERRUN), even ones stay
+    within budget (ret 0, no flag) but for a guest-time jump, at most one
+    per mode; the result says so consistently with its duration; each
+    breakdown sums exactly to its duration and an overrun's dominant part
+    is the mode's cause."""
+    for mode in MODES:
+        res = results(win_run, mode)
+        assert len(res) == W["n"], win_run.section(mode)
+        for r in res:
+            over = r["i"] % 2 == 1
+            assert sum(r[k] for k in BD) == r["duration_ns"], r
+            assert r["budget_ns"] == W["budget"] * US and r["depth"] == 0, r
+            assert r["tag"] == int(over), r
+            # the module's verdict is its duration against its budget
+            assert (r["ret"] == 1) == (r["duration_ns"] > r["budget_ns"]), r
+            assert bool(r["flags"] & 1) == (r["ret"] == 1), r
+            if r["flags"] & 2:      # the deadline was reported
+                assert r["ret"] == 1, r
+            if not over:
+                continue
+            assert r["ret"] == 1, r
+            assert rtt.largest_part({k: r[k] for k in BD}) == DOMINANT[mode], (mode, r)
+            if mode in ("busy", "sleep"):
+                assert r["duration_ns"] >= r["budget_ns"] + W["over"] * US, r
+        within = [r for r in res if r["i"] % 2 == 0 and r["ret"] == 0]
+        assert len(within) >= W["n"] // 2 - 1, (mode, res)
+        # the deadlines fired before the STOPs (20 ms of overrun each)
+        assert sum(1 for r in res if r["flags"] == 3) >= W["n"] // 2, (mode, res)
+
+
+def deadline_state_ok(mode, d, r) -> bool:
+    """The state at an overrun's deadline is its mode's cause, unless the
+    module's own breakdowns place the deadline outside the cause: before
+    it (none of the cause yet at the deadline) or after it (no more of it
+    after the deadline), as when the host stalls the emulator over the
+    deadline and the timer runs late."""
+    cause = DOMINANT[mode]
+    if d["state"] == STATE[mode]:
+        return True
+    return d[cause] == 0 or d[cause] == r[cause]
+
+
+def test_deadline_records_at_the_deadline(win_run):
+    """Each window whose deadline was reported (flag DEADLINE) gives one
+    DEADLINE record, timed when the timer ran: start + budget plus the
+    timer's lateness the module measured (timer_late_ns); its duration so
+    far is that (plus the handling), with the breakdown so far and the
+    state the task is in then; every overrun gives one STOP record with the
+    final duration, as the STOP's result."""
+    for mode in MODES:
+        res = overran(results(win_run, mode))
+        recs = records(win_run, mode)
+        dl = [r for r in recs if r["what"] == "deadline"]
+        st = [r for r in recs if r["what"] == "stop"]
+        assert len(st) == len(res), (mode, recs, res)
+        assert len(dl) == sum(1 for r in res if r["flags"] & 2), (mode, recs, res)
+        dl_of = {d["start_ns"]: d for d in dl}
+        for s, r in zip(st, res):
+            assert s["start_ns"] == r["start_ns"] and s["duration_ns"] == r["duration_ns"], (s, r)
+            assert all(s[k] == r[k] for k in BD), (s, r)
+            assert s["tag"] == r["tag"] and s["budget_ns"] == r["budget_ns"], (s, r)
+            d = dl_of.get(r["start_ns"])
+            if not r["flags"] & 2:
+                assert d is None, (d, r)
+                continue
+            assert d is not None, (mode, r, dl)
+            assert d["t_ns"] == d["start_ns"] + d["budget_ns"] + d["late_ns"], (mode, d)
+            # the duration so far is the deadline's, in the probes' clock
+            # (1 us for reading two clocks)
+            run_ns = d["budget_ns"] + d["late_ns"]
+            assert run_ns - US <= d["duration_ns"] <= run_ns + DEADLINE_HANDLING_NS, d
+            assert sum(d[k] for k in BD) == d["duration_ns"], d
+            # reported while the window was open: before the STOP
+            assert d["t_ns"] < s["t_ns"] and d["duration_ns"] < s["duration_ns"], (mode, d, s)
+            assert d["overruns"] == s["overruns"] and d["depth"] == 1 and s["depth"] == 0, (d, s)
+            if r["tag"] == 1:
+                assert deadline_state_ok(mode, d, r), (mode, d, r)
+        assert any(d["state"] == STATE[mode] for d in dl if d["tag"] == 1), (mode, dl)
+        # cumulative per tag, one per overrun window
+        for tag in (0, 1):
+            assert [x["overruns"] for x in st if x["tag"] == tag] == \
+                list(range(1, 1 + sum(1 for r in res if r["tag"] == tag))), st
+
+
+def test_preempting_task_is_the_culprit(win_run):
+    """Preempted, the window's time off the CPU is charged to win_hog, at
+    the deadline and at the STOP, and in the tag's worst case."""
+    out = win_run.section("preempt")
+    hog = rtt.announced(out)["win_hog"]
+    recs = [r for r in records(win_run, "preempt") if r["tag"] == 1]
+    assert recs, win_run.section("preempt")
+    for rec in recs:
+        top = rec["culprits"].split(",")[0]
+        assert top.split(":")[0] == str(hog), rec
+        assert int(top.split(":")[2]) <= rec["waiting_ns"] + rtt.breakdown_tolerance(rec["duration_ns"]), rec
+        assert int(top.split(":")[2]) >= rec["waiting_ns"] // 2, rec
+    t = mode_task(win_run, "preempt")
+    top = t.windows[1].top_culprit
+    assert top and top.pid == hog, t.text
+
+
+def test_tracefs_event_per_overrun(win_run):
+    """rt_tracer:window_overrun, as the records: at the deadline (the
+    task's state then) and at the STOP of every overrun window, its
+    breakdown summing to its duration."""
+    evs = [e for e in rtt.parse_trace_events(win_run.section("trace")) if e.name == "window_overrun"]
+    for mode in MODES:
+        pid = str(rtt.announced(win_run.section(mode))["win_loop"])
+        res = overran(results(win_run, mode))
+        mine = [e for e in evs if e.f.get("pid") == pid]
+        dl = [e for e in mine if e.f["at"] == "deadline"]
+        st = [e for e in mine if e.f["at"] == "stop"]
+        assert len(st) == len(res), (mode, [e.f for e in mine])
+        assert len(dl) == sum(1 for r in res if r["flags"] & 2), (mode, [e.f for e in mine])
+        for e in mine:
+            assert sum(int(e.f[k]) for k in BD) == int(e.f["duration_ns"]), e.f
+            assert int(e.f["budget_ns"]) == W["budget"] * US, e.f
+        assert [int(e.f["duration_ns"]) for e in st] == [r["duration_ns"] for r in res], mode
+        assert any(e.f["state"] == STATE_NAME[mode] for e in dl if e.f["tag"] == "1"), [e.f for e in dl]
+        # the same reports as the records (whose states are checked there)
+        recs = [r for r in records(win_run, mode) if r["what"] == "deadline"]
+        assert [(e.f["state"], int(e.f["duration_ns"])) for e in dl] == \
+            [(WS_NAMES[r["state"]], r["duration_ns"]) for r in recs], mode
+
+
+def test_tasks_window_stats(win_run):
+    """Per tag: count, min/mean/max, the log2 histogram, overruns (as the
+    results say) and the worst's breakdown (its dominant part, in the
+    overrunning tag, the mode's)."""
+    for mode in MODES:
+        t = mode_task(win_run, mode)
+        res = results(win_run, mode)
+        assert t.win_state == dict(open=0, depth=0, tags_dropped=0), t.text
+        assert set(t.windows) == {0, 1, 99}, t.text
+        for tag in (0, 1):
+            w = t.windows[tag]
+            mine = [r for r in res if r["tag"] == tag]
+            assert w.count == len(mine) == W["n"] // 2 and w.abandoned == 0, t.text
+            assert w.overruns == sum(r["ret"] for r in mine), t.text
+            assert w.budget_ns == W["budget"] * US, t.text
+            assert (w.min_ns, w.max_ns) == (min(r["duration_ns"] for r in mine),
+                                            max(r["duration_ns"] for r in mine)), t.text
+            assert w.mean_ns == sum(r["duration_ns"] for r in mine) // len(mine), t.text
+            assert sum(b[2] for b in w.log2) == w.count, t.text
+            assert w.worst_sum == w.max_ns, t.text
+        assert rtt.largest_part(t.windows[1].worst) == DOMINANT[mode], t.text
+
+
+def test_ioctl_contract(win_run):
+    """Every refusal with its errno (sizes in the struct and in the ioctl
+    number, flags, reserved, budget), nesting to RTT_WINDOW_MAX_DEPTH and
+    E2BIG past it, STOP from another thread (ENOENT), EPOLLIN at the
+    deadline while the window is open, cleared by RTT_IOC_WINDOW_OVERRUNS;
+    max_windows=1: ENOSPC for a second window."""
+    out = win_run.section("errors")
+    fails = [ln for ln in out.splitlines() if " FAIL" in ln]
+    assert not fails and "errors status=0" in win_run.stdout, out
+    assert len(re.findall(r"^win_loop: check \S+ ok$", out, re.M)) == 25, out
+    m = re.search(r"poll woke after_ns=(\d+) budget_ns=(\d+)", out)
+    assert m and int(m[2]) <= int(m[1]), out
+    out = win_run.section("enospc")
+    assert "enospc status=0" in win_run.stdout and " FAIL" not in out, out
+    assert len(re.findall(r"^win_loop: check \S+ ok$", out, re.M)) == 4, out
+
+
+def test_never_stopped_and_exits_leave_nothing(win_run):
+    """A window blocked for ever (a deadlock on its own mutex) reports at
+    its deadline (state: asleep on a lock) and keeps its slot, not a timer;
+    its kill, an exit with a timer armed and an exit with a window open
+    free both."""
+    c = counters(win_run)
+    assert c["start"] == (0, 0), c
+    for k in ("errors",) + MODES + ("hang-killed", "hang2-killed", "exited", "enospc"):
+        assert c[k] == (0, 0), (k, c)
+    assert c["hang-past-deadline"] == (1, 0), c
+    assert c["hang2-armed"] == (1, 1), c
+    evs = [e for e in rtt.parse_trace_events(win_run.section("trace")) if e.name == "window_overrun"]
+    hang = [e for e in evs if e.f["budget_ns"] == str(3000 * US)]
+    assert len(hang) == 1 and hang[0].f["at"] == "deadline", [e.f for e in hang]
+    # (asleep on the lock, unless the host stalled the emulator before it)
+    if hang[0].f["state"] != "sleep_lock":
+        assert hang[0].f["state"] == "running" and hang[0].f["sleep_lock_ns"] == "0", hang[0].f
+    # the three that never stopped: exited, their window counted abandoned
+    tasks = win_run.tasks()
+    aband = [t for t in tasks if any(w.abandoned for w in t.windows.values())]
+    assert len(aband) == 3, "\n".join(t.text for t in tasks)
+    for t in aband:
+        assert "exited" in t.flags and t.win_state["open"] == 0, t.text
+        assert t.windows[1].count == 0 and t.windows[1].abandoned == 1, t.text
+
+
+def test_unload_with_windows_open(win_run):
+    """rmmod with a window open (its task closed the file): the module
+    cancels the timer; reloaded, nothing is left, five times."""
+    c = counters(win_run)
+    for i in range(LOOPS):
+        assert c[f"loop{i}-open"] == (1, 1), c
+        assert c[f"loop{i}-reloaded"] == (0, 0), c
+    assert "@@@ error rmmod" not in win_run.stdout

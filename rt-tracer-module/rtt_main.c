@@ -1432,7 +1432,7 @@ static bool rtt_slot_retire(struct rtt_slot *s)
  * after_live: some tracked a live task. Those wait a grace period first:
  * a switch probe may have found one for its task just before and still be
  * about to leave it a switch-in, which must not reach the next task. The
- * 14 KB core is reset outside any lock: a FREE slot is only ever looked
+ * 27 KB core is reset outside any lock: a FREE slot is only ever looked
  * at under its lock by code that checks life or task first.
  */
 static void rtt_slots_recycle(bool after_live)

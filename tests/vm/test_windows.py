@@ -92,6 +92,14 @@ kill -9 $h; wait $h 2>/dev/null
 {_counters("hang2-killed")}
 win_loop -m exit -b 60000000 > /tmp/exit.out 2>&1
 {_counters("exited")}
+# untracked (del_pid) with its window open and armed: the timer goes with it
+win_loop -m hang -b 60000000 > /tmp/hang3.out 2>&1 &
+h=$!
+_i=0; while ! grep -q started /tmp/hang3.out && [ $_i -lt 200 ]; do usleep 20000; _i=$((_i + 1)); done
+{_counters("del-armed")}
+ctl del_pid "$(tid_of /tmp/hang3.out win_loop)"
+{_counters("del-done")}
+kill -9 $h; wait $h 2>/dev/null
 echo 0 > $T/tracing_on
 section trace cat $T/trace
 section tasks cat $S/tasks
@@ -313,14 +321,14 @@ def test_ioctl_contract(win_run):
 def test_never_stopped_and_exits_leave_nothing(win_run):
     """A window blocked for ever (a deadlock on its own mutex) reports at
     its deadline (state: asleep on a lock) and keeps its slot, not a timer;
-    its kill, an exit with a timer armed and an exit with a window open
-    free both."""
+    its kill, a kill with its timer armed, an exit with a window open and
+    untracking (del_pid) with a timer armed free both."""
     c = counters(win_run)
     assert c["start"] == (0, 0), c
-    for k in ("errors",) + MODES + ("hang-killed", "hang2-killed", "exited", "enospc"):
+    for k in ("errors",) + MODES + ("hang-killed", "hang2-killed", "exited", "del-done", "enospc"):
         assert c[k] == (0, 0), (k, c)
     assert c["hang-past-deadline"] == (1, 0), c
-    assert c["hang2-armed"] == (1, 1), c
+    assert c["hang2-armed"] == (1, 1) and c["del-armed"] == (1, 1), c
     evs = [e for e in rtt.parse_trace_events(win_run.section("trace")) if e.name == "window_overrun"]
     hang = [e for e in evs if e.f["budget_ns"] == str(3000 * US)]
     assert len(hang) == 1 and hang[0].f["at"] == "deadline", [e.f for e in hang]

@@ -112,6 +112,7 @@ static const char *rtt_errstr(int err)
 	case -ENOENT: return "not tracked";
 	case -ENOSPC: return "capacity reached (module parameter capacity)";
 	case -ENXIO: return "IRQ has no handler thread";
+	case -ENAMETOOLONG: return "path too long";
 	default: return "failed";
 	}
 }
@@ -301,6 +302,32 @@ static ssize_t timers_armed_show(struct kobject *k, struct kobj_attribute *a,
 	return sysfs_emit(buf, "%u\n", rtt_timers_armed());
 }
 
+/* uprobe bindings: "p PATH:START STOP budget=NS", "-p PATH:START" */
+#define RTT_BIND_WRITE_MAX	256
+
+static ssize_t windows_store(struct kobject *k, struct kobj_attribute *a,
+			     const char *buf, size_t count)
+{
+	char *line;
+	int ret;
+
+	if (count >= RTT_BIND_WRITE_MAX)
+		return rtt_fail("windows", -E2BIG);
+	line = kmemdup_nul(buf, count, GFP_KERNEL);
+	if (!line)
+		return -ENOMEM;
+	ret = rtt_bind_write(line);
+	kfree(line);
+	return ret ? rtt_fail("windows", ret) : count;
+}
+
+static ssize_t windows_show(struct kobject *k, struct kobj_attribute *a,
+			    char *buf)
+{
+	return rtt_bind_show(buf);
+}
+
+static struct kobj_attribute rtt_attr_windows = __ATTR_RW(windows);
 static struct kobj_attribute rtt_attr_max_windows = __ATTR_RO(max_windows);
 static struct kobj_attribute rtt_attr_windows_in_use = __ATTR_RO(windows_in_use);
 static struct kobj_attribute rtt_attr_timers_armed = __ATTR_RO(timers_armed);
@@ -455,6 +482,7 @@ static struct attribute *rtt_attrs[] = {
 	&rtt_attr_reset.attr,
 	&rtt_attr_capacity.attr,
 	&rtt_attr_memory_bytes.attr,
+	&rtt_attr_windows.attr,
 	&rtt_attr_max_windows.attr,
 	&rtt_attr_windows_in_use.attr,
 	&rtt_attr_timers_armed.attr,
@@ -853,7 +881,7 @@ static long rtt_dev_window(struct file *f, unsigned int cmd, void __user *uarg)
 		if (ws.size != sizeof(ws) || ws.flags || ws.reserved ||
 		    !ws.budget_ns)
 			return -EINVAL;
-		return rtt_window_start(f->private_data, ws.budget_ns, ws.tag);
+		return rtt_window_start(f->private_data, ws.budget_ns, ws.tag, 0);
 	}
 	if (cmd == RTT_IOC_WINDOW_STOP) {
 		if (copy_from_user(&res.size, uarg, sizeof(res.size)))

@@ -38,6 +38,7 @@ struct rtt_slot {
 	/* EXITED, its summary not yet logged: set by the exit probe */
 	bool exit_unlogged;
 	struct rtt_window *win;		/* the open window's deadline, or NULL */
+	u32 win_src;			/* who opened it: 0 ioctl, else a binding */
 	struct rtt_slot *next_free;	/* free or retired list */
 	struct rtt_core core;
 };
@@ -216,7 +217,8 @@ bool rtt_slot_report(struct rtt_slot *s, struct rtt_report *r, u32 *gen,
 
 /* budget windows (rtt_main.c) */
 extern unsigned int rtt_max_windows;
-int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag);
+int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag, u32 src);
+void rtt_windows_drop_src(u32 src);
 int rtt_window_stop(struct rtt_window_result *res);
 void rtt_wfile_init(struct rtt_wfile *wf);
 void rtt_wfile_release(struct rtt_wfile *wf);
@@ -224,6 +226,13 @@ u64 rtt_wfile_take(struct rtt_wfile *wf);
 bool rtt_wfile_ready(struct rtt_wfile *wf);
 unsigned int rtt_windows_in_use(void);
 unsigned int rtt_timers_armed(void);
+
+/* uprobe bindings of windows (rtt_bind.c) */
+#define RTT_MAX_BINDINGS	16
+#define RTT_BIND_PATH_MAX	120
+int rtt_bind_write(char *line);
+ssize_t rtt_bind_show(char *buf);
+void rtt_bind_exit(void);
 
 /* the notice queue */
 bool rtt_ring_pop(struct rtt_notice *n);

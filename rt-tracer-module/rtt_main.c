@@ -1906,10 +1906,11 @@ static enum hrtimer_restart rtt_win_fire(struct hrtimer *t)
 
 /*
  * The calling task opens a window (or a nested level) of budget_ns,
- * started from the file wf. Not tracked yet, it is tracked first, as an
- * RTT_IOC_ADD of its pid would.
+ * started from the file wf (NULL: none) by src (0: an ioctl, else a uprobe
+ * binding's id). Not tracked yet, it is tracked first, as an RTT_IOC_ADD
+ * of its pid would.
  */
-int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag)
+int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag, u32 src)
 {
 	struct task_struct *p = current;
 	struct rtt_window *w = NULL;
@@ -1953,6 +1954,7 @@ int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag)
 	if (ret == RTT_WIN_OPENED) {
 		w->s = s;
 		s->win = w;
+		s->win_src = src;
 		hrtimer_start(&w->timer, ns_to_ktime(mono + budget_ns),
 			      HRTIMER_MODE_ABS_HARD);
 	}
@@ -2070,6 +2072,31 @@ static int rtt_windows_init(void)
 	}
 	rtt_memory_bytes += array_size(rtt_max_windows, sizeof(*rtt_windows));
 	return 0;
+}
+
+/*
+ * A binding goes (its probes unregistered): the windows it opened end
+ * with it, abandoned, else they would wait for a STOP that cannot come
+ * and hold every later window of their tasks as a nested level.
+ */
+void rtt_windows_drop_src(u32 src)
+{
+	struct rtt_window *w;
+	unsigned long flags;
+	unsigned int i;
+
+	for (i = 0; i < rtt_capacity; i++) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		w = NULL;
+		rtt_slot_lock(s, &flags);
+		if (s->win && s->win_src == src) {
+			rtt_core_window_abandon(&s->core);
+			w = rtt_win_detach(s);
+		}
+		rtt_slot_unlock(s, flags);
+		rtt_win_release(w);
+	}
 }
 
 /*
@@ -2213,6 +2240,7 @@ static void __exit rtt_exit(void)
 	u8 life;
 
 	rtt_iface_exit();		/* no more control or readers */
+	rtt_bind_exit();		/* no START or STOP from a uprobe */
 	mutex_lock(&rtt_ctl_mutex);
 	/* no deadline timer left: they take slot locks and report */
 	rtt_windows_end();

@@ -613,6 +613,37 @@ def announced(stdout: str) -> dict:
             re.finditer(r"^\w+: task name=(\S+) pid=\d+ tid=(\d+)", stdout, re.M)}
 
 
+def elf_file_offset(path: Path, symbol: str) -> int:
+    """The file offset of a function symbol of an ELF64 little-endian
+    executable (what a uprobe binding takes): its address in the PT_LOAD
+    segment that holds it, as an offset in the file."""
+    import struct
+    data = Path(path).read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise FormatError(f"{path}: not an ELF64 little-endian file")
+    phoff, shoff = struct.unpack_from("<QQ", data, 0x20)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 0x36)
+    secs = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    symtab = next((x for x in secs if x[1] == 2), None)     # SHT_SYMTAB
+    if symtab is None:
+        raise FormatError(f"{path}: no symbol table")
+    strtab = secs[symtab[6]]
+    addr = None
+    for off in range(symtab[4], symtab[4] + symtab[5], 24):
+        name, info, _, _, value, _ = struct.unpack_from("<IBBHQQ", data, off)
+        end = data.index(b"\0", strtab[4] + name)
+        if data[strtab[4] + name:end].decode() == symbol and info & 0xf == 2:  # STT_FUNC
+            addr = value
+            break
+    if addr is None:
+        raise FormatError(f"{path}: no function {symbol}")
+    for i in range(phnum):
+        typ, _, off, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        if typ == 1 and vaddr <= addr < vaddr + filesz:        # PT_LOAD
+            return addr - vaddr + off
+    raise FormatError(f"{path}: {symbol} at {addr:#x} is in no loaded segment")
+
+
 # --------------------------------------------------------------- the oracle
 
 @dataclass

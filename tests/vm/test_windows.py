@@ -352,3 +352,143 @@ def test_unload_with_windows_open(win_run):
         assert c[f"loop{i}-open"] == (1, 1), c
         assert c[f"loop{i}-reloaded"] == (0, 0), c
     assert "@@@ error rmmod" not in win_run.stdout
+
+
+# ---------------------------------------------------------------- uprobes
+
+# win_target's binding points and the two bindings: step a within its
+# budget, step b (busy 6 ms) over its 2 ms.
+STEPS = dict(a=(200, 10 * MS), b=(6000, 2 * MS))
+BIN_N = 8
+# errno text of BusyBox's "write error: ..." for each refused spec
+BAD_SPECS = {
+    "duplicate": ("p {bin}:{a0} {a1} budget=1000", "File exists"),
+    "missing": ("p /nonexistent:0x10 0x20 budget=1000", "No such file or directory"),
+    "outside": ("p {bin}:0x10000000 0x10000010 budget=1000", "Numerical result out of range"),
+    "malformed": ("p {bin}:{a0}", "Invalid argument"),
+    "budget0": ("p {bin}:{b0} {b1} budget=0", "Invalid argument"),
+    "not_regular": ("p /sys:0x0 0x4 budget=1000", "Invalid argument"),
+    "unbind_unknown": ("-p {bin}:0x4", "No such file or directory"),
+}
+
+
+@pytest.fixture(scope="module")
+def bind_run():
+    exe = rtt.REPO / "build" / rtt.ARCH / "bin" / "win_target"
+    off = {f"{s}{i}": hex(rtt.elf_file_offset(exe, f"step_{s}_{'begin' if i == 0 else 'end'}"))
+           for s in "ab" for i in (0, 1)}
+    fmt = dict(bin="$B", **off)
+    bad = "\n".join(f'bad {name} "{spec.format(**fmt)}"' for name, (spec, _) in BAD_SPECS.items())
+    a, b = STEPS["a"], STEPS["b"]
+    run = rtt.run_guest("window_bindings", f"""
+load_module
+B=$(command -v win_target)
+echo 0 > $T/tracing_on
+echo mono > $T/trace_clock
+echo 1 > $T/events/rt_tracer/window_overrun/enable
+echo 1 > $T/tracing_on
+bad() {{
+	if echo "$2" > $S/windows 2>/tmp/bad.err; then echo "@@@ ctl-accepted windows $2"
+	else echo "refused $1: $(cat /tmp/bad.err)"; fi
+}}
+# no binding: nothing sees it
+win_target -n 5 -a 100 -b 100 > /tmp/t0.out
+section t0 cat /tmp/t0.out
+section tasks0 cat $S/tasks
+ctl windows "p $B:{off['a0']} {off['a1']} budget={a[1]}"
+ctl windows "p $B:{off['b0']} {off['b1']} budget={b[1]}"
+section bound cat $S/windows
+win_target -n {BIN_N} -a {a[0]} -b {b[0]} -P 2000 > /tmp/t1.out
+section t1 cat /tmp/t1.out
+section tasks1 cat $S/tasks
+section windows1 cat $S/windows
+{bad}
+# unbound while it runs: a's windows stop, b's go on
+win_target -n 300 -a 100 -b 100 -P 1000 > /tmp/t2.out &
+w=$!
+usleep 300000
+ctl windows "-p $B:{off['a0']}"
+section windows2 cat $S/windows
+wait $w
+section t2 cat /tmp/t2.out
+section tasks2 cat $S/tasks
+ctl windows "-p $B:{off['b0']}"
+section windows3 cat $S/windows
+echo 0 > $T/tracing_on
+section trace cat $T/trace
+# unload with a binding in place
+ctl windows "p $B:{off['a0']} {off['a1']} budget={a[1]}"
+rmmod rt_tracer || echo "@@@ error rmmod with a binding"
+section dmesg dmesg
+""", timeout=200)
+    run.assert_ok()
+    run.offsets = {k: int(v, 16) for k, v in off.items()}
+    return run
+
+
+def _bind_task(run, n):
+    return rtt.tracked(run.tasks(f"tasks{n}"), rtt.announced(run.section(f"t{n}"))["win_target"])
+
+
+def _bindings(text):
+    return {int(m[1], 16): _kv(m[0]) for m in re.finditer(r"^p \S+:(0x[0-9a-f]+) .*$", text, re.M)}
+
+
+def test_no_binding_no_window(bind_run):
+    """win_target has no rt-tracer code: unbound, nothing tracks it."""
+    pid = rtt.announced(bind_run.section("t0"))["win_target"]
+    assert all(t.pid != pid for t in bind_run.tasks("tasks0")), bind_run.section("tasks0")
+    evs = [e for e in rtt.parse_trace_events(bind_run.section("trace")) if e.name == "window_overrun"]
+    assert all(e.f["pid"] != str(pid) for e in evs)
+
+
+def test_two_bindings_fire_independently(bind_run):
+    """One window per step and iteration, each with its binding's budget,
+    tagged with its START offset: a within, b over (a deadline and a STOP
+    report each, in tracefs too)."""
+    o = bind_run.offsets
+    t = _bind_task(bind_run, 1)
+    wa, wb = t.windows[o["a0"]], t.windows[o["b0"]]
+    assert wa.count == wb.count == BIN_N and wa.abandoned == wb.abandoned == 0, t.text
+    assert (wa.budget_ns, wb.budget_ns) == (STEPS["a"][1], STEPS["b"][1]), t.text
+    assert wa.overruns <= 1 and wa.max_ns < wb.min_ns, t.text
+    assert wb.overruns == BIN_N and wb.min_ns > STEPS["b"][1], t.text
+    assert wb.worst_sum == wb.max_ns and wb.worst["running_ns"] >= STEPS["b"][0] * US // 2, t.text
+    binds = _bindings(bind_run.section("windows1"))
+    assert set(binds) == {o["a0"], o["b0"]}, bind_run.section("windows1")
+    for k in ("a0", "b0"):
+        b = binds[o[k]]
+        assert (b["starts"], b["stops"], b["refused"], b["unmatched"]) == (BIN_N, BIN_N, 0, 0), b
+    assert binds[o["b0"]]["budget"] == STEPS["b"][1], binds
+    evs = [e for e in rtt.parse_trace_events(bind_run.section("trace"))
+           if e.name == "window_overrun" and e.f["pid"] == str(t.pid)]
+    stops = [e for e in evs if e.f["at"] == "stop" and e.f["tag"] == str(o["b0"])]
+    dls = [e for e in evs if e.f["at"] == "deadline" and e.f["tag"] == str(o["b0"])]
+    assert len(stops) == BIN_N and 1 <= len(dls) <= BIN_N, [e.f for e in evs]
+    assert all(e.f["tag"] == str(o["b0"]) for e in evs if int(e.f["duration_ns"]) > STEPS["a"][1]), evs
+
+
+def test_bad_specs_refused(bind_run):
+    """A duplicate, a missing file, an offset outside the file, a malformed
+    line, a budget of 0, a directory, an unknown unbind: each refused with
+    its errno, and one kernel log line each."""
+    out = bind_run.stdout
+    for name, (_, err) in BAD_SPECS.items():
+        m = re.search(rf"^refused {name}: (.*)$", out, re.M)
+        assert m and err in m[1], (name, m and m[1])
+    dmesg = bind_run.section("dmesg")
+    assert len(re.findall(r"rt_tracer: windows: ", dmesg)) == len(BAD_SPECS), dmesg
+
+
+def test_unbind_while_running(bind_run):
+    """Unbinding a while win_target runs: a's windows stop there (the one
+    open then is dropped, not left to swallow later windows), b's all
+    counted; after both are gone the control file is empty."""
+    o = bind_run.offsets
+    assert set(_bindings(bind_run.section("windows2"))) == {o["b0"]}, bind_run.section("windows2")
+    assert bind_run.section("windows3") == "", bind_run.section("windows3")
+    t = _bind_task(bind_run, 2)
+    wa, wb = t.windows[o["a0"]], t.windows[o["b0"]]
+    assert 0 < wa.count < 300 and wa.abandoned <= 1, t.text
+    assert wb.count == 300, t.text
+    assert t.win_state["open"] == 0, t.text

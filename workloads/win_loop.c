@@ -374,7 +374,7 @@ static void *enospc_thread(void *arg)
 {
 	int *e = arg;
 
-	*e = rtt_window_start(1000000000) ? errno : 0;
+	*e = rtt_window_start(60 * NSEC_PER_SEC) ? errno : 0;
 	return NULL;
 }
 
@@ -384,7 +384,7 @@ static void enospc(void)
 	pthread_t t;
 	int e = -1;
 
-	CHECK("first_window", rtt_window_start(1000000000) == 0, "errno %d", errno);
+	CHECK("first_window", rtt_window_start(60 * NSEC_PER_SEC) == 0, "errno %d", errno);
 	pthread_create(&t, NULL, enospc_thread, &e);
 	pthread_join(t, NULL);
 	CHECK("second_window_enospc", e == ENOSPC, "errno %d", e);

@@ -104,6 +104,8 @@ void rtt_core_init(struct rtt_core *c)
 	memset(c, 0, sizeof(*c));
 	for (m = 0; m < RTT_NR_METRICS; m++)
 		rtt_stats_init(&c->m[m]);
+	for (m = 0; m < RTT_WIN_TAGS; m++)
+		rtt_stats_init(&c->win_stats[m].st);
 	c->cpu = -1;
 	c->info.irq = -1;
 	rtt_set_rs(c, RTT_RS_UNKNOWN, 0);
@@ -119,6 +121,15 @@ void rtt_core_clear_stats(struct rtt_core *c)
 		memset(&c->worst[m], 0, sizeof(c->worst[m]));
 	}
 	c->events_dropped = 0;
+	for (m = 0; m < RTT_WIN_TAGS; m++) {
+		struct rtt_win_stats *ws = &c->win_stats[m];
+
+		ws->abandoned = 0;
+		ws->st.bound_ns = 0;
+		rtt_stats_init(&ws->st);
+		memset(&ws->worst, 0, sizeof(ws->worst));
+	}
+	c->win_tags_dropped = 0;
 	rtt_rare_update_all(c);
 }
 
@@ -196,6 +207,28 @@ void rtt_core_report_metric(const struct rtt_core *c, u32 m,
 	memcpy(r->culprits[m], w->culprits, sizeof(r->culprits[m]));
 }
 
+void rtt_core_report_win_head(const struct rtt_core *c, struct rtt_report *r)
+{
+	r->win_used = c->win_used;
+	r->win_open = c->win.open;
+	r->win_depth = c->win.open ? c->win.depth : 0;
+	r->win_tags_dropped = c->win_tags_dropped;
+}
+
+void rtt_core_report_win(const struct rtt_core *c, u32 i, struct rtt_report *r)
+{
+	const struct rtt_win_stats *ws = &c->win_stats[i];
+	struct rtt_win_report *o = &r->win[i];
+
+	o->used = ws->used;
+	o->tag = ws->tag;
+	o->abandoned = ws->abandoned;
+	o->st = ws->st;
+	o->nr_culprits = ws->worst.nr_culprits < RTT_CULPRITS ?
+			 ws->worst.nr_culprits : RTT_CULPRITS;
+	memcpy(o->culprits, ws->worst.culprits, sizeof(o->culprits));
+}
+
 void rtt_core_report(const struct rtt_core *c, struct rtt_report *r)
 {
 	u32 m;
@@ -203,6 +236,9 @@ void rtt_core_report(const struct rtt_core *c, struct rtt_report *r)
 	rtt_core_report_head(c, r);
 	for (m = 0; m < RTT_NR_METRICS; m++)
 		rtt_core_report_metric(c, m, r);
+	rtt_core_report_win_head(c, r);
+	for (m = 0; m < RTT_WIN_TAGS; m++)
+		rtt_core_report_win(c, m, r);
 }
 
 
@@ -397,6 +433,9 @@ struct rtt_walk {
 	u64 dropped;
 	struct rtt_event *ev;		/* RTT_TRACE_EVENTS */
 	struct rtt_cul_set cul;
+	/* who the last switch replayed put on the task's CPU (as other_*) */
+	bool have_cur;
+	struct rtt_event cur;
 };
 
 static void rtt_walk_to(struct rtt_walk *x, u64 t)
@@ -437,6 +476,11 @@ static void rtt_walk_switch(struct rtt_walk *x, const struct rtt_event *e)
 	x->owed = 0;
 	if (seen || e->pid == self || e->other_pid == self)
 		rtt_walk_keep(x, e);
+	x->have_cur = true;
+	x->cur.other_pid = e->pid;
+	x->cur.other_prio = e->prio;
+	x->cur.other_policy = e->policy;
+	memcpy(x->cur.other_comm, e->comm, RTT_COMM_LEN);
 	if (e->pid == self) {
 		x->rs = RTT_RS_RUNNING;
 	} else if (e->other_pid == self) {
@@ -451,10 +495,12 @@ static void rtt_walk_own(struct rtt_walk *x, const struct rtt_event *e)
 {
 	rtt_walk_to(x, e->t_ns);
 	if (e->type == RTT_EV_WAKEUP &&
-	    (x->rs == RTT_RS_SLEEPING || x->rs == RTT_RS_UNKNOWN))
+	    (x->rs == RTT_RS_SLEEPING || x->rs == RTT_RS_UNKNOWN)) {
 		x->rs = RTT_RS_WAITING;
-	else if (e->type == RTT_EV_MIGRATE)
+	} else if (e->type == RTT_EV_MIGRATE) {
 		x->owed = 0;	/* who ran on the old CPU is not known */
+		x->have_cur = false;
+	}
 	rtt_walk_keep(x, e);
 }
 
@@ -561,6 +607,14 @@ static void rtt_walk(const struct rtt_core *c, struct rtt_worst *w, u64 t0,
 	for (; k < c->nr_spans; k++)
 		rtt_walk_span(&x, k, &own);
 	rtt_walk_own_until(&x, &own, U64_MAX);
+	/*
+	 * An interval that ends while the task waits (a window's deadline):
+	 * whoever is on its CPU then is charged up to the end.
+	 */
+	rtt_walk_to(&x, t1);
+	if (x.owed && x.have_cur && x.cur.other_pid != c->info.pid &&
+	    x.cur.other_pid != 0)
+		rtt_cul_add(&x.cul, &x.cur, x.owed);
 	w->nr_culprits = rtt_cul_top(&x.cul, w->culprits);
 	w->nr_events = x.nr_ev;
 	w->events_dropped = x.trace ? x.dropped : 0;
@@ -862,6 +916,7 @@ void rtt_core_exit(struct rtt_core *c, u64 now)
 		return;
 	rtt_core_catch_up(c);
 	now = rtt_account(c, now);
+	rtt_core_window_abandon(c);
 	rtt_set_rs(c, RTT_RS_DEAD, 0);
 	c->iv_open = false;
 	c->wake_open = false;
@@ -951,6 +1006,215 @@ void rtt_core_irq_handler_exit(struct rtt_core *c, u64 now)
 	rtt_record(c, RTT_METRIC_IRQ, now - c->t_irq_run, RTT_SRC_IRQ);
 }
 
+/* ---- budget windows ---- */
+
+/*
+ * A window is an interval like the metrics' ones: its breakdown is the
+ * difference of acc since the START, its explanation the same replay of
+ * the task's own events and its CPUs' logs (rtt_walk()), done when it is
+ * reported (an overrun, a new worst), never per event.
+ */
+
+u32 rtt_core_win_state(const struct rtt_core *c)
+{
+	return c->acc_idx;	/* RTT_ACC_* is the breakdown field, as RTT_WS_* */
+}
+
+/* RTT_ACC_* index the breakdown as u64[]: RTT_WS_* must index it alike */
+_Static_assert(offsetof(struct rtt_breakdown, running_ns) ==
+	       RTT_WS_RUNNING * sizeof(u64) &&
+	       offsetof(struct rtt_breakdown, waiting_ns) ==
+	       RTT_WS_WAITING * sizeof(u64) &&
+	       offsetof(struct rtt_breakdown, sleep_ns) ==
+	       RTT_WS_SLEEP_TIMER * sizeof(u64) &&
+	       RTT_ACC_SLEEP(RTT_STATE_SLEEP_TIMER) == RTT_WS_SLEEP_TIMER &&
+	       RTT_ACC_SLEEP(RTT_STATE_SLEEP_OTHER) == RTT_WS_SLEEP_OTHER,
+	       "window states are breakdown fields");
+
+/* The statistics of tag: its entry, a new one, or -1 when all are taken. */
+static s8 rtt_win_stats_of(struct rtt_core *c, u64 tag)
+{
+	s8 i, free = -1;
+
+	for (i = 0; i < RTT_WIN_TAGS; i++) {
+		if (c->win_stats[i].used && c->win_stats[i].tag == tag)
+			return i;
+		if (!c->win_stats[i].used && free < 0)
+			free = i;
+	}
+	if (free >= 0) {
+		c->win_stats[free].used = true;
+		c->win_stats[free].tag = tag;
+	}
+	return free;
+}
+
+int rtt_core_window_start(struct rtt_core *c, u64 now, u64 start_mono, s32 cpu,
+			  u64 budget_ns, u64 tag)
+{
+	struct rtt_win *w = &c->win;
+
+	rtt_core_catch_up(c);
+	if (w->open) {
+		if (w->depth >= RTT_WINDOW_MAX_DEPTH)
+			return RTT_WIN_TOO_DEEP;
+		w->depth++;
+		return RTT_WIN_NESTED;
+	}
+	/* it is executing this: running on cpu, whatever was seen before */
+	if (c->rs != RTT_RS_RUNNING) {
+		rtt_account(c, now);
+		rtt_set_rs(c, RTT_RS_RUNNING, 0);
+	}
+	now = rtt_account(c, now);
+	rtt_set_cpu(c, now, cpu);
+	memset(w, 0, sizeof(*w));
+	w->open = true;
+	w->depth = 1;
+	w->t0 = now;
+	w->start_mono = start_mono;
+	w->budget_ns = budget_ns;
+	w->tag = tag;
+	w->own0 = c->nr_own;
+	w->acc0 = c->acc;
+	w->stats = rtt_win_stats_of(c, tag);
+	if (w->stats < 0)
+		c->win_tags_dropped++;
+	else
+		c->win_stats[w->stats].st.bound_ns = budget_ns;
+	c->win_used = true;
+	return RTT_WIN_OPENED;
+}
+
+/* The window so far, up to now (accounted): duration and breakdown. */
+static u64 rtt_win_so_far(struct rtt_core *c, u64 now, struct rtt_breakdown *bd)
+{
+	now = rtt_account(c, now);
+	rtt_bd_since(c, &c->win.acc0, bd);
+	return now - c->win.t0;
+}
+
+/* An overrun of the open window, reported (what: enum rtt_window_what). */
+static void rtt_win_report(struct rtt_core *c, u64 now, u64 mono, u32 what,
+			   u64 late_ns)
+{
+	struct rtt_win *w = &c->win;
+	struct rtt_win_notice *n = &c->wn;
+	struct rtt_worst *rep;
+	u64 over = 0;
+
+	n->duration_ns = rtt_win_so_far(c, now, &n->bd);
+	if (!w->overrun) {
+		w->overrun = true;
+		over = 1;
+	}
+	if (w->stats >= 0) {
+		c->win_stats[w->stats].st.violations += over;
+		n->overruns = c->win_stats[w->stats].st.violations;
+	} else {
+		n->overruns = 0;
+	}
+	n->what = what;
+	n->state = rtt_core_win_state(c);
+	n->depth = w->depth;
+	n->tag = w->tag;
+	n->budget_ns = w->budget_ns;
+	n->start_mono = w->start_mono;
+	n->late_ns = late_ns;
+	n->mono = mono;
+	n->end = w->t0 + n->duration_ns;
+	n->seq = ++c->win_rep_seq[what - 1];
+	rep = &c->win_rep[what - 1];
+	rep->value_ns = n->duration_ns;
+	rep->bd = n->bd;
+	rtt_walk(c, rep, w->t0, n->end, w->own0, RTT_RS_RUNNING,
+		 RTT_RS_UNKNOWN);
+	c->events_dropped += rep->events_dropped;
+	c->notify |= RTT_N_WINDOW;
+}
+
+bool rtt_core_window_deadline(struct rtt_core *c, u64 now, u64 mono,
+			      u64 late_ns)
+{
+	rtt_core_catch_up(c);
+	if (!c->win.open || c->win.deadline_hit || c->win.overrun)
+		return false;
+	c->win.deadline_hit = true;
+	rtt_win_report(c, now, mono, RTT_WIN_DEADLINE, late_ns);
+	return true;
+}
+
+/* A stopped window's duration in its tag's statistics. */
+static void rtt_win_record(struct rtt_core *c, u64 v, u64 mono,
+			   const struct rtt_breakdown *bd)
+{
+	struct rtt_win *w = &c->win;
+	struct rtt_win_stats *ws;
+	struct rtt_metric_stats *st;
+
+	if (w->stats < 0)
+		return;
+	ws = &c->win_stats[w->stats];
+	st = &ws->st;
+	st->count++;
+	st->sum_ns += v;
+	st->last_ns = v;
+	if (v < st->min_ns)
+		st->min_ns = v;
+	st->log2_hist[rtt_log2_bucket(v)]++;
+	if (st->count > 1 && v <= st->max_ns)
+		return;
+	st->max_ns = v;
+	st->worst = *bd;
+	st->worst_at_ns = mono;
+	ws->worst.value_ns = v;
+	ws->worst.bd = *bd;
+	rtt_walk(c, &ws->worst, w->t0, w->t0 + v, w->own0, RTT_RS_RUNNING,
+		 RTT_RS_UNKNOWN);
+	c->events_dropped += ws->worst.events_dropped;
+}
+
+int rtt_core_window_stop(struct rtt_core *c, u64 now, u64 mono,
+			 struct rtt_window_result *res)
+{
+	struct rtt_win *w = &c->win;
+	u64 v;
+
+	rtt_core_catch_up(c);
+	if (!w->open)
+		return RTT_WIN_NONE;
+	w->depth--;
+	v = rtt_win_so_far(c, now, &res->breakdown);
+	res->tag = w->tag;
+	res->budget_ns = w->budget_ns;
+	res->start_ns = w->start_mono;
+	res->duration_ns = v;
+	res->depth = w->depth;
+	res->pad = 0;
+	res->flags = (w->overrun || v > w->budget_ns ? RTT_WINF_OVERRUN : 0) |
+		     (w->deadline_hit ? RTT_WINF_DEADLINE : 0);
+	if (w->depth)
+		return RTT_WIN_INNER;
+	rtt_win_record(c, v, mono, &res->breakdown);
+	if (v > w->budget_ns || w->overrun) {
+		rtt_win_report(c, now, mono, RTT_WIN_STOP, 0);
+		w->open = false;
+		return RTT_WIN_OVER;
+	}
+	w->open = false;
+	return RTT_WIN_CLOSED;
+}
+
+bool rtt_core_window_abandon(struct rtt_core *c)
+{
+	if (!c->win.open)
+		return false;
+	if (c->win.stats >= 0)
+		c->win_stats[c->win.stats].abandoned++;
+	c->win.open = false;
+	return true;
+}
+
 /* ---- text ---- */
 
 struct rtt_out {
@@ -995,35 +1259,28 @@ static void rtt_comm_clean(const char *in, char *out)
 	}
 }
 
-static void rtt_format_metric(struct rtt_out *o, const struct rtt_report *r,
-			      u32 m)
+/* The worst, culprits and log2 lines of a metric or a window tag. */
+static void rtt_format_detail(struct rtt_out *o,
+			      const struct rtt_metric_stats *st,
+			      const struct rtt_culprit *cul, u32 nr_cul)
 {
-	const struct rtt_metric_stats *st = &r->m[m];
-	const struct rtt_culprit *cul = r->culprits[m];
 	const struct rtt_breakdown *bd = &st->worst;
 	char comm[RTT_COMM_LEN];
 	bool any = false;
 	u32 i;
 
 	rtt_out(o,
-		"  %s count=%llu min_ns=%llu mean_ns=%llu max_ns=%llu bound_ns=%llu violations=%llu last_ns=%llu\n",
-		rtt_metric_name(m), (unsigned long long)st->count,
-		(unsigned long long)(st->count ? st->min_ns : 0),
-		(unsigned long long)(st->count ? rtt_div64(st->sum_ns, st->count) : 0),
-		(unsigned long long)st->max_ns, (unsigned long long)st->bound_ns,
-		(unsigned long long)st->violations, (unsigned long long)st->last_ns);
-	rtt_out(o,
 		"    worst running_ns=%llu waiting_ns=%llu sleep_timer_ns=%llu sleep_lock_ns=%llu sleep_io_ns=%llu sleep_other_ns=%llu\n",
 		(unsigned long long)bd->running_ns, (unsigned long long)bd->waiting_ns,
 		(unsigned long long)bd->sleep_ns[0], (unsigned long long)bd->sleep_ns[1],
 		(unsigned long long)bd->sleep_ns[2], (unsigned long long)bd->sleep_ns[3]);
 	rtt_out(o, "    culprits");
-	for (i = 0; i < r->nr_culprits[m]; i++) {
+	for (i = 0; i < nr_cul; i++) {
 		rtt_comm_clean(cul[i].comm, comm);
 		rtt_out(o, " %d:%s:%d:%llu", cul[i].pid, comm, cul[i].prio,
 			(unsigned long long)cul[i].ns);
 	}
-	rtt_out(o, "%s\n", r->nr_culprits[m] ? "" : " -");
+	rtt_out(o, "%s\n", nr_cul ? "" : " -");
 	rtt_out(o, "    log2");
 	for (i = 0; i < RTT_LOG2_BUCKETS; i++) {
 		if (!st->log2_hist[i])
@@ -1039,6 +1296,22 @@ static void rtt_format_metric(struct rtt_out *o, const struct rtt_report *r,
 				(unsigned long long)st->log2_hist[i]);
 	}
 	rtt_out(o, "%s\n", any ? "" : " -");
+}
+
+static void rtt_format_metric(struct rtt_out *o, const struct rtt_report *r,
+			      u32 m)
+{
+	const struct rtt_metric_stats *st = &r->m[m];
+	u32 i;
+
+	rtt_out(o,
+		"  %s count=%llu min_ns=%llu mean_ns=%llu max_ns=%llu bound_ns=%llu violations=%llu last_ns=%llu\n",
+		rtt_metric_name(m), (unsigned long long)st->count,
+		(unsigned long long)(st->count ? st->min_ns : 0),
+		(unsigned long long)(st->count ? rtt_div64(st->sum_ns, st->count) : 0),
+		(unsigned long long)st->max_ns, (unsigned long long)st->bound_ns,
+		(unsigned long long)st->violations, (unsigned long long)st->last_ns);
+	rtt_format_detail(o, st, r->culprits[m], r->nr_culprits[m]);
 	if (!st->lin_step_ns)
 		return;
 	rtt_out(o, "    linear lo_ns=%llu step_ns=%llu under=%llu over=%llu",
@@ -1053,6 +1326,35 @@ static void rtt_format_metric(struct rtt_out *o, const struct rtt_report *r,
 				(unsigned long long)st->lin_hist[i]);
 	}
 	rtt_out(o, "\n");
+}
+
+/* The budget windows of a task that ever started one. */
+static void rtt_format_windows(struct rtt_out *o, const struct rtt_report *r)
+{
+	u32 i;
+
+	rtt_out(o, "  windows open=%u depth=%u tags_dropped=%llu\n",
+		r->win_open ? 1 : 0, r->win_depth,
+		(unsigned long long)r->win_tags_dropped);
+	for (i = 0; i < RTT_WIN_TAGS; i++) {
+		const struct rtt_win_report *w = &r->win[i];
+		const struct rtt_metric_stats *st = &w->st;
+
+		if (!w->used)
+			continue;
+		rtt_out(o,
+			"  window tag=%llu count=%llu min_ns=%llu mean_ns=%llu max_ns=%llu budget_ns=%llu overruns=%llu last_ns=%llu abandoned=%llu\n",
+			(unsigned long long)w->tag, (unsigned long long)st->count,
+			(unsigned long long)(st->count ? st->min_ns : 0),
+			(unsigned long long)(st->count ?
+					     rtt_div64(st->sum_ns, st->count) : 0),
+			(unsigned long long)st->max_ns,
+			(unsigned long long)st->bound_ns,
+			(unsigned long long)st->violations,
+			(unsigned long long)st->last_ns,
+			(unsigned long long)w->abandoned);
+		rtt_format_detail(o, st, w->culprits, w->nr_culprits);
+	}
 }
 
 size_t rtt_core_format(const struct rtt_report *r, char *buf, size_t size)
@@ -1086,6 +1388,8 @@ size_t rtt_core_format(const struct rtt_report *r, char *buf, size_t size)
 					     RTT_METRIC_RELIEF + 1;
 	for (m = 0; m < nm; m++)
 		rtt_format_metric(&o, r, m);
+	if (r->win_used)
+		rtt_format_windows(&o, r);
 	return o.len;
 }
 

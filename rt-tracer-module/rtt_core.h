@@ -157,6 +157,57 @@ enum rtt_run_state {
 #define RTT_N_VIOLATION(m)	BIT(m)
 #define RTT_N_WORST(m)		BIT(8 + (m))
 #define RTT_N_EXIT		BIT(16)
+#define RTT_N_WINDOW		BIT(17)	/* an overrun to report: c->wn */
+
+/* Budget windows: START tags a task keeps statistics for. */
+#define RTT_WIN_TAGS	4
+
+/* The statistics of the windows of one START tag. */
+struct rtt_win_stats {
+	bool used;
+	u64 tag;
+	u64 abandoned;			/* open when the task exited or left */
+	/*
+	 * count .. log2_hist: the stopped windows' durations; bound_ns: the
+	 * budget of the last START; violations: its overruns, reported at the
+	 * deadline or, stopped over budget before it, at the STOP (also those
+	 * that never stopped).
+	 */
+	struct rtt_metric_stats st;
+	struct rtt_worst worst;		/* of max_ns, explained */
+};
+
+/* The window open on a task (one at a time: nested STARTs count levels). */
+struct rtt_win {
+	bool open;
+	bool deadline_hit;		/* the overrun was reported at it */
+	bool overrun;			/* reported (deadline or STOP) */
+	u8 depth;			/* levels open, 1 .. RTT_WINDOW_MAX_DEPTH */
+	s8 stats;			/* its tag's win_stats[], -1: none free */
+	u64 t0;				/* the core's clock */
+	u64 start_mono;			/* CLOCK_MONOTONIC, the caller's */
+	u64 budget_ns;
+	u64 tag;
+	u64 own0;			/* nr_own at the START */
+	struct rtt_breakdown acc0;	/* acc at the START */
+};
+
+/* An overrun to report (RTT_N_WINDOW), with win_rep[what - 1] its explanation. */
+struct rtt_win_notice {
+	u32 what;			/* enum rtt_window_what */
+	u32 state;			/* enum rtt_win_state */
+	u32 depth;
+	u64 tag;
+	u64 budget_ns;
+	u64 start_mono;
+	u64 duration_ns;
+	u64 late_ns;
+	u64 overruns;
+	u64 end;			/* the core's clock */
+	u64 mono;			/* the report's time, the caller's clock */
+	u32 seq;			/* win_rep_seq[what - 1] of it */
+	struct rtt_breakdown bd;
+};
 
 /*
  * Fields in the order the per-event paths use them: the state machine
@@ -243,6 +294,19 @@ struct rtt_core {
 	u64 n_end[RTT_NR_METRICS];
 	struct rtt_breakdown n_bd[RTT_NR_METRICS];
 	struct rtt_worst worst[RTT_NR_METRICS];
+
+	/* budget windows (rtt_core_window_*()): rare, last */
+	struct rtt_win win;
+	bool win_used;			/* a window was ever started */
+	u64 win_tags_dropped;		/* windows of tags beyond RTT_WIN_TAGS */
+	struct rtt_win_notice wn;
+	/*
+	 * The explanation of the last report of each kind (wn.what - 1), and
+	 * how many of that kind were made (a reader matches its notice).
+	 */
+	struct rtt_worst win_rep[2];
+	u32 win_rep_seq[2];
+	struct rtt_win_stats win_stats[RTT_WIN_TAGS];
 };
 
 /* Where, in a breakdown seen as u64[], the time in each state goes. */
@@ -662,8 +726,55 @@ static inline bool rtt_core_watched(const struct rtt_core *c)
 {
 	return c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING ||
 	       (c->rs == RTT_RS_SLEEPING &&
-		c->sleep_cause == RTT_STATE_SLEEP_LOCK && c->iv_open);
+		c->sleep_cause == RTT_STATE_SLEEP_LOCK &&
+		(c->iv_open || c->win.open));
 }
+
+/*
+ * Budget windows of the task (the module: the task itself, from its
+ * ioctls, and the window's deadline timer). All return at once.
+ *
+ * rtt_core_window_start(): the task, running on cpu, opens a window at
+ * now (start_mono: CLOCK_MONOTONIC then) or, one open, a nested level.
+ * Returns RTT_WIN_OPENED (arm its deadline at now + budget_ns),
+ * RTT_WIN_NESTED, or RTT_WIN_TOO_DEEP (nothing changed).
+ */
+#define RTT_WIN_OPENED		0
+#define RTT_WIN_NESTED		1
+#define RTT_WIN_TOO_DEEP	(-1)
+int rtt_core_window_start(struct rtt_core *c, u64 now, u64 start_mono, s32 cpu,
+			  u64 budget_ns, u64 tag);
+
+/*
+ * rtt_core_window_stop(): a level closes at now; res filled (res->size
+ * left to the caller). Returns RTT_WIN_NONE (no window open: res
+ * untouched), RTT_WIN_INNER (an inner level: res is the window so far),
+ * RTT_WIN_CLOSED or RTT_WIN_OVER (closed, over its budget). mono: now as
+ * CLOCK_MONOTONIC (the worst's time).
+ */
+#define RTT_WIN_NONE		(-1)
+#define RTT_WIN_INNER		0
+#define RTT_WIN_CLOSED		1
+#define RTT_WIN_OVER		2
+int rtt_core_window_stop(struct rtt_core *c, u64 now, u64 mono,
+			 struct rtt_window_result *res);
+
+/*
+ * The window's deadline timer ran at now (mono: its CLOCK_MONOTONIC run
+ * time), late_ns after its expiry: the overrun is reported (RTT_N_WINDOW)
+ * unless the window closed meanwhile. Returns whether it was.
+ */
+bool rtt_core_window_deadline(struct rtt_core *c, u64 now, u64 mono,
+			      u64 late_ns);
+
+/*
+ * The task stops being tracked, or exits, with a window open: it is
+ * dropped (counted as abandoned). Returns whether one was open.
+ */
+bool rtt_core_window_abandon(struct rtt_core *c);
+
+/* enum rtt_win_state of the task as the core has it */
+u32 rtt_core_win_state(const struct rtt_core *c);
 
 /*
  * Settings. The event functions' pending switch-in is applied first.
@@ -696,11 +807,27 @@ struct rtt_report {
 	struct rtt_metric_stats m[RTT_NR_METRICS];
 	u32 nr_culprits[RTT_NR_METRICS];
 	struct rtt_culprit culprits[RTT_NR_METRICS][RTT_CULPRITS];
+	/* windows */
+	bool win_used;
+	bool win_open;
+	u8 win_depth;
+	u64 win_tags_dropped;
+	struct rtt_win_report {
+		bool used;
+		u64 tag;
+		u64 abandoned;
+		struct rtt_metric_stats st;
+		u32 nr_culprits;
+		struct rtt_culprit culprits[RTT_CULPRITS];
+	} win[RTT_WIN_TAGS];
 };
 
 void rtt_core_report_head(const struct rtt_core *c, struct rtt_report *r);
 void rtt_core_report_metric(const struct rtt_core *c, u32 m,
 			    struct rtt_report *r);
+/* The windows' part: their state, then tag i's statistics. */
+void rtt_core_report_win_head(const struct rtt_core *c, struct rtt_report *r);
+void rtt_core_report_win(const struct rtt_core *c, u32 i, struct rtt_report *r);
 /* All of it at once (a core nobody else uses: the tests, a copy). */
 void rtt_core_report(const struct rtt_core *c, struct rtt_report *r);
 

@@ -6,7 +6,9 @@
  * time may be open for reading (a second gets EBUSY), because the record
  * stream (violation/worst/exit notices, snapshots) is consumed by reading.
  * read() returns whole records only; a buffer smaller than the next record
- * gets EMSGSIZE and the record stays queued.
+ * gets EMSGSIZE and the record stays queued. Every open file may start
+ * budget windows; it is readable (EPOLLIN) while overruns of the windows
+ * it started are not yet taken (RTT_IOC_WINDOW_OVERRUNS).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -44,6 +46,9 @@ static_assert(sizeof(struct rtt_track) == 16);
 static_assert(sizeof(struct rtt_bound) == 16);
 static_assert(sizeof(struct rtt_lin_hist) == 24);
 static_assert(sizeof(struct rtt_info) == 24);
+static_assert(sizeof(struct rtt_rec_window) == 1856);
+static_assert(sizeof(struct rtt_window_start) == 32);
+static_assert(sizeof(struct rtt_window_result) == 96);
 
 /* ---- sysfs ---- */
 
@@ -107,6 +112,7 @@ static const char *rtt_errstr(int err)
 	case -ENOENT: return "not tracked";
 	case -ENOSPC: return "capacity reached (module parameter capacity)";
 	case -ENXIO: return "IRQ has no handler thread";
+	case -ENAMETOOLONG: return "path too long";
 	default: return "failed";
 	}
 }
@@ -278,6 +284,53 @@ static ssize_t memory_bytes_show(struct kobject *k, struct kobj_attribute *a,
 	return sysfs_emit(buf, "%zu\n", rtt_memory_bytes);
 }
 
+static ssize_t max_windows_show(struct kobject *k, struct kobj_attribute *a,
+				char *buf)
+{
+	return sysfs_emit(buf, "%u\n", rtt_max_windows);
+}
+
+static ssize_t windows_in_use_show(struct kobject *k, struct kobj_attribute *a,
+				   char *buf)
+{
+	return sysfs_emit(buf, "%u\n", rtt_windows_in_use());
+}
+
+static ssize_t timers_armed_show(struct kobject *k, struct kobj_attribute *a,
+				 char *buf)
+{
+	return sysfs_emit(buf, "%u\n", rtt_timers_armed());
+}
+
+/* uprobe bindings: "p PATH:START STOP budget=NS", "-p PATH:START" */
+#define RTT_BIND_WRITE_MAX	256
+
+static ssize_t windows_store(struct kobject *k, struct kobj_attribute *a,
+			     const char *buf, size_t count)
+{
+	char *line;
+	int ret;
+
+	if (count >= RTT_BIND_WRITE_MAX)
+		return rtt_fail("windows", -E2BIG);
+	line = kmemdup_nul(buf, count, GFP_KERNEL);
+	if (!line)
+		return -ENOMEM;
+	ret = rtt_bind_write(line);
+	kfree(line);
+	return ret ? rtt_fail("windows", ret) : count;
+}
+
+static ssize_t windows_show(struct kobject *k, struct kobj_attribute *a,
+			    char *buf)
+{
+	return rtt_bind_show(buf);
+}
+
+static struct kobj_attribute rtt_attr_windows = __ATTR_RW(windows);
+static struct kobj_attribute rtt_attr_max_windows = __ATTR_RO(max_windows);
+static struct kobj_attribute rtt_attr_windows_in_use = __ATTR_RO(windows_in_use);
+static struct kobj_attribute rtt_attr_timers_armed = __ATTR_RO(timers_armed);
 static struct kobj_attribute rtt_attr_add_pid = __ATTR_WO(add_pid);
 static struct kobj_attribute rtt_attr_add_tgid = __ATTR_WO(add_tgid);
 static struct kobj_attribute rtt_attr_add_irq = __ATTR_WO(add_irq);
@@ -429,6 +482,10 @@ static struct attribute *rtt_attrs[] = {
 	&rtt_attr_reset.attr,
 	&rtt_attr_capacity.attr,
 	&rtt_attr_memory_bytes.attr,
+	&rtt_attr_windows.attr,
+	&rtt_attr_max_windows.attr,
+	&rtt_attr_windows_in_use.attr,
+	&rtt_attr_timers_armed.attr,
 	NULL,
 };
 
@@ -539,6 +596,40 @@ static size_t rtt_make_worst(const struct rtt_notice *n)
 	return sizeof(*r);
 }
 
+/*
+ * rtt_read_mutex held: rtt_rec_info holds the task, rtt_rec_worst the
+ * events of the notice's report if still the core's (explained; a later
+ * report of the same kind replaced them otherwise: none).
+ */
+static size_t rtt_make_window(const struct rtt_notice *n, bool explained)
+{
+	const struct rtt_worst *w = rtt_rec_worst;
+	struct rtt_rec_window *r = rtt_rec;
+
+	memset(r, 0, sizeof(*r));
+	rtt_hdr(&r->hdr, RTT_REC_WINDOW, sizeof(*r), n->t_ns);
+	r->task = rtt_rec_info;
+	r->tag = n->tag;
+	r->budget_ns = n->bound;
+	r->start_ns = n->start_ns;
+	r->duration_ns = n->value;
+	r->timer_late_ns = n->late_ns;
+	r->overruns = n->violations;
+	r->what = n->metric;
+	r->state = n->state;
+	r->depth = n->depth;
+	r->breakdown = n->bd;
+	r->nr_culprits = n->nr_culprits;
+	memcpy(r->culprits, n->culprits, sizeof(r->culprits));
+	if (explained) {
+		r->events_dropped = w->events_dropped;
+		r->nr_events = min_t(u32, w->nr_events, RTT_TRACE_EVENTS);
+		memcpy(r->events, w->events,
+		       r->nr_events * sizeof(r->events[0]));
+	}
+	return sizeof(*r);
+}
+
 /* rtt_read_mutex held: stage the next record; 0 when there is none */
 static size_t rtt_stage(void)
 {
@@ -570,12 +661,29 @@ static size_t rtt_stage(void)
 	while (rtt_ring_pop(&n)) {
 		struct rtt_slot *s;
 		unsigned long flags;
+		bool explained;
 
 		/* type 0: flushed when this reader opened */
 		if (!n.type || n.slot >= rtt_capacity ||
 		    n.metric >= RTT_NR_METRICS)
 			continue;
 		s = &rtt_slots[n.slot];
+		if (n.type == RTT_REC_WINDOW) {
+			if (n.metric != RTT_WIN_DEADLINE && n.metric != RTT_WIN_STOP)
+				continue;
+			rtt_slot_lock(s, &flags);
+			gen = s->gen;
+			life = s->life;
+			rtt_rec_info = s->core.info;
+			/* a later report of the same kind replaced it: none */
+			explained = s->core.win_rep_seq[n.metric - 1] == n.win_seq;
+			if (explained)
+				*rtt_rec_worst = s->core.win_rep[n.metric - 1];
+			rtt_slot_unlock(s, flags);
+			if (life == RTT_LIFE_FREE || gen != n.gen)
+				continue;
+			return rtt_make_window(&n, explained);
+		}
 		if (n.type == RTT_REC_WORST) {
 			rtt_slot_lock(s, &flags);
 			if (s->gen == n.gen)
@@ -664,10 +772,16 @@ static ssize_t rtt_dev_read(struct file *f, char __user *ubuf, size_t count,
 
 static __poll_t rtt_dev_poll(struct file *f, poll_table *wait)
 {
-	if (f != READ_ONCE(rtt_reader))
-		return EPOLLERR;
-	poll_wait(f, &rtt_read_wq, wait);
-	return rtt_have_data() ? EPOLLIN | EPOLLRDNORM : 0;
+	struct rtt_wfile *wf = f->private_data;
+	bool reader = f == READ_ONCE(rtt_reader);
+	__poll_t mask = 0;
+
+	poll_wait(f, &wf->wq, wait);
+	if (reader)
+		poll_wait(f, &rtt_read_wq, wait);
+	if (rtt_wfile_ready(wf) || (reader && rtt_have_data()))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
 }
 
 /* WORST notices were flushed: let new ones be queued */
@@ -685,10 +799,18 @@ static void rtt_clear_worst_queued(void)
 
 static int rtt_dev_open(struct inode *inode, struct file *f)
 {
+	struct rtt_wfile *wf = kzalloc(sizeof(*wf), GFP_KERNEL);
+
+	if (!wf)
+		return -ENOMEM;
+	rtt_wfile_init(wf);
+	f->private_data = wf;
 	if (!(f->f_mode & FMODE_READ))
 		return 0;	/* control only */
-	if (atomic_cmpxchg(&rtt_reader_open, 0, 1))
+	if (atomic_cmpxchg(&rtt_reader_open, 0, 1)) {
+		kfree(wf);
 		return -EBUSY;
+	}
 	mutex_lock(&rtt_read_mutex);
 	rtt_seq = 0;
 	rtt_rec_size = 0;
@@ -702,6 +824,10 @@ static int rtt_dev_open(struct inode *inode, struct file *f)
 
 static int rtt_dev_release(struct inode *inode, struct file *f)
 {
+	struct rtt_wfile *wf = f->private_data;
+
+	rtt_wfile_release(wf);
+	kfree(wf);
 	if (f != READ_ONCE(rtt_reader))
 		return 0;
 	mutex_lock(&rtt_read_mutex);
@@ -741,6 +867,52 @@ static long rtt_dev_snapshot(struct file *f)
 	return 0;
 }
 
+/* The window ioctls: their number carries the size, the struct too. */
+static long rtt_dev_window(struct file *f, unsigned int cmd, void __user *uarg)
+{
+	struct rtt_window_result res;
+	struct rtt_window_start ws;
+	u64 n;
+	int ret;
+
+	if (cmd == RTT_IOC_WINDOW_START) {
+		if (copy_from_user(&ws, uarg, sizeof(ws)))
+			return -EFAULT;
+		if (ws.size != sizeof(ws) || ws.flags || ws.reserved ||
+		    !ws.budget_ns)
+			return -EINVAL;
+		return rtt_window_start(f->private_data, ws.budget_ns, ws.tag, 0);
+	}
+	if (cmd == RTT_IOC_WINDOW_STOP) {
+		if (copy_from_user(&res.size, uarg, sizeof(res.size)))
+			return -EFAULT;
+		if (res.size != sizeof(res))
+			return -EINVAL;
+		memset(&res, 0, sizeof(res));
+		res.size = sizeof(res);
+		ret = rtt_window_stop(&res);
+		if ((!ret || ret == -EOVERFLOW) &&
+		    copy_to_user(uarg, &res, sizeof(res)))
+			return -EFAULT;
+		return ret;
+	}
+	if (cmd == RTT_IOC_WINDOW_OVERRUNS) {
+		n = rtt_wfile_take(f->private_data);
+		return copy_to_user(uarg, &n, sizeof(n)) ? -EFAULT : 0;
+	}
+	/* a window ioctl of another struct size (another header) */
+	pr_warn_ratelimited("ioctl: window command 0x%x with argument size %u, expected the UAPI %u.%u size\n",
+			    cmd, _IOC_SIZE(cmd), RTT_UAPI_MAJOR, RTT_UAPI_MINOR);
+	return -EINVAL;
+}
+
+static bool rtt_is_window_ioctl(unsigned int cmd)
+{
+	return _IOC_TYPE(cmd) == RTT_IOC_MAGIC &&
+	       _IOC_NR(cmd) >= _IOC_NR(RTT_IOC_WINDOW_START) &&
+	       _IOC_NR(cmd) <= _IOC_NR(RTT_IOC_WINDOW_OVERRUNS);
+}
+
 static long rtt_dev_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -751,6 +923,8 @@ static long rtt_dev_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	unsigned int i;
 	int ret;
 
+	if (rtt_is_window_ioctl(cmd))
+		return rtt_dev_window(f, cmd, uarg);
 	switch (cmd) {
 	case RTT_IOC_INFO:
 		memset(&info, 0, sizeof(info));

@@ -10,6 +10,9 @@
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/llist.h>
+#include <linux/hrtimer.h>
+#include <linux/irq_work.h>
+#include <linux/wait.h>
 #include "rtt_core.h"
 
 /* Tracked tasks queued on one CPU the sched_switch probe of that CPU checks */
@@ -34,6 +37,8 @@ struct rtt_slot {
 	unsigned long w_bit;		/* BIT(w_idx), 0 while on no list */
 	/* EXITED, its summary not yet logged: set by the exit probe */
 	bool exit_unlogged;
+	struct rtt_window *win;		/* the open window's deadline, or NULL */
+	u32 win_src;			/* who opened it: 0 ioctl, else a binding */
 	struct rtt_slot *next_free;	/* free or retired list */
 	struct rtt_core core;
 };
@@ -146,7 +151,7 @@ static inline void rtt_irqoff_report(void)
 
 struct rtt_notice {
 	u16 type;			/* enum rtt_rec_type */
-	u16 metric;
+	u16 metric;			/* RTT_REC_WINDOW: enum rtt_window_what */
 	u32 slot;
 	u32 gen;
 	u32 reserved;
@@ -155,6 +160,39 @@ struct rtt_notice {
 	u64 bound;
 	u64 violations;
 	struct rtt_breakdown bd;
+	/* RTT_REC_WINDOW */
+	u64 tag;
+	u64 start_ns;
+	u64 late_ns;
+	u32 state;
+	u32 depth;
+	u32 win_seq;			/* the core's win_rep_seq[what - 1] then */
+	/* who ran instead (events: the core's, if still that report's) */
+	u32 nr_culprits;
+	struct rtt_culprit culprits[RTT_CULPRITS];
+};
+
+/*
+ * An open file of /dev/rt_tracer (private_data): what the windows it
+ * started report to it. overruns/seen and the owner pointers of the
+ * windows: rtt_win_lock.
+ */
+struct rtt_wfile {
+	u64 overruns;			/* deadlines reported */
+	u64 seen;			/* taken by RTT_IOC_WINDOW_OVERRUNS */
+	wait_queue_head_t wq;
+	struct irq_work iw;		/* wakes wq (not from the hrtimer) */
+};
+
+/*
+ * The deadline of an open window, preallocated (module parameter
+ * max_windows). Taken by a START, returned after its timer is cancelled.
+ */
+struct rtt_window {
+	struct hrtimer timer;		/* HRTIMER_MODE_ABS_HARD */
+	struct rtt_slot *s;		/* whose, set while taken */
+	struct rtt_wfile *owner;	/* rtt_win_lock; NULL: closed file */
+	struct rtt_window *next_free;
 };
 
 extern unsigned int rtt_capacity;
@@ -176,6 +214,25 @@ void rtt_slot_release(struct rtt_slot *s);
 /* what readers show of a slot, copied in short pieces; false if FREE */
 bool rtt_slot_report(struct rtt_slot *s, struct rtt_report *r, u32 *gen,
 		     u8 *life);
+
+/* budget windows (rtt_main.c) */
+extern unsigned int rtt_max_windows;
+int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag, u32 src);
+void rtt_windows_drop_src(u32 src);
+int rtt_window_stop(struct rtt_window_result *res);
+void rtt_wfile_init(struct rtt_wfile *wf);
+void rtt_wfile_release(struct rtt_wfile *wf);
+u64 rtt_wfile_take(struct rtt_wfile *wf);
+bool rtt_wfile_ready(struct rtt_wfile *wf);
+unsigned int rtt_windows_in_use(void);
+unsigned int rtt_timers_armed(void);
+
+/* uprobe bindings of windows (rtt_bind.c) */
+#define RTT_MAX_BINDINGS	16
+#define RTT_BIND_PATH_MAX	120
+int rtt_bind_write(char *line);
+ssize_t rtt_bind_show(char *buf);
+void rtt_bind_exit(void);
 
 /* the notice queue */
 bool rtt_ring_pop(struct rtt_notice *n);

@@ -196,6 +196,8 @@ static void rtt_tbl_rebuild(void)
 }
 
 static void rtt_probes_sync(void);
+static struct rtt_window *rtt_win_detach(struct rtt_slot *s);
+static void rtt_win_release(struct rtt_window *w);
 static void rtt_log_exits(void);
 static void rtt_log_exit(struct rtt_slot *s);
 
@@ -511,6 +513,8 @@ static bool rtt_ring_push(const struct rtt_notice *n)
 		rtt_drop_viol++;
 	} else if (n->type == RTT_REC_WORST) {
 		rtt_drop_worst++;
+	} else if (n->type == RTT_REC_WINDOW) {
+		rtt_drop_viol++;	/* an overrun is a violation */
 	} else {
 		rtt_drop_exit++;
 	}
@@ -584,6 +588,39 @@ static u64 rtt_mono_of(u64 t, u64 mono_now, u64 now)
 	return mono_now > ago ? mono_now - ago : 0;
 }
 
+static const char rtt_nobody[RTT_COMM_LEN] = "-";
+
+/* s->lock held: a window's overrun to tracefs and the reader (n: its slot) */
+static void rtt_notify_window(struct rtt_slot *s, struct rtt_notice *n)
+{
+	const struct rtt_core *c = &s->core;
+	const struct rtt_win_notice *wn = &c->wn;
+	const struct rtt_worst *rep = &c->win_rep[wn->what - 1];
+	bool cul = rep->nr_culprits;
+
+	trace_window_overrun(c->info.pid, c->info.comm, wn,
+			     cul ? rep->culprits[0].pid : -1,
+			     cul ? rep->culprits[0].comm : rtt_nobody);
+	if (!atomic_read(&rtt_reader_open))
+		return;
+	n->type = RTT_REC_WINDOW;
+	n->metric = wn->what;
+	n->t_ns = wn->mono;
+	n->value = wn->duration_ns;
+	n->bound = wn->budget_ns;
+	n->violations = wn->overruns;
+	n->bd = wn->bd;
+	n->tag = wn->tag;
+	n->start_ns = wn->start_mono;
+	n->late_ns = wn->late_ns;
+	n->state = wn->state;
+	n->depth = wn->depth;
+	n->win_seq = wn->seq;
+	n->nr_culprits = min_t(u32, rep->nr_culprits, RTT_CULPRITS);
+	memcpy(n->culprits, rep->culprits, sizeof(n->culprits));
+	rtt_ring_push(n);
+}
+
 /* s->lock held: report what the last core call asked for */
 static noinline void rtt_notify_slow(struct rtt_slot *s)
 {
@@ -629,6 +666,8 @@ static noinline void rtt_notify_slow(struct rtt_slot *s)
 			}
 		}
 	}
+	if (what & RTT_N_WINDOW)
+		rtt_notify_window(s, &n);
 	if (what & RTT_N_EXIT) {
 		n.type = RTT_REC_TASK;
 		n.metric = 0;
@@ -1012,6 +1051,7 @@ static void rtt_log_summary(const char *why, const struct rtt_report *r)
  */
 static notrace void rtt_probe_exit(void *data, struct task_struct *p)
 {
+	struct rtt_window *w;
 	struct rtt_slot *s;
 	unsigned long flags;
 
@@ -1032,6 +1072,7 @@ static notrace void rtt_probe_exit(void *data, struct task_struct *p)
 		atomic_dec(&rtt_nr_irq);
 	rtt_refresh(s, p);
 	rtt_core_exit(&s->core, rtt_now());
+	w = rtt_win_detach(s);
 	s->life = RTT_LIFE_EXITED;
 	WRITE_ONCE(s->exit_unlogged, true);
 	s->task = NULL;
@@ -1039,6 +1080,8 @@ static notrace void rtt_probe_exit(void *data, struct task_struct *p)
 	rtt_notify(s);
 	rtt_slot_unlock_irqoff(s);
 	rtt_raw_unlock(&rtt_tbl_lock, flags);
+	/* a deadline timer of its window is done with before the task is */
+	rtt_win_release(w);
 	irq_work_queue(&rtt_house_iw);
 }
 
@@ -1346,6 +1389,7 @@ static int rtt_find_probes(void)
  */
 static bool rtt_slot_retire(struct rtt_slot *s)
 {
+	struct rtt_window *w;
 	unsigned long flags;
 	bool live;
 
@@ -1367,6 +1411,8 @@ static bool rtt_slot_retire(struct rtt_slot *s)
 			atomic_dec(&rtt_nr_irq);
 	}
 	rtt_slot_lock_irqoff(s);
+	rtt_core_window_abandon(&s->core);
+	w = rtt_win_detach(s);
 	s->life = RTT_LIFE_FREE;
 	s->task = NULL;
 	s->worst_queued = 0;
@@ -1374,6 +1420,7 @@ static bool rtt_slot_retire(struct rtt_slot *s)
 	rtt_sync_watch(s);
 	rtt_slot_unlock_irqoff(s);
 	rtt_raw_unlock(&rtt_tbl_lock, flags);
+	rtt_win_release(w);
 	rtt_iface_forget(s);
 	s->next_free = rtt_retired;
 	rtt_retired = s;
@@ -1385,7 +1432,7 @@ static bool rtt_slot_retire(struct rtt_slot *s)
  * after_live: some tracked a live task. Those wait a grace period first:
  * a switch probe may have found one for its task just before and still be
  * about to leave it a switch-in, which must not reach the next task. The
- * 14 KB core is reset outside any lock: a FREE slot is only ever looked
+ * 27 KB core is reset outside any lock: a FREE slot is only ever looked
  * at under its lock by code that checks life or task first.
  */
 static void rtt_slots_recycle(bool after_live)
@@ -1439,6 +1486,20 @@ bool rtt_slot_report(struct rtt_slot *s, struct rtt_report *r, u32 *gen,
 		ok = s->gen == g && s->life != RTT_LIFE_FREE;
 		if (ok)
 			rtt_core_report_metric(&s->core, m, r);
+		rtt_slot_unlock(s, flags);
+	}
+	if (ok) {
+		rtt_slot_lock(s, &flags);
+		ok = s->gen == g && s->life != RTT_LIFE_FREE;
+		if (ok)
+			rtt_core_report_win_head(&s->core, r);
+		rtt_slot_unlock(s, flags);
+	}
+	for (m = 0; ok && r->win_used && m < RTT_WIN_TAGS; m++) {
+		rtt_slot_lock(s, &flags);
+		ok = s->gen == g && s->life != RTT_LIFE_FREE;
+		if (ok)
+			rtt_core_report_win(&s->core, m, r);
 		rtt_slot_unlock(s, flags);
 	}
 	if (gen)
@@ -1724,6 +1785,342 @@ void rtt_ctl_reset(void)
 	mutex_unlock(&rtt_ctl_mutex);
 }
 
+/* ---- budget windows ---- */
+
+/*
+ * A window's model is the core's (rtt_core_window_*(), under the slot
+ * lock); here its deadline: an hrtimer in hard IRQ context (it fires on
+ * PREEMPT_RT however loaded the system is), from a pool set up at load.
+ * A slot's open window holds one (s->win); whoever ends the window (its
+ * STOP, the task's exit, untracking, unload) detaches it under the slot
+ * lock, then cancels the timer without that lock (the callback takes it)
+ * and returns it to the pool: no timer of a window outlives it, and a
+ * callback that raced with the end finds s->win changed and does nothing.
+ */
+unsigned int rtt_max_windows = 64;
+module_param_named(max_windows, rtt_max_windows, uint, 0444);
+MODULE_PARM_DESC(max_windows, "budget windows open at once at most (1..4096, default 64)");
+
+static struct rtt_window *rtt_windows;
+static struct rtt_window *rtt_win_free;
+static unsigned int rtt_win_used;
+static DEFINE_RAW_SPINLOCK(rtt_win_lock);	/* pool, owners, wfile counts */
+
+/* A deadline is start + budget in CLOCK_MONOTONIC's ktime: bounded. */
+#define RTT_WIN_BUDGET_MAX	((u64)KTIME_MAX / 2)
+
+unsigned int rtt_windows_in_use(void)
+{
+	return READ_ONCE(rtt_win_used);
+}
+
+/* The pool's timers that are queued or running: 0 with no window open. */
+unsigned int rtt_timers_armed(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < rtt_max_windows; i++)
+		n += hrtimer_active(&rtt_windows[i].timer);
+	return n;
+}
+
+/* interrupts off: a window for the file wf, or NULL */
+static struct rtt_window *rtt_win_get(struct rtt_wfile *wf)
+{
+	struct rtt_window *w;
+
+	raw_spin_lock(&rtt_win_lock);
+	w = rtt_win_free;
+	if (w) {
+		rtt_win_free = w->next_free;
+		w->owner = wf;
+		WRITE_ONCE(rtt_win_used, rtt_win_used + 1);
+	}
+	raw_spin_unlock(&rtt_win_lock);
+	return w;
+}
+
+/* s->lock held: the window's deadline off the slot (release it after) */
+static struct rtt_window *rtt_win_detach(struct rtt_slot *s)
+{
+	struct rtt_window *w = s->win;
+
+	s->win = NULL;
+	return w;
+}
+
+/*
+ * Any context but the window's own timer, no slot lock held: w's timer
+ * cancelled (waiting for its callback if it runs), w free again.
+ */
+static void rtt_win_release(struct rtt_window *w)
+{
+	unsigned long flags;
+
+	if (!w)
+		return;
+	hrtimer_cancel(&w->timer);
+	rtt_raw_lock(&rtt_win_lock, flags);
+	w->s = NULL;
+	w->owner = NULL;
+	w->next_free = rtt_win_free;
+	rtt_win_free = w;
+	WRITE_ONCE(rtt_win_used, rtt_win_used - 1);
+	rtt_raw_unlock(&rtt_win_lock, flags);
+}
+
+/* Hard IRQ context: the deadline of w's window. */
+static enum hrtimer_restart rtt_win_fire(struct hrtimer *t)
+{
+	struct rtt_window *w = container_of(t, struct rtt_window, timer);
+	struct rtt_slot *s = READ_ONCE(w->s);
+	ktime_t ran = hrtimer_cb_get_time(t);
+	ktime_t late = ktime_sub(ran, hrtimer_get_expires(t));
+	struct rtt_wfile *wf;
+	unsigned long flags;
+	bool fired = false;
+
+	if (!s)
+		return HRTIMER_NORESTART;
+	rtt_slot_lock(s, &flags);
+	if (s->win == w && s->task) {
+		fired = rtt_core_window_deadline(&s->core, rtt_now(),
+						 ktime_to_ns(ran),
+						 max_t(s64, ktime_to_ns(late), 0));
+		rtt_sync_watch(s);
+		rtt_notify(s);
+	}
+	rtt_slot_unlock(s, flags);
+	if (!fired)
+		return HRTIMER_NORESTART;
+	rtt_raw_lock(&rtt_win_lock, flags);
+	wf = w->owner;
+	if (wf) {
+		wf->overruns++;
+		/* wake_up() takes a spinlock_t, a sleeping lock on RT */
+		irq_work_queue(&wf->iw);
+	}
+	rtt_raw_unlock(&rtt_win_lock, flags);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * The calling task opens a window (or a nested level) of budget_ns,
+ * started from the file wf (NULL: none) by src (0: an ioctl, else a uprobe
+ * binding's id). Not tracked yet, it is tracked first, as an RTT_IOC_ADD
+ * of its pid would.
+ */
+int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag, u32 src)
+{
+	struct task_struct *p = current;
+	struct rtt_window *w = NULL;
+	unsigned long flags;
+	struct rtt_slot *s;
+	int ret, tries;
+	u64 now, mono;
+
+	if (!budget_ns || budget_ns > RTT_WIN_BUDGET_MAX)
+		return -EINVAL;
+	for (tries = 0;; tries++) {
+		/* interrupts off: a lookup may not sleep, nor the slot lock */
+		rtt_irq_save(flags);
+		s = rtt_lookup(p);
+		if (s) {
+			rtt_slot_lock_irqoff(s);
+			if (rtt_slot_tracks(s, p))
+				break;
+			rtt_slot_unlock_irqoff(s);
+		}
+		rtt_irq_restore(flags);
+		if (tries)
+			return -ESRCH;	/* untracked again meanwhile */
+		ret = rtt_ctl_add(RTT_TRACK_PID, p->pid, 0);
+		if (ret && ret != -EEXIST)
+			return ret;
+	}
+	rtt_slot_catch_up(s);
+	if (!s->core.win.open) {
+		w = rtt_win_get(wf);
+		if (!w) {
+			rtt_slot_unlock(s, flags);
+			return -ENOSPC;
+		}
+	}
+	/* its clock first: a deadline's duration is at least its budget */
+	now = rtt_now();
+	mono = ktime_get_ns();
+	ret = rtt_core_window_start(&s->core, now, mono, smp_processor_id(),
+				    budget_ns, tag);
+	if (ret == RTT_WIN_OPENED) {
+		w->s = s;
+		s->win = w;
+		s->win_src = src;
+		hrtimer_start(&w->timer, ns_to_ktime(mono + budget_ns),
+			      HRTIMER_MODE_ABS_HARD);
+	}
+	rtt_sync_watch(s);
+	rtt_notify(s);
+	rtt_slot_unlock(s, flags);
+	return ret == RTT_WIN_TOO_DEEP ? -E2BIG : 0;
+}
+
+/*
+ * The calling task stops a level of its window: 0, -EOVERFLOW (closed
+ * over budget; res filled as for 0), -ENOENT (no window open).
+ */
+int rtt_window_stop(struct rtt_window_result *res)
+{
+	struct task_struct *p = current;
+	struct rtt_window *w = NULL;
+	int ret = RTT_WIN_NONE;
+	unsigned long flags;
+	struct rtt_slot *s;
+
+	rtt_irq_save(flags);
+	s = rtt_lookup(p);
+	if (s) {
+		rtt_slot_lock_irqoff(s);
+		if (rtt_slot_tracks(s, p)) {
+			rtt_slot_catch_up(s);
+			ret = rtt_core_window_stop(&s->core, rtt_now(),
+						   ktime_get_ns(), res);
+			if (ret == RTT_WIN_CLOSED || ret == RTT_WIN_OVER)
+				w = rtt_win_detach(s);
+			rtt_sync_watch(s);
+			rtt_notify(s);
+		}
+		rtt_slot_unlock_irqoff(s);
+	}
+	rtt_irq_restore(flags);
+	rtt_win_release(w);
+	switch (ret) {
+	case RTT_WIN_NONE:
+		return -ENOENT;
+	case RTT_WIN_OVER:
+		return -EOVERFLOW;
+	default:
+		return 0;
+	}
+}
+
+static void rtt_wfile_wake(struct irq_work *iw)
+{
+	wake_up_interruptible(&container_of(iw, struct rtt_wfile, iw)->wq);
+}
+
+void rtt_wfile_init(struct rtt_wfile *wf)
+{
+	init_waitqueue_head(&wf->wq);
+	init_irq_work(&wf->iw, rtt_wfile_wake);
+}
+
+/*
+ * The file is being closed: its windows stay open (they belong to their
+ * tasks) but report to nobody from now on.
+ */
+void rtt_wfile_release(struct rtt_wfile *wf)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	/* one window at a time: interrupts-off time independent of the pool */
+	for (i = 0; i < rtt_max_windows; i++) {
+		rtt_raw_lock(&rtt_win_lock, flags);
+		if (rtt_windows[i].owner == wf)
+			rtt_windows[i].owner = NULL;
+		rtt_raw_unlock(&rtt_win_lock, flags);
+	}
+	irq_work_sync(&wf->iw);
+}
+
+/* The overruns reported to wf since the last call (it is then not ready). */
+u64 rtt_wfile_take(struct rtt_wfile *wf)
+{
+	unsigned long flags;
+	u64 n;
+
+	rtt_raw_lock(&rtt_win_lock, flags);
+	n = wf->overruns - wf->seen;
+	wf->seen = wf->overruns;
+	rtt_raw_unlock(&rtt_win_lock, flags);
+	return n;
+}
+
+bool rtt_wfile_ready(struct rtt_wfile *wf)
+{
+	return READ_ONCE(wf->overruns) != READ_ONCE(wf->seen);
+}
+
+static int rtt_windows_init(void)
+{
+	unsigned int i;
+
+	if (rtt_max_windows < 1 || rtt_max_windows > 4096) {
+		pr_err("max_windows must be 1..4096, not %u\n", rtt_max_windows);
+		return -EINVAL;
+	}
+	rtt_windows = vzalloc(array_size(rtt_max_windows, sizeof(*rtt_windows)));
+	if (!rtt_windows)
+		return -ENOMEM;
+	for (i = rtt_max_windows; i-- > 0;) {
+		struct rtt_window *w = &rtt_windows[i];
+
+		hrtimer_init(&w->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+		w->timer.function = rtt_win_fire;
+		w->next_free = rtt_win_free;
+		rtt_win_free = w;
+	}
+	rtt_memory_bytes += array_size(rtt_max_windows, sizeof(*rtt_windows));
+	return 0;
+}
+
+/*
+ * A binding goes (its probes unregistered): the windows it opened end
+ * with it, abandoned, else they would wait for a STOP that cannot come
+ * and hold every later window of their tasks as a nested level.
+ */
+void rtt_windows_drop_src(u32 src)
+{
+	struct rtt_window *w;
+	unsigned long flags;
+	unsigned int i;
+
+	for (i = 0; i < rtt_capacity; i++) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		w = NULL;
+		rtt_slot_lock(s, &flags);
+		if (s->win && s->win_src == src) {
+			rtt_core_window_abandon(&s->core);
+			w = rtt_win_detach(s);
+		}
+		rtt_slot_unlock(s, flags);
+		rtt_win_release(w);
+	}
+}
+
+/*
+ * At unload (no file open, so no START can come): every window still open
+ * (of tasks that closed their file) is dropped and its timer cancelled.
+ */
+static void rtt_windows_end(void)
+{
+	struct rtt_window *w;
+	unsigned long flags;
+	unsigned int i;
+
+	for (i = 0; i < rtt_capacity; i++) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		rtt_slot_lock(s, &flags);
+		rtt_core_window_abandon(&s->core);
+		w = rtt_win_detach(s);
+		rtt_slot_unlock(s, flags);
+		rtt_win_release(w);
+	}
+	WARN_ON_ONCE(rtt_win_used || rtt_timers_armed());
+}
+
 /* ---- module ---- */
 
 static void rtt_free_all(void)
@@ -1733,6 +2130,9 @@ static void rtt_free_all(void)
 	vfree(rtt_tbl_spare);
 	vfree(rtt_ring);
 	vfree(rtt_logs);
+	vfree(rtt_windows);
+	rtt_windows = NULL;
+	rtt_win_free = NULL;
 	rtt_logs = NULL;
 	rtt_slots = NULL;
 	rtt_tbl = NULL;
@@ -1783,6 +2183,9 @@ static int __init rtt_init(void)
 			   array_size(RTT_RING, sizeof(*rtt_ring)) +
 			   num_possible_cpus() * sizeof(struct rtt_watch) +
 			   array_size(nr_cpu_ids, sizeof(*rtt_logs));
+	ret = rtt_windows_init();
+	if (ret)
+		goto fail_free;
 	ret = rtt_clock_init();
 	if (ret) {
 		pr_err("no usable clock (arch timer rate 0)\n");
@@ -1795,8 +2198,9 @@ static int __init rtt_init(void)
 	if (ret)
 		goto fail_free;
 	rtt_memory_bytes += rtt_iface_memory();
-	pr_info("loaded: capacity=%u memory_bytes=%zu (slot %zu bytes) irq_tracepoints=%s irq_source=%s\n",
-		rtt_capacity, rtt_memory_bytes, sizeof(struct rtt_slot),
+	pr_info("loaded: capacity=%u max_windows=%u memory_bytes=%zu (slot %zu bytes) irq_tracepoints=%s irq_source=%s\n",
+		rtt_capacity, rtt_max_windows, rtt_memory_bytes,
+		sizeof(struct rtt_slot),
 		rtt_have_irq_tp ? "yes" : "no",
 		rtt_have_irqh_tp ? "handler" : "derived");
 	return 0;
@@ -1836,7 +2240,10 @@ static void __exit rtt_exit(void)
 	u8 life;
 
 	rtt_iface_exit();		/* no more control or readers */
+	rtt_bind_exit();		/* no START or STOP from a uprobe */
 	mutex_lock(&rtt_ctl_mutex);
+	/* no deadline timer left: they take slot locks and report */
+	rtt_windows_end();
 	rtt_unregister_probes();	/* + tracepoint_synchronize_unregister */
 	rtt_forget_tasks();
 	mutex_unlock(&rtt_ctl_mutex);

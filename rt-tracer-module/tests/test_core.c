@@ -1207,6 +1207,254 @@ static void t_names(void)
 	CHECK(RTT_REC_MAX_SIZE < 65536);
 }
 
+
+/* ---- budget windows ---- */
+
+/* The task running on cpu 1 from t (switched in there). */
+static struct rtt_core *win_task(u64 t)
+{
+	struct rtt_core *c = fresh(&core, 123, RTT_F_TRACE);
+
+	rtt_core_wakeup(c, t, 1, &waker, 0);
+	sw(c, t, 1, &idle, 0, me(c));
+	return c;
+}
+
+static u64 bd_field(const struct rtt_breakdown *bd, u32 ws)
+{
+	return ((const u64 *)bd)[ws];
+}
+
+/* Within budget: counted, nothing to report; the breakdown sums to it. */
+static void t_window_within_budget(void)
+{
+	struct rtt_core *c = win_task(100);
+	struct rtt_window_result res;
+	struct rtt_win_stats *ws;
+
+	CHECK_EQ(rtt_core_window_start(c, 1000, 5000, 1, 10000, 7),
+		 RTT_WIN_OPENED);
+	sw(c, 2000, 1, me(c), RTT_STATE_SLEEP_TIMER, &idle);
+	CHECK(!rtt_core_watched(c));
+	rtt_core_wakeup(c, 6000, 1, &waker, 0);
+	sw(c, 6500, 1, &idle, 0, me(c));
+	memset(&res, 0xff, sizeof(res));
+	CHECK_EQ(rtt_core_window_stop(c, 8000, 12000, &res), RTT_WIN_CLOSED);
+	CHECK_EQ(res.duration_ns, 7000);
+	CHECK_EQ(res.tag, 7);
+	CHECK_EQ(res.budget_ns, 10000);
+	CHECK_EQ(res.start_ns, 5000);
+	CHECK_EQ(res.depth, 0);
+	CHECK_EQ(res.flags, 0);
+	CHECK_EQ(res.breakdown.running_ns, 1000 + 1500);
+	CHECK_EQ(res.breakdown.sleep_ns[0], 4000);
+	CHECK_EQ(res.breakdown.waiting_ns, 500);
+	CHECK_EQ(rtt_breakdown_sum(&res.breakdown), 7000);
+	CHECK(!(rtt_core_take_notify(c) & RTT_N_WINDOW));
+	/* the deadline timer, had it not been cancelled in time: nothing */
+	CHECK(!rtt_core_window_deadline(c, 11000, 11000, 0));
+	CHECK(!(rtt_core_take_notify(c) & RTT_N_WINDOW));
+	ws = &c->win_stats[0];
+	CHECK(ws->used);
+	CHECK_EQ(ws->tag, 7);
+	CHECK_EQ(ws->st.count, 1);
+	CHECK_EQ(ws->st.max_ns, 7000);
+	CHECK_EQ(ws->st.min_ns, 7000);
+	CHECK_EQ(ws->st.violations, 0);
+	CHECK_EQ(ws->st.bound_ns, 10000);
+	CHECK_EQ(ws->st.worst_at_ns, 12000);
+	CHECK_EQ(ws->st.log2_hist[rtt_log2_bucket(7000)], 1);
+	CHECK_EQ(ws->worst.value_ns, 7000);
+	/* own events kept: the wakeup inside it */
+	CHECK(ws->worst.nr_events >= 1);
+	/* no second STOP */
+	CHECK_EQ(rtt_core_window_stop(c, 9000, 13000, &res), RTT_WIN_NONE);
+}
+
+/*
+ * Preempted past the deadline: reported at it, waiting dominant, the
+ * preempting task the culprit; the STOP later completes it, one overrun.
+ */
+static void t_window_deadline_preempted(void)
+{
+	struct rtt_core *c = win_task(100);
+	struct rtt_win_notice *n = &c->wn;
+	struct rtt_window_result res;
+
+	CHECK_EQ(rtt_core_window_start(c, 1000, 1000, 1, 10000, 1),
+		 RTT_WIN_OPENED);
+	sw(c, 3000, 1, me(c), RTT_STATE_PREEMPTED, &hog);
+	CHECK(rtt_core_watched(c));
+	CHECK(rtt_core_window_deadline(c, 11050, 11050, 50));
+	CHECK(rtt_core_take_notify(c) & RTT_N_WINDOW);
+	CHECK_EQ(n->what, RTT_WIN_DEADLINE);
+	CHECK_EQ(n->state, RTT_WS_WAITING);
+	CHECK_EQ(n->duration_ns, 10050);
+	CHECK_EQ(n->late_ns, 50);
+	CHECK_EQ(n->mono, 11050);
+	CHECK_EQ(n->bd.running_ns, 2000);
+	CHECK_EQ(n->bd.waiting_ns, 8050);
+	CHECK_EQ(n->overruns, 1);
+	CHECK_EQ(n->tag, 1);
+	CHECK_EQ(c->win_rep[0].nr_culprits, 1);
+	CHECK_EQ(c->win_rep[0].culprits[0].pid, hog.pid);
+	CHECK_EQ(c->win_rep[0].culprits[0].ns, 8050);
+	/* once only */
+	CHECK(!rtt_core_window_deadline(c, 12000, 12000, 0));
+	sw(c, 20000, 1, &hog, RTT_STATE_SLEEP_TIMER, me(c));
+	CHECK_EQ(rtt_core_window_stop(c, 21000, 21000, &res), RTT_WIN_OVER);
+	CHECK(rtt_core_take_notify(c) & RTT_N_WINDOW);
+	CHECK_EQ(n->what, RTT_WIN_STOP);
+	CHECK_EQ(n->duration_ns, 20000);
+	CHECK_EQ(n->overruns, 1);
+	CHECK_EQ(res.flags, RTT_WINF_OVERRUN | RTT_WINF_DEADLINE);
+	CHECK_EQ(res.duration_ns, 20000);
+	CHECK_EQ(res.breakdown.waiting_ns, 17000);
+	CHECK_EQ(c->win_rep[1].culprits[0].pid, hog.pid);
+	CHECK_EQ(c->win_rep[1].culprits[0].ns, 17000);
+	/* the deadline's stays for a reader of its record */
+	CHECK_EQ(c->win_rep[0].culprits[0].ns, 8050);
+	CHECK_EQ(c->win_rep_seq[0], 1);
+	CHECK_EQ(c->win_rep_seq[1], 1);
+	CHECK_EQ(c->win_stats[0].st.violations, 1);
+	CHECK_EQ(c->win_stats[0].st.count, 1);
+	CHECK_EQ(c->win_stats[0].worst.culprits[0].pid, hog.pid);
+}
+
+/* Asleep on a lock at the deadline: that state, the holder charged. */
+static void t_window_deadline_lock(void)
+{
+	struct rtt_core *c = win_task(100);
+	struct rtt_who holder = W(700, "holder", 120);
+
+	rtt_core_window_start(c, 1000, 1000, 1, 5000, 2);
+	sw(c, 1500, 1, me(c), RTT_STATE_SLEEP_LOCK, &holder);
+	/* a lock sleep in a window is watched: who runs meanwhile counts */
+	CHECK(rtt_core_watched(c));
+	sw(c, 4000, 1, &holder, RTT_STATE_PREEMPTED, &hog);
+	CHECK(rtt_core_window_deadline(c, 6000, 6000, 0));
+	CHECK_EQ(c->wn.state, RTT_WS_SLEEP_LOCK);
+	CHECK_EQ(c->wn.bd.sleep_ns[RTT_STATE_SLEEP_LOCK - 1], 4500);
+	CHECK_EQ(bd_field(&c->wn.bd, RTT_WS_RUNNING), 500);
+	/* the holder, and who keeps it from running up to the deadline */
+	CHECK_EQ(c->win_rep[0].nr_culprits, 2);
+	CHECK_EQ(c->win_rep[0].culprits[0].pid, 700);
+	CHECK_EQ(c->win_rep[0].culprits[0].ns, 2500);
+	CHECK_EQ(c->win_rep[0].culprits[1].pid, hog.pid);
+	CHECK_EQ(c->win_rep[0].culprits[1].ns, 2000);
+}
+
+/* Over budget, stopped before the timer ran: reported at the STOP. */
+static void t_window_over_before_timer(void)
+{
+	struct rtt_core *c = win_task(100);
+	struct rtt_window_result res;
+
+	rtt_core_window_start(c, 1000, 1000, 1, 5000, 3);
+	CHECK_EQ(rtt_core_window_stop(c, 6001, 6001, &res), RTT_WIN_OVER);
+	CHECK_EQ(res.flags, RTT_WINF_OVERRUN);
+	CHECK(rtt_core_take_notify(c) & RTT_N_WINDOW);
+	CHECK_EQ(c->wn.what, RTT_WIN_STOP);
+	CHECK_EQ(c->wn.state, RTT_WS_RUNNING);
+	CHECK_EQ(c->wn.bd.running_ns, 5001);
+	CHECK_EQ(c->win_stats[0].st.violations, 1);
+	/* the timer, run late: the window is gone */
+	CHECK(!rtt_core_window_deadline(c, 6100, 6100, 100));
+	/* exactly at budget is within it */
+	rtt_core_window_start(c, 10000, 10000, 1, 5000, 3);
+	CHECK_EQ(rtt_core_window_stop(c, 15000, 15000, &res), RTT_WIN_CLOSED);
+	CHECK_EQ(c->win_stats[0].st.violations, 1);
+	CHECK_EQ(c->win_stats[0].st.count, 2);
+}
+
+/* Nesting: levels counted up to the maximum, only the outermost closes. */
+static void t_window_nesting(void)
+{
+	struct rtt_core *c = win_task(100);
+	struct rtt_window_result res;
+	int i;
+
+	CHECK_EQ(rtt_core_window_stop(c, 500, 500, &res), RTT_WIN_NONE);
+	CHECK_EQ(rtt_core_window_start(c, 1000, 1000, 1, 100000, 9),
+		 RTT_WIN_OPENED);
+	for (i = 1; i < RTT_WINDOW_MAX_DEPTH; i++)
+		CHECK_EQ(rtt_core_window_start(c, 1000 + i, 1000 + i, 1, 5, 99),
+			 RTT_WIN_NESTED);
+	CHECK_EQ(c->win.depth, RTT_WINDOW_MAX_DEPTH);
+	CHECK_EQ(rtt_core_window_start(c, 2000, 2000, 1, 5, 99),
+		 RTT_WIN_TOO_DEEP);
+	CHECK_EQ(c->win.depth, RTT_WINDOW_MAX_DEPTH);
+	for (i = RTT_WINDOW_MAX_DEPTH - 1; i > 0; i--) {
+		CHECK_EQ(rtt_core_window_stop(c, 3000, 3000, &res),
+			 RTT_WIN_INNER);
+		CHECK_EQ(res.depth, i);
+		/* the outer window's: the inner STARTs' budget, tag unused */
+		CHECK_EQ(res.tag, 9);
+		CHECK_EQ(res.budget_ns, 100000);
+		CHECK_EQ(res.duration_ns, 2000);
+	}
+	CHECK_EQ(c->win_stats[0].st.count, 0);
+	CHECK_EQ(rtt_core_window_stop(c, 4000, 4000, &res), RTT_WIN_CLOSED);
+	CHECK_EQ(res.depth, 0);
+	CHECK_EQ(res.duration_ns, 3000);
+	CHECK_EQ(c->win_stats[0].st.count, 1);
+	CHECK(!c->win_stats[1].used);	/* tag 99 never opened a window */
+	CHECK_EQ(rtt_core_window_stop(c, 5000, 5000, &res), RTT_WIN_NONE);
+}
+
+/* Tags: statistics per tag, up to RTT_WIN_TAGS; exit abandons. */
+static void t_window_tags_exit(void)
+{
+	struct rtt_core *c = win_task(100);
+	struct rtt_window_result res;
+	char buf[RTT_FORMAT_MAX];
+	u64 t = 1000;
+	int i;
+
+	for (i = 0; i < RTT_WIN_TAGS + 1; i++, t += 1000) {
+		rtt_core_window_start(c, t, t, 1, 100000, 100 + i);
+		rtt_core_window_stop(c, t + 100 + i, t + 100 + i, &res);
+	}
+	for (i = 0; i < RTT_WIN_TAGS; i++) {
+		CHECK_EQ(c->win_stats[i].tag, 100 + i);
+		CHECK_EQ(c->win_stats[i].st.count, 1);
+		CHECK_EQ(c->win_stats[i].st.max_ns, 100 + i);
+	}
+	CHECK_EQ(c->win_tags_dropped, 1);
+	rtt_core_window_start(c, t, t, 1, 100000, 101);
+	CHECK(c->win.open);
+	format(c, buf, sizeof(buf));
+	CHECK(strstr(buf, "  windows open=1 depth=1 tags_dropped=1\n"));
+	CHECK(strstr(buf, "  window tag=101 count=1 min_ns=101 mean_ns=101 max_ns=101 budget_ns=100000 overruns=0 last_ns=101 abandoned=0\n"));
+	rtt_core_exit(c, t + 50);
+	CHECK(!c->win.open);
+	CHECK_EQ(c->win_stats[1].abandoned, 1);
+	CHECK(!rtt_core_window_deadline(c, t + 200000, t + 200000, 0));
+	CHECK_EQ(rtt_core_window_stop(c, t + 300000, t, &res), RTT_WIN_NONE);
+	format(c, buf, sizeof(buf));
+	CHECK(strstr(buf, "  windows open=0 depth=0 tags_dropped=1\n"));
+	CHECK(strstr(buf, " abandoned=1\n"));
+	/* a task that never started one shows no windows */
+	c = fresh(&core2, 5, 0);
+	format(c, buf, sizeof(buf));
+	CHECK(!strstr(buf, "window"));
+}
+
+/* Started while the core had the task asleep or unseen: running from it. */
+static void t_window_unknown_start(void)
+{
+	struct rtt_core *c = fresh(&core, 123, 0);
+	struct rtt_window_result res;
+
+	rtt_core_window_start(c, 1000, 1000, 0, 5000, 0);
+	CHECK_EQ(c->rs, RTT_RS_RUNNING);
+	CHECK_EQ(c->cpu, 0);
+	CHECK(rtt_core_watched(c));
+	CHECK_EQ(rtt_core_window_stop(c, 2000, 2000, &res), RTT_WIN_CLOSED);
+	CHECK_EQ(res.breakdown.running_ns, 1000);
+	CHECK(rtt_core_window_abandon(c) == false);
+}
+
 int main(void)
 {
 	setup_whos();
@@ -1237,6 +1485,13 @@ int main(void)
 	run("format_empty_and_truncated", t_format_empty_and_truncated);
 	run("random_invariants", t_random_invariants);
 	run("names", t_names);
+	run("window_within_budget", t_window_within_budget);
+	run("window_deadline_preempted", t_window_deadline_preempted);
+	run("window_deadline_lock", t_window_deadline_lock);
+	run("window_over_before_timer", t_window_over_before_timer);
+	run("window_nesting", t_window_nesting);
+	run("window_tags_exit", t_window_tags_exit);
+	run("window_unknown_start", t_window_unknown_start);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -79,6 +79,22 @@ class Metric:
 
 
 @dataclass
+class Window(Metric):
+    """A task's budget windows of one START tag (a `window tag=` block):
+    bound_ns is the budget, violations the overruns."""
+    tag: int = 0
+    abandoned: int = 0
+
+    @property
+    def budget_ns(self) -> int:
+        return self.bound_ns
+
+    @property
+    def overruns(self) -> int:
+        return self.violations
+
+
+@dataclass
 class Task:
     pid: int
     tgid: int
@@ -90,6 +106,9 @@ class Task:
     flags: set
     metrics: dict = field(default_factory=dict)
     text: str = ""
+    # budget windows: the `windows` line (open, depth, tags_dropped) and per tag
+    win_state: dict | None = None
+    windows: dict = field(default_factory=dict)
 
     def __getattr__(self, name):
         m = self.__dict__.get("metrics", {})
@@ -104,6 +123,10 @@ _TASK_RE = re.compile(
 _METRIC_RE = re.compile(
     r"^  (\w+) count=(\d+) min_ns=(\d+) mean_ns=(\d+) max_ns=(\d+) "
     r"bound_ns=(\d+) violations=(\d+) last_ns=(\d+)$")
+_WINDOWS_RE = re.compile(r"^  windows open=(\d+) depth=(\d+) tags_dropped=(\d+)$")
+_WINDOW_RE = re.compile(
+    r"^  window tag=(\d+) count=(\d+) min_ns=(\d+) mean_ns=(\d+) max_ns=(\d+) "
+    r"budget_ns=(\d+) overruns=(\d+) last_ns=(\d+) abandoned=(\d+)$")
 _WORST_RE = re.compile(r"^    worst " + " ".join(rf"{k}=(\d+)" for k in BREAKDOWN) + "$")
 _LIN_RE = re.compile(r"^    linear lo_ns=(\d+) step_ns=(\d+) under=(\d+) over=(\d+)((?: \d+-\d+:\d+)*)$")
 
@@ -148,6 +171,20 @@ def parse_tasks(text: str) -> list[Task]:
             if task is None:
                 raise FormatError("line outside a task block")
             task.text += line + "\n"
+            if m := _WINDOWS_RE.match(line):
+                if task.win_state is not None:
+                    raise FormatError("repeated windows line")
+                task.win_state = dict(open=int(m[1]), depth=int(m[2]), tags_dropped=int(m[3]))
+                metric = None
+                continue
+            if m := _WINDOW_RE.match(line):
+                tag = int(m[1])
+                if task.win_state is None or tag in task.windows:
+                    raise FormatError(f"window tag {tag} repeated or before the windows line")
+                v = [int(x) for x in m.groups()]
+                metric = Window(f"window:{tag}", *v[1:8], tag=tag, abandoned=v[8])
+                task.windows[tag] = metric
+                continue
             if m := _METRIC_RE.match(line):
                 if m[1] not in METRICS or m[1] in task.metrics:
                     raise FormatError(f"unknown or repeated metric {m[1]!r}")
@@ -174,7 +211,7 @@ def parse_tasks(text: str) -> list[Task]:
         want = METRICS if "irq_thread" in t.flags else METRICS[:3]
         if tuple(t.metrics) != want:
             raise FormatError(f"task {t.pid}: metrics {tuple(t.metrics)}, expected {want}")
-        for m in t.metrics.values():
+        for m in list(t.metrics.values()) + list(t.windows.values()):
             if not m.worst:
                 raise FormatError(f"task {t.pid} {m.name}: no worst line")
     return tasks
@@ -577,6 +614,37 @@ def announced(stdout: str) -> dict:
     """`PROG: task name=N pid=P tid=T ...` lines -> {name: tid} (last wins)."""
     return {m[1]: int(m[2]) for m in
             re.finditer(r"^\w+: task name=(\S+) pid=\d+ tid=(\d+)", stdout, re.M)}
+
+
+def elf_file_offset(path: Path, symbol: str) -> int:
+    """The file offset of a function symbol of an ELF64 little-endian
+    executable (what a uprobe binding takes): its address in the PT_LOAD
+    segment that holds it, as an offset in the file."""
+    import struct
+    data = Path(path).read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise FormatError(f"{path}: not an ELF64 little-endian file")
+    phoff, shoff = struct.unpack_from("<QQ", data, 0x20)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 0x36)
+    secs = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    symtab = next((x for x in secs if x[1] == 2), None)     # SHT_SYMTAB
+    if symtab is None:
+        raise FormatError(f"{path}: no symbol table")
+    strtab = secs[symtab[6]]
+    addr = None
+    for off in range(symtab[4], symtab[4] + symtab[5], 24):
+        name, info, _, _, value, _ = struct.unpack_from("<IBBHQQ", data, off)
+        end = data.index(b"\0", strtab[4] + name)
+        if data[strtab[4] + name:end].decode() == symbol and info & 0xf == 2:  # STT_FUNC
+            addr = value
+            break
+    if addr is None:
+        raise FormatError(f"{path}: no function {symbol}")
+    for i in range(phnum):
+        typ, _, off, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        if typ == 1 and vaddr <= addr < vaddr + filesz:        # PT_LOAD
+            return addr - vaddr + off
+    raise FormatError(f"{path}: {symbol} at {addr:#x} is in no loaded segment")
 
 
 # --------------------------------------------------------------- the oracle

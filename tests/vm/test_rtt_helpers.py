@@ -43,6 +43,35 @@ def test_parse_sample():
     assert rtt.invariant_problems(t) == []
 
 
+WINDOWS = """\
+  windows open=1 depth=2 tags_dropped=0
+  window tag=7 count=2 min_ns=400000 mean_ns=450000 max_ns=500000 budget_ns=1000000 overruns=1 last_ns=400000 abandoned=3
+    worst running_ns=100000 waiting_ns=400000 sleep_timer_ns=0 sleep_lock_ns=0 sleep_io_ns=0 sleep_other_ns=0
+    culprits 171:prio_hog:39:400000
+    log2 262144-524288:2
+"""
+WIN_SAMPLE = SAMPLE.replace("\ntask pid=72", WINDOWS + "\ntask pid=72")
+
+
+def test_parse_windows():
+    t = rtt.find_task(rtt.parse_tasks(WIN_SAMPLE), 170)
+    assert t.win_state == dict(open=1, depth=2, tags_dropped=0)
+    w = t.windows[7]
+    assert (w.count, w.max_ns, w.budget_ns, w.overruns, w.abandoned) == (2, 500000, 1000000, 1, 3)
+    assert w.top_culprit.pid == 171 and w.worst_sum == 500000 and w.log2 == [(262144, 524288, 2)]
+    assert t.latency.count == 300 and not rtt.find_task(rtt.parse_tasks(WIN_SAMPLE), 72).windows
+
+
+@pytest.mark.parametrize("bad", [
+    WIN_SAMPLE.replace("  windows open=1 depth=2 tags_dropped=0\n", ""),    # window before windows
+    WIN_SAMPLE.replace(WINDOWS, WINDOWS + WINDOWS.split("\n", 1)[1]),        # repeated tag
+    WIN_SAMPLE.replace(" abandoned=3", ""),                                    # short window line
+])
+def test_parser_rejects_malformed_windows(bad):
+    with pytest.raises(rtt.FormatError):
+        rtt.parse_tasks(bad)
+
+
 @pytest.mark.parametrize("bad", [
     "task pid=1 tgid=1 comm=x kind=pid irq=-1 prio=49 policy=fifo\n",         # no flags
     SAMPLE.replace("    culprits -\n", "    culprits 1:x\n", 1),              # bad culprit

@@ -7,8 +7,9 @@
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 pub const RTT_UAPI_MAJOR: u32 = 1;
-/// 1: `RttEvent::flags`; 2: `RttRecWorst::nr_culprits`.
-pub const RTT_UAPI_MINOR: u32 = 2;
+/// 1: `RttEvent::flags`; 2: `RttRecWorst::nr_culprits`; 3: budget windows
+/// (`ioctl::WINDOW_*`, `RttRecWindow`).
+pub const RTT_UAPI_MINOR: u32 = 3;
 
 pub const RTT_COMM_LEN: usize = 16;
 pub const RTT_LOG2_BUCKETS: usize = 32;
@@ -41,6 +42,25 @@ pub const RTT_REC_TASK: u16 = 1;
 pub const RTT_REC_VIOLATION: u16 = 2;
 pub const RTT_REC_WORST: u16 = 3;
 pub const RTT_REC_DROPPED: u16 = 4;
+/// A budget window over budget (UAPI 1.3).
+pub const RTT_REC_WINDOW: u16 = 5;
+
+/// `RttRecWindow::what`
+pub const RTT_WIN_DEADLINE: u32 = 1;
+pub const RTT_WIN_STOP: u32 = 2;
+
+/// `RttRecWindow::state`: the breakdown field the task's time goes to.
+pub const RTT_WS_RUNNING: u32 = 0;
+pub const RTT_WS_WAITING: u32 = 1;
+pub const RTT_WS_SLEEP_TIMER: u32 = 2;
+pub const RTT_WS_SLEEP_LOCK: u32 = 3;
+pub const RTT_WS_SLEEP_IO: u32 = 4;
+pub const RTT_WS_SLEEP_OTHER: u32 = 5;
+
+pub const RTT_WINDOW_MAX_DEPTH: u32 = 8;
+/// `RttWindowResult::flags`
+pub const RTT_WINF_OVERRUN: u32 = 1 << 0;
+pub const RTT_WINF_DEADLINE: u32 = 1 << 1;
 
 pub const RTT_INFO_IRQ_TRACEPOINTS: u32 = 1 << 0;
 /// irq_delay ends at, and irq measures, the threaded handler itself (the
@@ -181,6 +201,29 @@ pub struct RttRecDropped {
     pub exits: u64,
 }
 
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttRecWindow {
+    pub hdr: RttRecHdr,
+    pub task: RttTaskInfo,
+    pub tag: u64,
+    pub budget_ns: u64,
+    pub start_ns: u64,
+    pub duration_ns: u64,
+    pub timer_late_ns: u64,
+    pub overruns: u64,
+    pub events_dropped: u64,
+    pub what: u32,
+    pub state: u32,
+    pub depth: u32,
+    pub nr_culprits: u32,
+    pub nr_events: u32,
+    pub pad: u32,
+    pub breakdown: RttBreakdown,
+    pub culprits: [RttCulprit; RTT_CULPRITS],
+    pub events: [RttEvent; RTT_TRACE_EVENTS],
+}
+
 pub const RTT_REC_MAX_SIZE: usize = core::mem::size_of::<RttRecTask>();
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
@@ -220,6 +263,32 @@ pub struct RttInfo {
     pub pad: u32,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttWindowStart {
+    /// `size_of::<RttWindowStart>()`
+    pub size: u32,
+    pub flags: u32,
+    pub budget_ns: u64,
+    pub tag: u64,
+    pub reserved: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttWindowResult {
+    /// in: `size_of::<RttWindowResult>()`
+    pub size: u32,
+    pub flags: u32,
+    pub tag: u64,
+    pub budget_ns: u64,
+    pub start_ns: u64,
+    pub duration_ns: u64,
+    pub depth: u32,
+    pub pad: u32,
+    pub breakdown: RttBreakdown,
+}
+
 /// C sizes (x86_64 and aarch64 agree: only fixed-width types, natural alignment).
 pub mod c_size {
     pub const BREAKDOWN: usize = 48;
@@ -238,6 +307,9 @@ pub mod c_size {
     pub const BOUND: usize = 16;
     pub const LIN_HIST: usize = 24;
     pub const INFO: usize = 24;
+    pub const REC_WINDOW: usize = 1856;
+    pub const WINDOW_START: usize = 32;
+    pub const WINDOW_RESULT: usize = 96;
 }
 
 const _: () = {
@@ -256,6 +328,9 @@ const _: () = {
     assert!(size_of::<RttBound>() == c_size::BOUND);
     assert!(size_of::<RttLinHist>() == c_size::LIN_HIST);
     assert!(size_of::<RttInfo>() == c_size::INFO);
+    assert!(size_of::<RttRecWindow>() == c_size::REC_WINDOW);
+    assert!(size_of::<RttWindowStart>() == c_size::WINDOW_START);
+    assert!(size_of::<RttWindowResult>() == c_size::WINDOW_RESULT);
     // nr_culprits is what 1.2 appended to the 1.1 record.
     assert!(RttRecWorst::NR_CULPRITS_END == c_size::REC_WORST_V1_1 + 4);
 };
@@ -284,6 +359,9 @@ pub mod ioctl {
     pub const SET_LIN_HIST: u32 = ioc(WRITE, 4, core::mem::size_of::<RttLinHist>());
     pub const RESET: u32 = ioc(NONE, 5, 0);
     pub const SNAPSHOT: u32 = ioc(NONE, 6, 0);
+    pub const WINDOW_START: u32 = ioc(WRITE, 7, core::mem::size_of::<RttWindowStart>());
+    pub const WINDOW_STOP: u32 = ioc(READ | WRITE, 8, core::mem::size_of::<RttWindowResult>());
+    pub const WINDOW_OVERRUNS: u32 = ioc(READ, 9, core::mem::size_of::<u64>());
 }
 
 impl RttRecWorst {

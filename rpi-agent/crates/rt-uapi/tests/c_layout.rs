@@ -52,6 +52,16 @@ macro_rules! layouts {
             "rtt_lin_hist" => RttLinHist { "pid" => pid, "metric" => metric, "lo_ns" => lo_ns, "step_ns" => step_ns }
             "rtt_info" => RttInfo { "uapi_major" => uapi_major, "uapi_minor" => uapi_minor, "capacity" => capacity,
                 "nr_tracked" => nr_tracked, "flags" => flags, "pad" => pad }
+            "rtt_rec_window" => RttRecWindow { "hdr" => hdr, "task" => task, "tag" => tag, "budget_ns" => budget_ns,
+                "start_ns" => start_ns, "duration_ns" => duration_ns, "timer_late_ns" => timer_late_ns,
+                "overruns" => overruns, "events_dropped" => events_dropped, "what" => what, "state" => state,
+                "depth" => depth, "nr_culprits" => nr_culprits, "nr_events" => nr_events, "pad" => pad,
+                "breakdown" => breakdown, "culprits" => culprits, "events" => events }
+            "rtt_window_start" => RttWindowStart { "size" => size, "flags" => flags, "budget_ns" => budget_ns,
+                "tag" => tag, "reserved" => reserved }
+            "rtt_window_result" => RttWindowResult { "size" => size, "flags" => flags, "tag" => tag,
+                "budget_ns" => budget_ns, "start_ns" => start_ns, "duration_ns" => duration_ns, "depth" => depth,
+                "pad" => pad, "breakdown" => breakdown }
         )
     };
 }
@@ -122,6 +132,9 @@ fn ioctls() -> Vec<(&'static str, u64)> {
         ("RTT_IOC_SET_LIN_HIST", ioctl::SET_LIN_HIST.into()),
         ("RTT_IOC_RESET", ioctl::RESET.into()),
         ("RTT_IOC_SNAPSHOT", ioctl::SNAPSHOT.into()),
+        ("RTT_IOC_WINDOW_START", ioctl::WINDOW_START.into()),
+        ("RTT_IOC_WINDOW_STOP", ioctl::WINDOW_STOP.into()),
+        ("RTT_IOC_WINDOW_OVERRUNS", ioctl::WINDOW_OVERRUNS.into()),
     ]
 }
 
@@ -140,6 +153,18 @@ fn constants() -> Vec<(&'static str, u64)> {
         ("RTT_REC_VIOLATION", RTT_REC_VIOLATION.into()),
         ("RTT_REC_WORST", RTT_REC_WORST.into()),
         ("RTT_REC_DROPPED", RTT_REC_DROPPED.into()),
+        ("RTT_REC_WINDOW", RTT_REC_WINDOW.into()),
+        ("RTT_WIN_DEADLINE", RTT_WIN_DEADLINE.into()),
+        ("RTT_WIN_STOP", RTT_WIN_STOP.into()),
+        ("RTT_WS_RUNNING", RTT_WS_RUNNING.into()),
+        ("RTT_WS_WAITING", RTT_WS_WAITING.into()),
+        ("RTT_WS_SLEEP_TIMER", RTT_WS_SLEEP_TIMER.into()),
+        ("RTT_WS_SLEEP_LOCK", RTT_WS_SLEEP_LOCK.into()),
+        ("RTT_WS_SLEEP_IO", RTT_WS_SLEEP_IO.into()),
+        ("RTT_WS_SLEEP_OTHER", RTT_WS_SLEEP_OTHER.into()),
+        ("RTT_WINDOW_MAX_DEPTH", RTT_WINDOW_MAX_DEPTH.into()),
+        ("RTT_WINF_OVERRUN", RTT_WINF_OVERRUN.into()),
+        ("RTT_WINF_DEADLINE", RTT_WINF_DEADLINE.into()),
         ("RTT_REC_MAX_SIZE", RTT_REC_MAX_SIZE as u64),
         ("RTT_F_TRACE", RTT_F_TRACE.into()),
         ("RTT_F_EXITED", RTT_F_EXITED.into()),

@@ -15,7 +15,10 @@
 #include <linux/types.h>
 
 #define RTT_UAPI_MAJOR		1
-#define RTT_UAPI_MINOR		2	/* 1: rtt_event.flags; 2: nr_culprits */
+#define RTT_UAPI_MINOR		3	/* 1: rtt_event.flags; 2: nr_culprits;
+					 * 3: budget windows (RTT_IOC_WINDOW_*,
+					 * RTT_REC_WINDOW)
+					 */
 
 #define RTT_COMM_LEN		16
 #define RTT_LOG2_BUCKETS	32	/* bucket i: [2^(i-1), 2^i) ns; 0: 0 ns; last: open */
@@ -162,6 +165,7 @@ enum rtt_rec_type {
 	RTT_REC_VIOLATION,
 	RTT_REC_WORST,		/* a new worst case with its events */
 	RTT_REC_DROPPED,	/* detail records lost to a slow reader */
+	RTT_REC_WINDOW,		/* a budget window over budget (UAPI 1.3) */
 };
 
 /*
@@ -224,6 +228,57 @@ struct rtt_rec_dropped {
 	__u64 exits;
 };
 
+/*
+ * Where a task's time is going at an instant: the rtt_breakdown field (as
+ * __u64[]) it is added to.
+ */
+enum rtt_win_state {
+	RTT_WS_RUNNING = 0,
+	RTT_WS_WAITING,		/* runnable, not on a CPU */
+	RTT_WS_SLEEP_TIMER,	/* sleep_ns[i]: RTT_WS_SLEEP_TIMER + i */
+	RTT_WS_SLEEP_LOCK,
+	RTT_WS_SLEEP_IO,
+	RTT_WS_SLEEP_OTHER,
+};
+
+/* rtt_rec_window.what: when the record was made */
+enum rtt_window_what {
+	RTT_WIN_DEADLINE = 1,	/* the deadline fired, the window still open */
+	RTT_WIN_STOP,		/* the STOP of a window that overran */
+};
+
+/*
+ * A budget window over its budget (UAPI 1.3). One RTT_WIN_DEADLINE record
+ * when its deadline timer fires while it is open (hdr.t_ns: when the timer
+ * ran, start_ns + budget_ns + timer_late_ns), and one RTT_WIN_STOP record
+ * when it is stopped (hdr.t_ns: the STOP), with the
+ * final duration. culprits and events explain the record's interval, start
+ * to hdr.t_ns (events only for a task tracked with RTT_F_TRACE, and only
+ * while the reader keeps up: a later record of the same kind of the same
+ * task replaces them, nr_events is then 0); a window stopped over budget
+ * before its timer fired has only the STOP record.
+ */
+struct rtt_rec_window {
+	struct rtt_rec_hdr hdr;
+	struct rtt_task_info task;
+	__u64 tag;		/* the START's user tag */
+	__u64 budget_ns;
+	__u64 start_ns;		/* CLOCK_MONOTONIC of the START */
+	__u64 duration_ns;	/* start to the deadline's handling, or STOP */
+	__u64 timer_late_ns;	/* DEADLINE: timer run - its expiry time */
+	__u64 overruns;		/* of this task and tag, cumulative */
+	__u64 events_dropped;
+	__u32 what;		/* enum rtt_window_what */
+	__u32 state;		/* enum rtt_win_state at hdr.t_ns */
+	__u32 depth;		/* nest depth then */
+	__u32 nr_culprits;
+	__u32 nr_events;
+	__u32 pad;
+	struct rtt_breakdown breakdown;		/* sums to duration_ns */
+	struct rtt_culprit culprits[RTT_CULPRITS];
+	struct rtt_event events[RTT_TRACE_EVENTS];
+};
+
 #define RTT_REC_MAX_SIZE	sizeof(struct rtt_rec_task)
 
 /* --- ioctls; every argument is checked against its exact size --- */
@@ -276,5 +331,63 @@ struct rtt_info {
 #define RTT_IOC_RESET		_IO(RTT_IOC_MAGIC, 5)
 /* Queue one RTT_REC_TASK per tracked task into this file's read() stream. */
 #define RTT_IOC_SNAPSHOT	_IO(RTT_IOC_MAGIC, 6)
+
+/*
+ * Budget windows (UAPI 1.3): a section of the calling task's code with a
+ * deadline. RTT_IOC_WINDOW_START opens one for the calling task (tracked
+ * from then on if it was not: as RTT_IOC_ADD of its pid); its deadline
+ * timer fires at start + budget_ns, even if STOP never comes, and reports
+ * the overrun then (RTT_REC_WINDOW, the tracefs event
+ * rt_tracer:window_overrun, EPOLLIN on the file that started it).
+ * RTT_IOC_WINDOW_STOP, from the same task, closes it and fills struct
+ * rtt_window_result: returns 0 within budget, -1 with errno EOVERFLOW
+ * over budget (the result filled all the same).
+ *
+ * Nesting: a START while the task has a window open only counts a level
+ * (its budget and tag are not used); each STOP takes one level off, and
+ * only the STOP of the outermost START closes the window (an inner STOP
+ * returns 0 and fills the result so far, depth >= 1). At most
+ * RTT_WINDOW_MAX_DEPTH levels.
+ *
+ * Both structs start with their own size, and the ioctl numbers carry it
+ * too: either one not this header's gets EINVAL. Errors: EINVAL (size,
+ * flags, reserved not 0, budget 0), E2BIG (START past the maximum depth),
+ * ENOENT (STOP while the calling task has no window open: never started,
+ * or started by another thread), ENOSPC (no free window: module
+ * parameter max_windows; or no free task slot: capacity).
+ */
+#define RTT_WINDOW_MAX_DEPTH	8
+
+struct rtt_window_start {
+	__u32 size;		/* sizeof(struct rtt_window_start) */
+	__u32 flags;		/* 0 */
+	__u64 budget_ns;	/* > 0 */
+	__u64 tag;		/* the user's, reported with the window */
+	__u64 reserved;		/* 0 */
+};
+
+/* rtt_window_result.flags */
+#define RTT_WINF_OVERRUN	(1u << 0)	/* over budget */
+#define RTT_WINF_DEADLINE	(1u << 1)	/* its deadline was reported */
+
+struct rtt_window_result {
+	__u32 size;		/* in: sizeof(struct rtt_window_result) */
+	__u32 flags;		/* out: RTT_WINF_* */
+	__u64 tag;
+	__u64 budget_ns;
+	__u64 start_ns;		/* CLOCK_MONOTONIC of the START */
+	__u64 duration_ns;	/* final (inner STOP: so far) */
+	__u32 depth;		/* levels still open (0: the window closed) */
+	__u32 pad;
+	struct rtt_breakdown breakdown;	/* sums to duration_ns */
+};
+
+#define RTT_IOC_WINDOW_START	_IOW(RTT_IOC_MAGIC, 7, struct rtt_window_start)
+#define RTT_IOC_WINDOW_STOP	_IOWR(RTT_IOC_MAGIC, 8, struct rtt_window_result)
+/*
+ * The overruns reported (deadlines fired) for windows this file started
+ * since the last call; the file is readable (EPOLLIN) while it is not 0.
+ */
+#define RTT_IOC_WINDOW_OVERRUNS	_IOR(RTT_IOC_MAGIC, 9, __u64)
 
 #endif /* _UAPI_LINUX_RT_TRACER_H */

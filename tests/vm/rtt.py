@@ -25,6 +25,9 @@ ARCH = os.environ.get("RTT_ARCH", "aarch64")
 # scripts/build-kernel with kernel-patches/linux) or debug (the same with
 # the checkers of scripts/lib/kernel/debug.config).
 KERNEL = os.environ.get("RTT_KERNEL", "stock")
+# Our kernels (patched, and debug: patched plus the checkers) have the
+# irq_thread tracepoints of kernel-patches/linux, which the module then uses.
+IRQ_HANDLER_TP = KERNEL in ("patched", "debug")
 # One folder per pytest session (others may run the suite at the same time).
 ARTIFACTS = REPO / "build" / ARCH / "vm-tests" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")
 

@@ -157,7 +157,10 @@ def e2e_problems(objs: list[dict]) -> list[str]:
                  "; ".join(e.get("text", "?") for e in wakeups[:3]))
 
     # The findings at the end name the cause of the worst latency: prio_hog
-    # (FIFO 60) on ctrl_loop's CPU, or, as above, a stall on an idle CPU.
+    # (FIFO 60) on ctrl_loop's CPU, or, as above, a stall on an idle CPU;
+    # or, when the module measured that worst case as running (a guest-time
+    # jump while ctrl_loop ran, on a busy host: seen, 21 ms), its own work,
+    # as the breakdown says.
     fnd = [o for o in of_type(objs, "finding") if comm(o) == "ctrl_loop" and o.get("metric") == "latency"]
     if not fnd:
         p.append("no finding for ctrl_loop's latency")
@@ -167,7 +170,8 @@ def e2e_problems(objs: list[dict]) -> list[str]:
             p.append(f"ctrl_loop's latency finding is not violated: {fnd[-1]}")
         blames_hog = cause.get("key") == "preempted_by_higher_prio" and \
             (cause.get("culprit") or {}).get("comm") == "prio_hog"
-        if not blames_hog and cause.get("key") != "idle_cpu":
+        ran = cause.get("part") == "running" and cause.get("key") == "own_work"
+        if not blames_hog and cause.get("key") != "idle_cpu" and not ran:
             p.append(f"ctrl_loop's latency finding does not blame prio_hog: {cause.get('sentence')}")
 
     links = of_type(objs, "link")
@@ -335,6 +339,8 @@ def test_checks_fail_on_captures_without_the_story():
     assert broken(8, cause={"key": "preempted_by_higher_prio", "culprit": {"comm": "bgload"}})
     assert broken(8, cause={"key": "cpu_held", "culprit": {"comm": "prio_hog"}})
     assert not broken(8, cause={"key": "idle_cpu", "culprit": None})
+    assert not broken(8, cause={"key": "own_work", "part": "running", "culprit": None})
+    assert broken(8, cause={"key": "own_work", "part": "waiting", "culprit": None})
 
 
 def test_schema_check_fails_on_lines_that_break_it():

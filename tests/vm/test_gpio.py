@@ -174,8 +174,8 @@ section dmesg dmesg
 
 def _runs(v):
     """The IRQ thread's runs as rt_tracer counts them: each handler call with
-    the irq_thread tracepoints (patched kernel), else each activation."""
-    return v["thread_count"] + v["debounced"] + v["empty"] if rtt.KERNEL == "patched" \
+    the irq_thread tracepoints (our kernels), else each activation."""
+    return v["thread_count"] + v["debounced"] + v["empty"] if rtt.IRQ_HANDLER_TP \
         else v["wakeups"]
 
 

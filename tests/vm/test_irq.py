@@ -28,7 +28,7 @@ import pytest
 
 import rtt
 
-HANDLER = rtt.KERNEL in ("patched", "debug")  # the module uses the irq_thread events
+HANDLER = rtt.IRQ_HANDLER_TP  # the module uses the irq_thread events
 US = 1000
 MS = 1000 * US
 BURST, SLEEP, HOG_MS = 3000, 7000, 1200          # us, us, ms
@@ -409,8 +409,12 @@ def test_irq_delay_hog_is_explained(irq_run):
     # The worst case is spent waiting for the CPU, and the task that had it
     # is prio_hog, for (nearly) a whole burst: it is the top culprit. (The
     # idle task is never charged, so a jump on the idle vCPU stays
-    # unexplained waiting.)
-    assert d.worst["waiting_ns"] >= 0.95 * d.max_ns, t.text
+    # unexplained waiting.) With the handler tracepoints an IRQ can come
+    # while the thread runs a handler: the rest of that run is the thread's
+    # own running, at most its longest run (on the debug kernel, whose
+    # checkers lengthen the handler, seen: 0.79 ms of 5.0 ms).
+    own = min(d.worst["running_ns"], t.metrics["irq"].max_ns) if HANDLER else 0
+    assert d.worst["waiting_ns"] >= 0.95 * (d.max_ns - own), t.text
     top = d.top_culprit
     assert top and (top.pid, top.comm, top.prio) == (hog_pid, "prio_hog", 99 - 60), t.text
     assert top.ns >= 0.9 * BURST * US, t.text

@@ -153,9 +153,9 @@ def test_rt_tracer_measures_the_demo_irq_thread(stim):
     last = max(snaps, key=lambda o: o["metrics"]["irq_delay"]["count"])
     d = last["metrics"]["irq_delay"]
     # One activation per wakeup of the thread (stock kernel) or per handler
-    # run (patched): the demo counted both.
+    # run (our kernels): the demo counted both.
     v = demo_counts(stim, "slow")
-    want = v["wakeups"] if rtt.KERNEL != "patched" else v["thread_count"] + v["empty"]
+    want = v["thread_count"] + v["empty"] if rtt.IRQ_HANDLER_TP else v["wakeups"]
     assert d["count"] == want, (d, v)
     assert d["max_ns"] <= max(p["stimulus_to_done_ns"] for p in pulses), (d, pulses)
 
@@ -245,7 +245,7 @@ def test_storm_counts_stay_exact(stim):
 
 def test_hello_names_the_irq_timing_source(stim):
     hellos = [h for h in of_type(stim["objs"], "hello") if h["uapi_major"] > 0]
-    want = "handler tracepoints" if rtt.KERNEL == "patched" else "derived from IRQ thread"
+    want = "handler tracepoints" if rtt.IRQ_HANDLER_TP else "derived from IRQ thread"
     assert hellos and all(want in (h.get("irq_timing") or "") for h in hellos), hellos
 
 

@@ -104,8 +104,6 @@ void rtt_core_init(struct rtt_core *c)
 	memset(c, 0, sizeof(*c));
 	for (m = 0; m < RTT_NR_METRICS; m++)
 		rtt_stats_init(&c->m[m]);
-	for (m = 0; m < RTT_WIN_TAGS; m++)
-		rtt_stats_init(&c->win_stats[m].st);
 	c->cpu = -1;
 	c->info.irq = -1;
 	rtt_set_rs(c, RTT_RS_UNKNOWN, 0);
@@ -121,8 +119,8 @@ void rtt_core_clear_stats(struct rtt_core *c)
 		memset(&c->worst[m], 0, sizeof(c->worst[m]));
 	}
 	c->events_dropped = 0;
-	for (m = 0; m < RTT_WIN_TAGS; m++) {
-		struct rtt_win_stats *ws = &c->win_stats[m];
+	for (m = 0; c->wst && m < RTT_WIN_TAGS; m++) {
+		struct rtt_win_stats *ws = &c->wst->stats[m];
 
 		ws->abandoned = 0;
 		ws->st.bound_ns = 0;
@@ -209,16 +207,22 @@ void rtt_core_report_metric(const struct rtt_core *c, u32 m,
 
 void rtt_core_report_win_head(const struct rtt_core *c, struct rtt_report *r)
 {
-	r->win_used = c->win_used;
-	r->win_open = c->win.open;
-	r->win_depth = c->win.open ? c->win.depth : 0;
+	r->win_used = c->win_used && c->wst;
+	r->win_open = c->win_open;
+	r->win_depth = c->win_open ? c->wst->win.depth : 0;
 	r->win_tags_dropped = c->win_tags_dropped;
 }
 
 void rtt_core_report_win(const struct rtt_core *c, u32 i, struct rtt_report *r)
 {
-	const struct rtt_win_stats *ws = &c->win_stats[i];
+	const struct rtt_win_stats *ws;
 	struct rtt_win_report *o = &r->win[i];
+
+	if (!c->wst) {
+		memset(o, 0, sizeof(*o));
+		return;
+	}
+	ws = &c->wst->stats[i];
 
 	o->used = ws->used;
 	o->tag = ws->tag;
@@ -1034,17 +1038,18 @@ _Static_assert(offsetof(struct rtt_breakdown, running_ns) ==
 /* The statistics of tag: its entry, a new one, or -1 when all are taken. */
 static s8 rtt_win_stats_of(struct rtt_core *c, u64 tag)
 {
+	struct rtt_win_stats *ws = c->wst->stats;
 	s8 i, free = -1;
 
 	for (i = 0; i < RTT_WIN_TAGS; i++) {
-		if (c->win_stats[i].used && c->win_stats[i].tag == tag)
+		if (ws[i].used && ws[i].tag == tag)
 			return i;
-		if (!c->win_stats[i].used && free < 0)
+		if (!ws[i].used && free < 0)
 			free = i;
 	}
 	if (free >= 0) {
-		c->win_stats[free].used = true;
-		c->win_stats[free].tag = tag;
+		ws[free].used = true;
+		ws[free].tag = tag;
 	}
 	return free;
 }
@@ -1052,10 +1057,13 @@ static s8 rtt_win_stats_of(struct rtt_core *c, u64 tag)
 int rtt_core_window_start(struct rtt_core *c, u64 now, u64 start_mono, s32 cpu,
 			  u64 budget_ns, u64 tag)
 {
-	struct rtt_win *w = &c->win;
+	struct rtt_win *w;
 
+	if (!c->wst)
+		return RTT_WIN_NO_STORE;
+	w = &c->wst->win;
 	rtt_core_catch_up(c);
-	if (w->open) {
+	if (c->win_open) {
 		if (w->depth >= RTT_WINDOW_MAX_DEPTH)
 			return RTT_WIN_TOO_DEEP;
 		w->depth++;
@@ -1069,7 +1077,7 @@ int rtt_core_window_start(struct rtt_core *c, u64 now, u64 start_mono, s32 cpu,
 	now = rtt_account(c, now);
 	rtt_set_cpu(c, now, cpu);
 	memset(w, 0, sizeof(*w));
-	w->open = true;
+	c->win_open = true;
 	w->depth = 1;
 	w->t0 = now;
 	w->start_mono = start_mono;
@@ -1081,7 +1089,7 @@ int rtt_core_window_start(struct rtt_core *c, u64 now, u64 start_mono, s32 cpu,
 	if (w->stats < 0)
 		c->win_tags_dropped++;
 	else
-		c->win_stats[w->stats].st.bound_ns = budget_ns;
+		c->wst->stats[w->stats].st.bound_ns = budget_ns;
 	c->win_used = true;
 	return RTT_WIN_OPENED;
 }
@@ -1090,16 +1098,16 @@ int rtt_core_window_start(struct rtt_core *c, u64 now, u64 start_mono, s32 cpu,
 static u64 rtt_win_so_far(struct rtt_core *c, u64 now, struct rtt_breakdown *bd)
 {
 	now = rtt_account(c, now);
-	rtt_bd_since(c, &c->win.acc0, bd);
-	return now - c->win.t0;
+	rtt_bd_since(c, &c->wst->win.acc0, bd);
+	return now - c->wst->win.t0;
 }
 
 /* An overrun of the open window, reported (what: enum rtt_window_what). */
 static void rtt_win_report(struct rtt_core *c, u64 now, u64 mono, u32 what,
 			   u64 late_ns)
 {
-	struct rtt_win *w = &c->win;
-	struct rtt_win_notice *n = &c->wn;
+	struct rtt_win *w = &c->wst->win;
+	struct rtt_win_notice *n = &c->wst->wn;
 	struct rtt_worst *rep;
 	u64 over = 0;
 
@@ -1109,8 +1117,8 @@ static void rtt_win_report(struct rtt_core *c, u64 now, u64 mono, u32 what,
 		over = 1;
 	}
 	if (w->stats >= 0) {
-		c->win_stats[w->stats].st.violations += over;
-		n->overruns = c->win_stats[w->stats].st.violations;
+		c->wst->stats[w->stats].st.violations += over;
+		n->overruns = c->wst->stats[w->stats].st.violations;
 	} else {
 		n->overruns = 0;
 	}
@@ -1123,8 +1131,8 @@ static void rtt_win_report(struct rtt_core *c, u64 now, u64 mono, u32 what,
 	n->late_ns = late_ns;
 	n->mono = mono;
 	n->end = w->t0 + n->duration_ns;
-	n->seq = ++c->win_rep_seq[what - 1];
-	rep = &c->win_rep[what - 1];
+	n->seq = ++c->wst->rep_seq[what - 1];
+	rep = &c->wst->rep[what - 1];
 	rep->value_ns = n->duration_ns;
 	rep->bd = n->bd;
 	rtt_walk(c, rep, w->t0, n->end, w->own0, RTT_RS_RUNNING,
@@ -1137,9 +1145,9 @@ bool rtt_core_window_deadline(struct rtt_core *c, u64 now, u64 mono,
 			      u64 late_ns)
 {
 	rtt_core_catch_up(c);
-	if (!c->win.open || c->win.deadline_hit || c->win.overrun)
+	if (!c->win_open || c->wst->win.deadline_hit || c->wst->win.overrun)
 		return false;
-	c->win.deadline_hit = true;
+	c->wst->win.deadline_hit = true;
 	rtt_win_report(c, now, mono, RTT_WIN_DEADLINE, late_ns);
 	return true;
 }
@@ -1148,13 +1156,13 @@ bool rtt_core_window_deadline(struct rtt_core *c, u64 now, u64 mono,
 static void rtt_win_record(struct rtt_core *c, u64 v, u64 mono,
 			   const struct rtt_breakdown *bd)
 {
-	struct rtt_win *w = &c->win;
+	struct rtt_win *w = &c->wst->win;
 	struct rtt_win_stats *ws;
 	struct rtt_metric_stats *st;
 
 	if (w->stats < 0)
 		return;
-	ws = &c->win_stats[w->stats];
+	ws = &c->wst->stats[w->stats];
 	st = &ws->st;
 	st->count++;
 	st->sum_ns += v;
@@ -1177,12 +1185,13 @@ static void rtt_win_record(struct rtt_core *c, u64 v, u64 mono,
 int rtt_core_window_stop(struct rtt_core *c, u64 now, u64 mono,
 			 struct rtt_window_result *res)
 {
-	struct rtt_win *w = &c->win;
+	struct rtt_win *w;
 	u64 v;
 
 	rtt_core_catch_up(c);
-	if (!w->open)
+	if (!c->win_open)
 		return RTT_WIN_NONE;
+	w = &c->wst->win;
 	w->depth--;
 	v = rtt_win_so_far(c, now, &res->breakdown);
 	res->tag = w->tag;
@@ -1198,21 +1207,42 @@ int rtt_core_window_stop(struct rtt_core *c, u64 now, u64 mono,
 	rtt_win_record(c, v, mono, &res->breakdown);
 	if (v > w->budget_ns || w->overrun) {
 		rtt_win_report(c, now, mono, RTT_WIN_STOP, 0);
-		w->open = false;
+		c->win_open = false;
 		return RTT_WIN_OVER;
 	}
-	w->open = false;
+	c->win_open = false;
 	return RTT_WIN_CLOSED;
 }
 
 bool rtt_core_window_abandon(struct rtt_core *c)
 {
-	if (!c->win.open)
+	if (!c->win_open)
 		return false;
-	if (c->win.stats >= 0)
-		c->win_stats[c->win.stats].abandoned++;
-	c->win.open = false;
+	if (c->wst->win.stats >= 0)
+		c->wst->stats[c->wst->win.stats].abandoned++;
+	c->win_open = false;
 	return true;
+}
+
+void rtt_core_set_win_store(struct rtt_core *c, struct rtt_win_store *st)
+{
+	u32 i;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < RTT_WIN_TAGS; i++)
+		rtt_stats_init(&st->stats[i].st);
+	c->wst = st;
+}
+
+struct rtt_win_store *rtt_core_take_win_store(struct rtt_core *c)
+{
+	struct rtt_win_store *st = c->wst;
+
+	rtt_core_window_abandon(c);
+	c->wst = NULL;
+	c->win_used = false;
+	c->win_tags_dropped = 0;
+	return st;
 }
 
 /* ---- text ---- */

@@ -157,7 +157,7 @@ enum rtt_run_state {
 #define RTT_N_VIOLATION(m)	BIT(m)
 #define RTT_N_WORST(m)		BIT(8 + (m))
 #define RTT_N_EXIT		BIT(16)
-#define RTT_N_WINDOW		BIT(17)	/* an overrun to report: c->wn */
+#define RTT_N_WINDOW		BIT(17)	/* an overrun to report: c->wst->wn */
 
 /* Budget windows: START tags a task keeps statistics for. */
 #define RTT_WIN_TAGS	4
@@ -177,13 +177,15 @@ struct rtt_win_stats {
 	struct rtt_worst worst;		/* of max_ns, explained */
 };
 
-/* The window open on a task (one at a time: nested STARTs count levels). */
+/*
+ * The window open on a task (one at a time: nested STARTs count levels);
+ * whether one is, is the core's (the per-event paths look at it).
+ */
 struct rtt_win {
-	bool open;
 	bool deadline_hit;		/* the overrun was reported at it */
 	bool overrun;			/* reported (deadline or STOP) */
 	u8 depth;			/* levels open, 1 .. RTT_WINDOW_MAX_DEPTH */
-	s8 stats;			/* its tag's win_stats[], -1: none free */
+	s8 stats;			/* its tag's stats[], -1: none free */
 	u64 t0;				/* the core's clock */
 	u64 start_mono;			/* CLOCK_MONOTONIC, the caller's */
 	u64 budget_ns;
@@ -192,7 +194,7 @@ struct rtt_win {
 	struct rtt_breakdown acc0;	/* acc at the START */
 };
 
-/* An overrun to report (RTT_N_WINDOW), with win_rep[what - 1] its explanation. */
+/* An overrun to report (RTT_N_WINDOW), with rep[what - 1] its explanation. */
 struct rtt_win_notice {
 	u32 what;			/* enum rtt_window_what */
 	u32 state;			/* enum rtt_win_state */
@@ -205,8 +207,27 @@ struct rtt_win_notice {
 	u64 overruns;
 	u64 end;			/* the core's clock */
 	u64 mono;			/* the report's time, the caller's clock */
-	u32 seq;			/* win_rep_seq[what - 1] of it */
+	u32 seq;			/* rep_seq[what - 1] of it */
 	struct rtt_breakdown bd;
+};
+
+/*
+ * The large per-task part of budget windows: the reports' explanations and
+ * each tag's statistics. Kept out of the core so that memory follows the
+ * tasks that use windows, not the capacity: the caller hands one to a
+ * core before its first START (rtt_core_set_win_store()), and takes it
+ * back when the core is done with (rtt_core_take_win_store()).
+ */
+struct rtt_win_store {
+	struct rtt_win win;		/* valid while the core's win_open */
+	struct rtt_win_notice wn;
+	/*
+	 * The explanation of the last report of each kind (wn.what - 1), and
+	 * how many of that kind were made (a reader matches its notice).
+	 */
+	struct rtt_worst rep[2];
+	u32 rep_seq[2];
+	struct rtt_win_stats stats[RTT_WIN_TAGS];
 };
 
 /*
@@ -296,17 +317,10 @@ struct rtt_core {
 	struct rtt_worst worst[RTT_NR_METRICS];
 
 	/* budget windows (rtt_core_window_*()): rare, last */
-	struct rtt_win win;
+	bool win_open;			/* a window is open: wst->win */
 	bool win_used;			/* a window was ever started */
 	u64 win_tags_dropped;		/* windows of tags beyond RTT_WIN_TAGS */
-	struct rtt_win_notice wn;
-	/*
-	 * The explanation of the last report of each kind (wn.what - 1), and
-	 * how many of that kind were made (a reader matches its notice).
-	 */
-	struct rtt_worst win_rep[2];
-	u32 win_rep_seq[2];
-	struct rtt_win_stats win_stats[RTT_WIN_TAGS];
+	struct rtt_win_store *wst;	/* NULL: none handed over (yet) */
 };
 
 /* Where, in a breakdown seen as u64[], the time in each state goes. */
@@ -727,7 +741,7 @@ static inline bool rtt_core_watched(const struct rtt_core *c)
 	return c->rs == RTT_RS_WAITING || c->rs == RTT_RS_RUNNING ||
 	       (c->rs == RTT_RS_SLEEPING &&
 		c->sleep_cause == RTT_STATE_SLEEP_LOCK &&
-		(c->iv_open || c->win.open));
+		(c->iv_open || c->win_open));
 }
 
 /*
@@ -737,11 +751,13 @@ static inline bool rtt_core_watched(const struct rtt_core *c)
  * rtt_core_window_start(): the task, running on cpu, opens a window at
  * now (start_mono: CLOCK_MONOTONIC then) or, one open, a nested level.
  * Returns RTT_WIN_OPENED (arm its deadline at now + budget_ns),
- * RTT_WIN_NESTED, or RTT_WIN_TOO_DEEP (nothing changed).
+ * RTT_WIN_NESTED, RTT_WIN_TOO_DEEP or RTT_WIN_NO_STORE (no store handed
+ * over; for both, nothing changed).
  */
 #define RTT_WIN_OPENED		0
 #define RTT_WIN_NESTED		1
 #define RTT_WIN_TOO_DEEP	(-1)
+#define RTT_WIN_NO_STORE	(-2)
 int rtt_core_window_start(struct rtt_core *c, u64 now, u64 start_mono, s32 cpu,
 			  u64 budget_ns, u64 tag);
 
@@ -772,6 +788,15 @@ bool rtt_core_window_deadline(struct rtt_core *c, u64 now, u64 mono,
  * dropped (counted as abandoned). Returns whether one was open.
  */
 bool rtt_core_window_abandon(struct rtt_core *c);
+
+/*
+ * The windows' storage: st (any content) is set up and the core's from
+ * now on; the core must have none. rtt_core_take_win_store() takes it
+ * back (an open window abandoned first) and returns it, or NULL: the
+ * core then reports no windows, and refuses STARTs until it is given one.
+ */
+void rtt_core_set_win_store(struct rtt_core *c, struct rtt_win_store *st);
+struct rtt_win_store *rtt_core_take_win_store(struct rtt_core *c);
 
 /* enum rtt_win_state of the task as the core has it */
 u32 rtt_core_win_state(const struct rtt_core *c);

@@ -302,6 +302,18 @@ static ssize_t timers_armed_show(struct kobject *k, struct kobj_attribute *a,
 	return sysfs_emit(buf, "%u\n", rtt_timers_armed());
 }
 
+static ssize_t window_tasks_show(struct kobject *k, struct kobj_attribute *a,
+				 char *buf)
+{
+	return sysfs_emit(buf, "%u\n", rtt_window_tasks);
+}
+
+static ssize_t window_tasks_in_use_show(struct kobject *k,
+					struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", rtt_window_tasks_in_use());
+}
+
 /* uprobe bindings: "p PATH:START STOP budget=NS", "-p PATH:START" */
 #define RTT_BIND_WRITE_MAX	256
 
@@ -331,6 +343,9 @@ static struct kobj_attribute rtt_attr_windows = __ATTR_RW(windows);
 static struct kobj_attribute rtt_attr_max_windows = __ATTR_RO(max_windows);
 static struct kobj_attribute rtt_attr_windows_in_use = __ATTR_RO(windows_in_use);
 static struct kobj_attribute rtt_attr_timers_armed = __ATTR_RO(timers_armed);
+static struct kobj_attribute rtt_attr_window_tasks = __ATTR_RO(window_tasks);
+static struct kobj_attribute rtt_attr_window_tasks_in_use =
+	__ATTR_RO(window_tasks_in_use);
 static struct kobj_attribute rtt_attr_add_pid = __ATTR_WO(add_pid);
 static struct kobj_attribute rtt_attr_add_tgid = __ATTR_WO(add_tgid);
 static struct kobj_attribute rtt_attr_add_irq = __ATTR_WO(add_irq);
@@ -486,6 +501,8 @@ static struct attribute *rtt_attrs[] = {
 	&rtt_attr_max_windows.attr,
 	&rtt_attr_windows_in_use.attr,
 	&rtt_attr_timers_armed.attr,
+	&rtt_attr_window_tasks.attr,
+	&rtt_attr_window_tasks_in_use.attr,
 	NULL,
 };
 
@@ -676,9 +693,10 @@ static size_t rtt_stage(void)
 			life = s->life;
 			rtt_rec_info = s->core.info;
 			/* a later report of the same kind replaced it: none */
-			explained = s->core.win_rep_seq[n.metric - 1] == n.win_seq;
+			explained = s->core.wst &&
+				    s->core.wst->rep_seq[n.metric - 1] == n.win_seq;
 			if (explained)
-				*rtt_rec_worst = s->core.win_rep[n.metric - 1];
+				*rtt_rec_worst = s->core.wst->rep[n.metric - 1];
 			rtt_slot_unlock(s, flags);
 			if (life == RTT_LIFE_FREE || gen != n.gen)
 				continue;

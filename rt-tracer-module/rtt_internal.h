@@ -217,6 +217,7 @@ bool rtt_slot_report(struct rtt_slot *s, struct rtt_report *r, u32 *gen,
 
 /* budget windows (rtt_main.c) */
 extern unsigned int rtt_max_windows;
+extern unsigned int rtt_window_tasks;
 int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag, u32 src);
 void rtt_windows_drop_src(u32 src);
 int rtt_window_stop(struct rtt_window_result *res);
@@ -226,6 +227,7 @@ u64 rtt_wfile_take(struct rtt_wfile *wf);
 bool rtt_wfile_ready(struct rtt_wfile *wf);
 unsigned int rtt_windows_in_use(void);
 unsigned int rtt_timers_armed(void);
+unsigned int rtt_window_tasks_in_use(void);
 
 /* uprobe bindings of windows (rtt_bind.c) */
 #define RTT_MAX_BINDINGS	16

@@ -198,6 +198,7 @@ static void rtt_tbl_rebuild(void)
 static void rtt_probes_sync(void);
 static struct rtt_window *rtt_win_detach(struct rtt_slot *s);
 static void rtt_win_release(struct rtt_window *w);
+static void rtt_wst_put(struct rtt_win_store *st);
 static void rtt_log_exits(void);
 static void rtt_log_exit(struct rtt_slot *s);
 
@@ -594,9 +595,15 @@ static const char rtt_nobody[RTT_COMM_LEN] = "-";
 static void rtt_notify_window(struct rtt_slot *s, struct rtt_notice *n)
 {
 	const struct rtt_core *c = &s->core;
-	const struct rtt_win_notice *wn = &c->wn;
-	const struct rtt_worst *rep = &c->win_rep[wn->what - 1];
-	bool cul = rep->nr_culprits;
+	const struct rtt_win_notice *wn;
+	const struct rtt_worst *rep;
+	bool cul;
+
+	if (WARN_ON_ONCE(!c->wst))
+		return;
+	wn = &c->wst->wn;
+	rep = &c->wst->rep[wn->what - 1];
+	cul = rep->nr_culprits;
 
 	trace_window_overrun(c->info.pid, c->info.comm, wn,
 			     cul ? rep->culprits[0].pid : -1,
@@ -1389,6 +1396,7 @@ static int rtt_find_probes(void)
  */
 static bool rtt_slot_retire(struct rtt_slot *s)
 {
+	struct rtt_win_store *st;
 	struct rtt_window *w;
 	unsigned long flags;
 	bool live;
@@ -1413,6 +1421,8 @@ static bool rtt_slot_retire(struct rtt_slot *s)
 	rtt_slot_lock_irqoff(s);
 	rtt_core_window_abandon(&s->core);
 	w = rtt_win_detach(s);
+	/* with life FREE in the same section: no reader sees it after */
+	st = rtt_core_take_win_store(&s->core);
 	s->life = RTT_LIFE_FREE;
 	s->task = NULL;
 	s->worst_queued = 0;
@@ -1421,6 +1431,7 @@ static bool rtt_slot_retire(struct rtt_slot *s)
 	rtt_slot_unlock_irqoff(s);
 	rtt_raw_unlock(&rtt_tbl_lock, flags);
 	rtt_win_release(w);
+	rtt_wst_put(st);
 	rtt_iface_forget(s);
 	s->next_free = rtt_retired;
 	rtt_retired = s;
@@ -1432,7 +1443,7 @@ static bool rtt_slot_retire(struct rtt_slot *s)
  * after_live: some tracked a live task. Those wait a grace period first:
  * a switch probe may have found one for its task just before and still be
  * about to leave it a switch-in, which must not reach the next task. The
- * 27 KB core is reset outside any lock: a FREE slot is only ever looked
+ * large core is reset outside any lock: a FREE slot is only ever looked
  * at under its lock by code that checks life or task first.
  */
 static void rtt_slots_recycle(bool after_live)
@@ -1445,6 +1456,7 @@ static void rtt_slots_recycle(bool after_live)
 		synchronize_rcu();
 	while ((s = rtt_retired)) {
 		rtt_retired = s->next_free;
+		WARN_ON_ONCE(s->core.wst);	/* rtt_slot_retire() took it */
 		rtt_core_init(&s->core);
 		rtt_raw_lock(&rtt_tbl_lock, flags);
 		s->next_free = rtt_free_list;
@@ -1804,7 +1816,125 @@ MODULE_PARM_DESC(max_windows, "budget windows open at once at most (1..4096, def
 static struct rtt_window *rtt_windows;
 static struct rtt_window *rtt_win_free;
 static unsigned int rtt_win_used;
-static DEFINE_RAW_SPINLOCK(rtt_win_lock);	/* pool, owners, wfile counts */
+/* pools (windows, stores), owners, wfile counts */
+static DEFINE_RAW_SPINLOCK(rtt_win_lock);
+
+/*
+ * The windows' statistics and reports of a task (struct rtt_win_store)
+ * come from a pool of window_tasks, taken at its first START: a task that
+ * never starts a window costs none of it. The record keeps it after the
+ * task exits (its window statistics stay readable in `tasks`) until the
+ * slot is retired (DEL, reset, a reader collecting the exit record, slot
+ * reuse) or, the pool empty, a START takes it (rtt_wst_reclaim()).
+ */
+unsigned int rtt_window_tasks = 2;
+module_param_named(window_tasks, rtt_window_tasks, uint, 0444);
+MODULE_PARM_DESC(window_tasks, "tasks with budget window statistics at once at most (1..capacity, default 2)");
+
+struct rtt_wstore {
+	struct rtt_win_store st;
+	struct rtt_wstore *next_free;
+};
+
+static struct rtt_wstore *rtt_wstores;
+static struct rtt_wstore *rtt_wst_free;
+static unsigned int rtt_wst_used;
+
+unsigned int rtt_window_tasks_in_use(void)
+{
+	return READ_ONCE(rtt_wst_used);
+}
+
+/* Any context: a store from the pool, or NULL */
+static struct rtt_win_store *rtt_wst_pop(void)
+{
+	struct rtt_wstore *ws;
+	unsigned long flags;
+
+	rtt_raw_lock(&rtt_win_lock, flags);
+	ws = rtt_wst_free;
+	if (ws) {
+		rtt_wst_free = ws->next_free;
+		WRITE_ONCE(rtt_wst_used, rtt_wst_used + 1);
+	}
+	rtt_raw_unlock(&rtt_win_lock, flags);
+	return ws ? &ws->st : NULL;
+}
+
+/* Any context: st (reachable from no core any more; NULL: none) back */
+static void rtt_wst_put(struct rtt_win_store *st)
+{
+	struct rtt_wstore *ws;
+	unsigned long flags;
+
+	if (!st)
+		return;
+	ws = container_of(st, struct rtt_wstore, st);
+	rtt_raw_lock(&rtt_win_lock, flags);
+	ws->next_free = rtt_wst_free;
+	rtt_wst_free = ws;
+	WRITE_ONCE(rtt_wst_used, rtt_wst_used - 1);
+	rtt_raw_unlock(&rtt_win_lock, flags);
+}
+
+/*
+ * rtt_ctl_mutex held: the store of the oldest exited record that has one,
+ * taken from it (its windows no longer shown), else that of a task already
+ * exiting, or NULL. Under the mutex an EXITED slot stays EXITED and nothing
+ * else gives or takes its store.
+ */
+static struct rtt_win_store *rtt_wst_reclaim(void)
+{
+	struct rtt_slot *best = NULL;
+	struct rtt_win_store *st = NULL;
+	unsigned long flags;
+	unsigned int i;
+
+	lockdep_assert_held(&rtt_ctl_mutex);
+	for (i = 0; i < rtt_capacity; i++) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		if (READ_ONCE(s->life) == RTT_LIFE_EXITED && s->core.wst &&
+		    (!best || s->core.exit_ns < best->core.exit_ns))
+			best = s;
+	}
+	if (best) {
+		rtt_slot_lock(best, &flags);
+		st = rtt_core_take_win_store(&best->core);
+		rtt_slot_unlock(best, flags);
+		return st;
+	}
+	/*
+	 * A thread's joiner runs once its exit has cleared its tid, before
+	 * the exit probe: exiting, it starts no window again. Its task_struct
+	 * stays valid while the slot lock keeps the exit probe out.
+	 */
+	for (i = 0; !st && i < rtt_capacity; i++) {
+		struct rtt_slot *s = &rtt_slots[i];
+
+		rtt_slot_lock(s, &flags);
+		if (s->task && s->core.wst && (s->task->flags & PF_EXITING))
+			st = rtt_core_take_win_store(&s->core);
+		rtt_slot_unlock(s, flags);
+	}
+	return st;
+}
+
+/* Process context, no lock held: a store for a task's first START */
+static struct rtt_win_store *rtt_wst_get(void)
+{
+	struct rtt_win_store *st = rtt_wst_pop();
+
+	if (st)
+		return st;
+	mutex_lock(&rtt_ctl_mutex);
+	st = rtt_wst_reclaim();
+	mutex_unlock(&rtt_ctl_mutex);
+	if (!st)
+		pr_info_ratelimited("START refused (ENOSPC): all window_tasks=%u stores in use by tracked tasks\n",
+				    rtt_window_tasks);
+	return st;
+}
 
 /* A deadline is start + budget in CLOCK_MONOTONIC's ktime: bounded. */
 #define RTT_WIN_BUDGET_MAX	((u64)KTIME_MAX / 2)
@@ -1913,6 +2043,7 @@ static enum hrtimer_restart rtt_win_fire(struct hrtimer *t)
 int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag, u32 src)
 {
 	struct task_struct *p = current;
+	struct rtt_win_store *st = NULL;
 	struct rtt_window *w = NULL;
 	unsigned long flags;
 	struct rtt_slot *s;
@@ -1927,22 +2058,38 @@ int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag, u32 src)
 		s = rtt_lookup(p);
 		if (s) {
 			rtt_slot_lock_irqoff(s);
-			if (rtt_slot_tracks(s, p))
+			if (rtt_slot_tracks(s, p) && (s->core.wst || st))
 				break;
+			if (rtt_slot_tracks(s, p)) {
+				/* the first START: a store, which may sleep */
+				rtt_slot_unlock_irqoff(s);
+				rtt_irq_restore(flags);
+				st = rtt_wst_get();
+				if (!st)
+					return -ENOSPC;
+				continue;
+			}
 			rtt_slot_unlock_irqoff(s);
 		}
 		rtt_irq_restore(flags);
-		if (tries)
+		if (tries) {
+			rtt_wst_put(st);
 			return -ESRCH;	/* untracked again meanwhile */
+		}
 		ret = rtt_ctl_add(RTT_TRACK_PID, p->pid, 0);
 		if (ret && ret != -EEXIST)
 			return ret;
 	}
+	if (!s->core.wst) {
+		rtt_core_set_win_store(&s->core, st);
+		st = NULL;
+	}
 	rtt_slot_catch_up(s);
-	if (!s->core.win.open) {
+	if (!s->core.win_open) {
 		w = rtt_win_get(wf);
 		if (!w) {
 			rtt_slot_unlock(s, flags);
+			rtt_wst_put(st);
 			return -ENOSPC;
 		}
 	}
@@ -1961,6 +2108,7 @@ int rtt_window_start(struct rtt_wfile *wf, u64 budget_ns, u64 tag, u32 src)
 	rtt_sync_watch(s);
 	rtt_notify(s);
 	rtt_slot_unlock(s, flags);
+	rtt_wst_put(st);	/* another START of the task gave it one */
 	return ret == RTT_WIN_TOO_DEEP ? -E2BIG : 0;
 }
 
@@ -2071,6 +2219,20 @@ static int rtt_windows_init(void)
 		rtt_win_free = w;
 	}
 	rtt_memory_bytes += array_size(rtt_max_windows, sizeof(*rtt_windows));
+	if (rtt_window_tasks < 1 || rtt_window_tasks > rtt_capacity) {
+		pr_err("window_tasks must be 1..capacity (%u), not %u\n",
+		       rtt_capacity, rtt_window_tasks);
+		return -EINVAL;
+	}
+	rtt_wstores = vzalloc(array_size(rtt_window_tasks,
+					 sizeof(*rtt_wstores)));
+	if (!rtt_wstores)
+		return -ENOMEM;
+	for (i = rtt_window_tasks; i-- > 0;) {
+		rtt_wstores[i].next_free = rtt_wst_free;
+		rtt_wst_free = &rtt_wstores[i];
+	}
+	rtt_memory_bytes += array_size(rtt_window_tasks, sizeof(*rtt_wstores));
 	return 0;
 }
 
@@ -2133,6 +2295,10 @@ static void rtt_free_all(void)
 	vfree(rtt_windows);
 	rtt_windows = NULL;
 	rtt_win_free = NULL;
+	vfree(rtt_wstores);
+	rtt_wstores = NULL;
+	rtt_wst_free = NULL;
+	rtt_wst_used = 0;
 	rtt_logs = NULL;
 	rtt_slots = NULL;
 	rtt_tbl = NULL;
@@ -2198,9 +2364,10 @@ static int __init rtt_init(void)
 	if (ret)
 		goto fail_free;
 	rtt_memory_bytes += rtt_iface_memory();
-	pr_info("loaded: capacity=%u max_windows=%u memory_bytes=%zu (slot %zu bytes) irq_tracepoints=%s irq_source=%s\n",
-		rtt_capacity, rtt_max_windows, rtt_memory_bytes,
-		sizeof(struct rtt_slot),
+	pr_info("loaded: capacity=%u max_windows=%u window_tasks=%u memory_bytes=%zu (slot %zu bytes, window store %zu) irq_tracepoints=%s irq_source=%s\n",
+		rtt_capacity, rtt_max_windows, rtt_window_tasks,
+		rtt_memory_bytes, sizeof(struct rtt_slot),
+		sizeof(struct rtt_wstore),
 		rtt_have_irq_tp ? "yes" : "no",
 		rtt_have_irqh_tp ? "handler" : "derived");
 	return 0;

@@ -17,6 +17,8 @@
  *            thread, EPOLLIN at the deadline (lines "check NAME ok|FAIL")
  *   enospc   more threads with windows than max_windows (load the module
  *            with max_windows=1)
+ *   wtasks   more threads with window statistics than window_tasks (load
+ *            the module with window_tasks=1)
  * With -R a reader thread prints the module's RTT_REC_WINDOW records.
  *
  * A warm-up window (tag 99) comes first, untimed: it makes the task
@@ -41,7 +43,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: win_loop [options]\n"
 		"A loop of budget windows that overrun on purpose.\n"
-		"  -m MODE     busy|preempt|sleep|lock|hang|exit|errors|enospc (default busy)\n"
+		"  -m MODE     busy|preempt|sleep|lock|hang|exit|errors|enospc|wtasks (default busy)\n"
 		"  -b US       budget per window (default 1000)\n"
 		"  -w US       work per window within budget (default 200)\n"
 		"  -o US       extra time past the budget, by the mode's cause (default 0)\n"
@@ -394,6 +396,25 @@ static void enospc(void)
 	CHECK("slot_free_again", e == 0, "errno %d", e);
 }
 
+/*
+ * window_tasks=1: the first task to START keeps the store while tracked,
+ * windows closed or not; a second task's START is refused, the first's
+ * go on.
+ */
+static void wtasks(void)
+{
+	pthread_t t;
+	int e = -1;
+
+	CHECK("first_task", rtt_window_start(60 * NSEC_PER_SEC) == 0 &&
+	      rtt_window_stop() == 0, "errno %d", errno);
+	pthread_create(&t, NULL, enospc_thread, &e);
+	pthread_join(t, NULL);
+	CHECK("second_task_enospc", e == ENOSPC, "errno %d", e);
+	CHECK("first_task_again", rtt_window_start(60 * NSEC_PER_SEC) == 0 &&
+	      rtt_window_stop() == 0, "errno %d", errno);
+}
+
 /* The tasks file while this process still runs (its records are there). */
 static void print_tasks(void)
 {
@@ -446,11 +467,14 @@ int main(int argc, char **argv)
 		while (!reader_ok)
 			sleep_us(1000);
 	}
-	if (!strcmp(mode, "errors") || !strcmp(mode, "enospc")) {
+	if (!strcmp(mode, "errors") || !strcmp(mode, "enospc") ||
+	    !strcmp(mode, "wtasks")) {
 		set_name("win_check");
 		announce("win_check", 0, -1);
 		if (!strcmp(mode, "errors"))
 			errors();
+		else if (!strcmp(mode, "wtasks"))
+			wtasks();
 		else
 			enospc();
 		printf("win_loop: summary mode=%s fails=%d\n", mode, fails);

@@ -11,6 +11,7 @@
 static int passed, failed, cur_failed;
 static struct rtt_core core;	/* big: not on the stack */
 static struct rtt_core core2;
+static struct rtt_win_store wstore;	/* what the module's pool hands out */
 static struct rtt_report report;
 
 /* The sysfs text of a core, as the module formats a slot's report. */
@@ -1215,6 +1216,9 @@ static struct rtt_core *win_task(u64 t)
 {
 	struct rtt_core *c = fresh(&core, 123, RTT_F_TRACE);
 
+	/* not zeroed: the core sets it up */
+	memset(&wstore, 0xa5, sizeof(wstore));
+	rtt_core_set_win_store(c, &wstore);
 	rtt_core_wakeup(c, t, 1, &waker, 0);
 	sw(c, t, 1, &idle, 0, me(c));
 	return c;
@@ -1254,7 +1258,7 @@ static void t_window_within_budget(void)
 	/* the deadline timer, had it not been cancelled in time: nothing */
 	CHECK(!rtt_core_window_deadline(c, 11000, 11000, 0));
 	CHECK(!(rtt_core_take_notify(c) & RTT_N_WINDOW));
-	ws = &c->win_stats[0];
+	ws = &c->wst->stats[0];
 	CHECK(ws->used);
 	CHECK_EQ(ws->tag, 7);
 	CHECK_EQ(ws->st.count, 1);
@@ -1278,7 +1282,7 @@ static void t_window_within_budget(void)
 static void t_window_deadline_preempted(void)
 {
 	struct rtt_core *c = win_task(100);
-	struct rtt_win_notice *n = &c->wn;
+	struct rtt_win_notice *n = &c->wst->wn;
 	struct rtt_window_result res;
 
 	CHECK_EQ(rtt_core_window_start(c, 1000, 1000, 1, 10000, 1),
@@ -1296,9 +1300,9 @@ static void t_window_deadline_preempted(void)
 	CHECK_EQ(n->bd.waiting_ns, 8050);
 	CHECK_EQ(n->overruns, 1);
 	CHECK_EQ(n->tag, 1);
-	CHECK_EQ(c->win_rep[0].nr_culprits, 1);
-	CHECK_EQ(c->win_rep[0].culprits[0].pid, hog.pid);
-	CHECK_EQ(c->win_rep[0].culprits[0].ns, 8050);
+	CHECK_EQ(c->wst->rep[0].nr_culprits, 1);
+	CHECK_EQ(c->wst->rep[0].culprits[0].pid, hog.pid);
+	CHECK_EQ(c->wst->rep[0].culprits[0].ns, 8050);
 	/* once only */
 	CHECK(!rtt_core_window_deadline(c, 12000, 12000, 0));
 	sw(c, 20000, 1, &hog, RTT_STATE_SLEEP_TIMER, me(c));
@@ -1310,15 +1314,15 @@ static void t_window_deadline_preempted(void)
 	CHECK_EQ(res.flags, RTT_WINF_OVERRUN | RTT_WINF_DEADLINE);
 	CHECK_EQ(res.duration_ns, 20000);
 	CHECK_EQ(res.breakdown.waiting_ns, 17000);
-	CHECK_EQ(c->win_rep[1].culprits[0].pid, hog.pid);
-	CHECK_EQ(c->win_rep[1].culprits[0].ns, 17000);
+	CHECK_EQ(c->wst->rep[1].culprits[0].pid, hog.pid);
+	CHECK_EQ(c->wst->rep[1].culprits[0].ns, 17000);
 	/* the deadline's stays for a reader of its record */
-	CHECK_EQ(c->win_rep[0].culprits[0].ns, 8050);
-	CHECK_EQ(c->win_rep_seq[0], 1);
-	CHECK_EQ(c->win_rep_seq[1], 1);
-	CHECK_EQ(c->win_stats[0].st.violations, 1);
-	CHECK_EQ(c->win_stats[0].st.count, 1);
-	CHECK_EQ(c->win_stats[0].worst.culprits[0].pid, hog.pid);
+	CHECK_EQ(c->wst->rep[0].culprits[0].ns, 8050);
+	CHECK_EQ(c->wst->rep_seq[0], 1);
+	CHECK_EQ(c->wst->rep_seq[1], 1);
+	CHECK_EQ(c->wst->stats[0].st.violations, 1);
+	CHECK_EQ(c->wst->stats[0].st.count, 1);
+	CHECK_EQ(c->wst->stats[0].worst.culprits[0].pid, hog.pid);
 }
 
 /* Asleep on a lock at the deadline: that state, the holder charged. */
@@ -1333,15 +1337,15 @@ static void t_window_deadline_lock(void)
 	CHECK(rtt_core_watched(c));
 	sw(c, 4000, 1, &holder, RTT_STATE_PREEMPTED, &hog);
 	CHECK(rtt_core_window_deadline(c, 6000, 6000, 0));
-	CHECK_EQ(c->wn.state, RTT_WS_SLEEP_LOCK);
-	CHECK_EQ(c->wn.bd.sleep_ns[RTT_STATE_SLEEP_LOCK - 1], 4500);
-	CHECK_EQ(bd_field(&c->wn.bd, RTT_WS_RUNNING), 500);
+	CHECK_EQ(c->wst->wn.state, RTT_WS_SLEEP_LOCK);
+	CHECK_EQ(c->wst->wn.bd.sleep_ns[RTT_STATE_SLEEP_LOCK - 1], 4500);
+	CHECK_EQ(bd_field(&c->wst->wn.bd, RTT_WS_RUNNING), 500);
 	/* the holder, and who keeps it from running up to the deadline */
-	CHECK_EQ(c->win_rep[0].nr_culprits, 2);
-	CHECK_EQ(c->win_rep[0].culprits[0].pid, 700);
-	CHECK_EQ(c->win_rep[0].culprits[0].ns, 2500);
-	CHECK_EQ(c->win_rep[0].culprits[1].pid, hog.pid);
-	CHECK_EQ(c->win_rep[0].culprits[1].ns, 2000);
+	CHECK_EQ(c->wst->rep[0].nr_culprits, 2);
+	CHECK_EQ(c->wst->rep[0].culprits[0].pid, 700);
+	CHECK_EQ(c->wst->rep[0].culprits[0].ns, 2500);
+	CHECK_EQ(c->wst->rep[0].culprits[1].pid, hog.pid);
+	CHECK_EQ(c->wst->rep[0].culprits[1].ns, 2000);
 }
 
 /* Over budget, stopped before the timer ran: reported at the STOP. */
@@ -1354,17 +1358,17 @@ static void t_window_over_before_timer(void)
 	CHECK_EQ(rtt_core_window_stop(c, 6001, 6001, &res), RTT_WIN_OVER);
 	CHECK_EQ(res.flags, RTT_WINF_OVERRUN);
 	CHECK(rtt_core_take_notify(c) & RTT_N_WINDOW);
-	CHECK_EQ(c->wn.what, RTT_WIN_STOP);
-	CHECK_EQ(c->wn.state, RTT_WS_RUNNING);
-	CHECK_EQ(c->wn.bd.running_ns, 5001);
-	CHECK_EQ(c->win_stats[0].st.violations, 1);
+	CHECK_EQ(c->wst->wn.what, RTT_WIN_STOP);
+	CHECK_EQ(c->wst->wn.state, RTT_WS_RUNNING);
+	CHECK_EQ(c->wst->wn.bd.running_ns, 5001);
+	CHECK_EQ(c->wst->stats[0].st.violations, 1);
 	/* the timer, run late: the window is gone */
 	CHECK(!rtt_core_window_deadline(c, 6100, 6100, 100));
 	/* exactly at budget is within it */
 	rtt_core_window_start(c, 10000, 10000, 1, 5000, 3);
 	CHECK_EQ(rtt_core_window_stop(c, 15000, 15000, &res), RTT_WIN_CLOSED);
-	CHECK_EQ(c->win_stats[0].st.violations, 1);
-	CHECK_EQ(c->win_stats[0].st.count, 2);
+	CHECK_EQ(c->wst->stats[0].st.violations, 1);
+	CHECK_EQ(c->wst->stats[0].st.count, 2);
 }
 
 /* Nesting: levels counted up to the maximum, only the outermost closes. */
@@ -1380,10 +1384,10 @@ static void t_window_nesting(void)
 	for (i = 1; i < RTT_WINDOW_MAX_DEPTH; i++)
 		CHECK_EQ(rtt_core_window_start(c, 1000 + i, 1000 + i, 1, 5, 99),
 			 RTT_WIN_NESTED);
-	CHECK_EQ(c->win.depth, RTT_WINDOW_MAX_DEPTH);
+	CHECK_EQ(c->wst->win.depth, RTT_WINDOW_MAX_DEPTH);
 	CHECK_EQ(rtt_core_window_start(c, 2000, 2000, 1, 5, 99),
 		 RTT_WIN_TOO_DEEP);
-	CHECK_EQ(c->win.depth, RTT_WINDOW_MAX_DEPTH);
+	CHECK_EQ(c->wst->win.depth, RTT_WINDOW_MAX_DEPTH);
 	for (i = RTT_WINDOW_MAX_DEPTH - 1; i > 0; i--) {
 		CHECK_EQ(rtt_core_window_stop(c, 3000, 3000, &res),
 			 RTT_WIN_INNER);
@@ -1393,12 +1397,12 @@ static void t_window_nesting(void)
 		CHECK_EQ(res.budget_ns, 100000);
 		CHECK_EQ(res.duration_ns, 2000);
 	}
-	CHECK_EQ(c->win_stats[0].st.count, 0);
+	CHECK_EQ(c->wst->stats[0].st.count, 0);
 	CHECK_EQ(rtt_core_window_stop(c, 4000, 4000, &res), RTT_WIN_CLOSED);
 	CHECK_EQ(res.depth, 0);
 	CHECK_EQ(res.duration_ns, 3000);
-	CHECK_EQ(c->win_stats[0].st.count, 1);
-	CHECK(!c->win_stats[1].used);	/* tag 99 never opened a window */
+	CHECK_EQ(c->wst->stats[0].st.count, 1);
+	CHECK(!c->wst->stats[1].used);	/* tag 99 never opened a window */
 	CHECK_EQ(rtt_core_window_stop(c, 5000, 5000, &res), RTT_WIN_NONE);
 }
 
@@ -1416,19 +1420,19 @@ static void t_window_tags_exit(void)
 		rtt_core_window_stop(c, t + 100 + i, t + 100 + i, &res);
 	}
 	for (i = 0; i < RTT_WIN_TAGS; i++) {
-		CHECK_EQ(c->win_stats[i].tag, 100 + i);
-		CHECK_EQ(c->win_stats[i].st.count, 1);
-		CHECK_EQ(c->win_stats[i].st.max_ns, 100 + i);
+		CHECK_EQ(c->wst->stats[i].tag, 100 + i);
+		CHECK_EQ(c->wst->stats[i].st.count, 1);
+		CHECK_EQ(c->wst->stats[i].st.max_ns, 100 + i);
 	}
 	CHECK_EQ(c->win_tags_dropped, 1);
 	rtt_core_window_start(c, t, t, 1, 100000, 101);
-	CHECK(c->win.open);
+	CHECK(c->win_open);
 	format(c, buf, sizeof(buf));
 	CHECK(strstr(buf, "  windows open=1 depth=1 tags_dropped=1\n"));
 	CHECK(strstr(buf, "  window tag=101 count=1 min_ns=101 mean_ns=101 max_ns=101 budget_ns=100000 overruns=0 last_ns=101 abandoned=0\n"));
 	rtt_core_exit(c, t + 50);
-	CHECK(!c->win.open);
-	CHECK_EQ(c->win_stats[1].abandoned, 1);
+	CHECK(!c->win_open);
+	CHECK_EQ(c->wst->stats[1].abandoned, 1);
 	CHECK(!rtt_core_window_deadline(c, t + 200000, t + 200000, 0));
 	CHECK_EQ(rtt_core_window_stop(c, t + 300000, t, &res), RTT_WIN_NONE);
 	format(c, buf, sizeof(buf));
@@ -1446,6 +1450,7 @@ static void t_window_unknown_start(void)
 	struct rtt_core *c = fresh(&core, 123, 0);
 	struct rtt_window_result res;
 
+	rtt_core_set_win_store(c, &wstore);
 	rtt_core_window_start(c, 1000, 1000, 0, 5000, 0);
 	CHECK_EQ(c->rs, RTT_RS_RUNNING);
 	CHECK_EQ(c->cpu, 0);
@@ -1453,6 +1458,88 @@ static void t_window_unknown_start(void)
 	CHECK_EQ(rtt_core_window_stop(c, 2000, 2000, &res), RTT_WIN_CLOSED);
 	CHECK_EQ(res.breakdown.running_ns, 1000);
 	CHECK(rtt_core_window_abandon(c) == false);
+}
+
+/*
+ * No store: START refused, nothing changed, the events counted as ever;
+ * the store taken back drops an open window (abandoned) and its report.
+ */
+static void t_window_no_store(void)
+{
+	struct rtt_core *c = fresh(&core, 123, RTT_F_TRACE);
+	struct rtt_core *ref = fresh(&core2, 123, RTT_F_TRACE);
+	struct rtt_window_result res;
+	struct rtt_report *r1 = malloc(sizeof(*r1)), *r2 = malloc(sizeof(*r2));
+	char buf[RTT_FORMAT_MAX], buf2[RTT_FORMAT_MAX];
+	u8 rs = c->rs;
+	int i;
+
+	CHECK(!c->wst);
+	CHECK_EQ(rtt_core_window_start(c, 1000, 1000, 1, 5000, 1),
+		 RTT_WIN_NO_STORE);
+	CHECK(!c->win_open && !c->win_used);
+	CHECK_EQ(c->rs, rs);
+	CHECK_EQ(c->acc.running_ns, 0);
+	CHECK_EQ(rtt_core_window_stop(c, 2000, 2000, &res), RTT_WIN_NONE);
+	CHECK(!rtt_core_window_deadline(c, 7000, 7000, 0));
+	CHECK(!rtt_core_window_abandon(c));
+	CHECK_EQ(rtt_core_take_notify(c), 0);
+	CHECK(!rtt_core_take_win_store(c));
+	/* the same events on c and on a core that never saw a START */
+	for (i = 0; i < 20; i++) {
+		struct rtt_core *x;
+		u64 t = 10000 + i * 1000;
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			x = k ? ref : c;
+			rtt_core_wakeup(x, t, 1, &waker, 0);
+			sw(x, t + 100, 1, &idle, 0, me(x));
+			sw(x, t + 400, 1, me(x), RTT_STATE_SLEEP_TIMER, &idle);
+		}
+	}
+	rtt_core_exit(c, 40000);
+	rtt_core_exit(ref, 40000);
+	CHECK_EQ(rtt_core_take_notify(c), rtt_core_take_notify(ref));
+	CHECK(r1 && r2);
+	memset(r1, 0, sizeof(*r1));
+	memset(r2, 0, sizeof(*r2));
+	rtt_core_report(c, r1);
+	rtt_core_report(ref, r2);
+	CHECK(!r1->win_used);
+	CHECK_EQ(r1->m[0].count, 20);
+	CHECK(!memcmp(r1, r2, sizeof(*r1)));
+	rtt_core_format(r1, buf, sizeof(buf));
+	rtt_core_format(r2, buf2, sizeof(buf2));
+	CHECK(!strcmp(buf, buf2));
+	CHECK(!strstr(buf, "window"));
+	free(r1);
+	free(r2);
+
+	/* a store taken back with a window open: abandoned, then refused */
+	c = win_task(100);
+	CHECK_EQ(rtt_core_window_start(c, 1000, 1000, 1, 5000, 4),
+		 RTT_WIN_OPENED);
+	CHECK(rtt_core_take_win_store(c) == &wstore);
+	CHECK_EQ(wstore.stats[0].abandoned, 1);
+	CHECK(!c->win_open && !c->wst);
+	CHECK(!rtt_core_window_deadline(c, 7000, 7000, 0));
+	CHECK_EQ(rtt_core_window_stop(c, 8000, 8000, &res), RTT_WIN_NONE);
+	CHECK_EQ(rtt_core_window_start(c, 9000, 9000, 1, 5000, 4),
+		 RTT_WIN_NO_STORE);
+	rtt_core_clear_stats(c);
+	format(c, buf, sizeof(buf));
+	CHECK(!strstr(buf, "window"));
+	/* handed one again (any content): a fresh one */
+	memset(&wstore, 0x5a, sizeof(wstore));
+	rtt_core_set_win_store(c, &wstore);
+	CHECK_EQ(rtt_core_window_start(c, 10000, 10000, 1, 5000, 4),
+		 RTT_WIN_OPENED);
+	CHECK_EQ(rtt_core_window_stop(c, 11000, 11000, &res), RTT_WIN_CLOSED);
+	CHECK_EQ(wstore.stats[0].st.count, 1);
+	CHECK_EQ(wstore.stats[0].st.min_ns, 1000);
+	CHECK_EQ(wstore.stats[0].abandoned, 0);
+	CHECK(!wstore.stats[1].used);
 }
 
 int main(void)
@@ -1492,6 +1579,7 @@ int main(void)
 	run("window_nesting", t_window_nesting);
 	run("window_tags_exit", t_window_tags_exit);
 	run("window_unknown_start", t_window_unknown_start);
+	run("window_no_store", t_window_no_store);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

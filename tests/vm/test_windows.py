@@ -45,7 +45,8 @@ LOOPS = 5
 
 
 def _counters(tag: str) -> str:
-    return f'echo "counters {tag} in_use=$(cat $S/windows_in_use) armed=$(cat $S/timers_armed)"'
+    return (f'echo "counters {tag} in_use=$(cat $S/windows_in_use) armed=$(cat $S/timers_armed)"\n'
+            f'echo "wtasks {tag} in_use=$(cat $S/window_tasks_in_use)"')
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +65,10 @@ rmmod rt_tracer || echo "@@@ error rmmod with a window open (loop {i})"
 kill -9 $cf; wait $cf 2>/dev/null
 load_module
 {_counters(f"loop{i}-reloaded")}""" for i in range(LOOPS))
+    # window_tasks=4: the three records with windows never stopped (their
+    # statistics stay readable once exited) and the task untracked by DEL
     run = rtt.run_guest("windows", f"""
-load_module
+load_module "capacity=64 window_tasks=4"
 echo 0 > $T/tracing_on
 echo mono > $T/trace_clock
 echo 1 > $T/events/rt_tracer/window_overrun/enable
@@ -111,6 +114,18 @@ win_loop -m enospc > /tmp/enospc.out 2>&1; echo "enospc status=$?"
 section enospc cat /tmp/enospc.out
 {_counters("enospc")}
 rmmod rt_tracer || echo "@@@ error rmmod after enospc"
+modprobe rt_tracer window_tasks=1 || echo "@@@ error modprobe window_tasks=1"
+{_counters("wt-start")}
+win_loop -m wtasks > /tmp/wtasks.out 2>&1; echo "wtasks status=$?"
+section wtasks cat /tmp/wtasks.out
+{_counters("wt-exited")}
+# the exited record's store goes to the next task that starts a window
+win_loop -m exit -b 60000000 > /tmp/wtexit.out 2>&1 || echo "@@@ error win_loop exit after wtasks"
+section wtexit cat /tmp/wtexit.out
+{_counters("wt-reclaimed")}
+ctl del_pid "$(tid_of /tmp/wtexit.out win_loop)"
+{_counters("wt-del")}
+rmmod rt_tracer || echo "@@@ error rmmod after wtasks"
 kill $BG 2>/dev/null
 section dmesg dmesg
 """, timeout=200)
@@ -129,6 +144,11 @@ def results(run, mode):
 
 def records(run, mode):
     return [_kv(ln) for ln in run.section(mode).splitlines() if ln.startswith("win_loop: record ")]
+
+
+def wtasks(run) -> dict:
+    """window_tasks_in_use at each counters point"""
+    return {m[1]: int(m[2]) for m in re.finditer(r"^wtasks (\S+) in_use=(\d+)$", run.stdout, re.M)}
 
 
 def counters(run) -> dict:
@@ -496,3 +516,32 @@ def test_unbind_while_running(bind_run):
     assert 0 < wa.count < 300 and wa.abandoned <= 1, t.text
     assert wb.count == 300, t.text
     assert t.win_state["open"] == 0, t.text
+
+
+def test_window_tasks_pool(win_run):
+    """The windows' statistics come from a pool of window_tasks: a task
+    takes one at its first START and keeps it while its record lasts
+    (exited: until a START needs it); DEL and rmmod give them back.
+    window_tasks=1: a second task's START is ENOSPC while the first's
+    windows go on; after the first exited, the next task's START reclaims
+    its store."""
+    w = wtasks(win_run)
+    assert w["start"] == 0, w
+    # (the modes' records go when a reader collects their exit records)
+    # the records of hang, hang2 and exit keep theirs, with hang3 all four
+    assert w["hang2-armed"] >= 2 and w["exited"] >= 3, w
+    assert w["del-armed"] == 4, w
+    # untracked (DEL): its store back at once
+    assert w["del-done"] == 3, w
+    # (the first loop's module is the first load's: those three and closefd)
+    assert w["loop0-open"] == 4, w
+    for i in range(LOOPS):
+        assert w[f"loop{i}-reloaded"] == 0, w
+        assert i == 0 or w[f"loop{i}-open"] == 1, w
+    out = win_run.section("wtasks")
+    assert "wtasks status=0" in win_run.stdout and " FAIL" not in out, out
+    assert len(re.findall(r"^win_loop: check \S+ ok$", out, re.M)) == 3, out
+    assert (w["wt-start"], w["wt-exited"], w["wt-reclaimed"], w["wt-del"]) == (0, 1, 1, 0), w
+    assert "started mode=exit" in win_run.section("wtexit"), win_run.section("wtexit")
+    assert "@@@ error" not in win_run.stdout
+    assert "START refused (ENOSPC): all window_tasks=1 stores in use" in win_run.section("dmesg")

@@ -442,7 +442,7 @@ section trace cat $T/trace
 ctl windows "p $B:{off['a0']} {off['a1']} budget={a[1]}"
 rmmod rt_tracer || echo "@@@ error rmmod with a binding"
 section dmesg dmesg
-""", timeout=200)
+""", icount=True, timeout=200)
     run.assert_ok()
     run.offsets = {k: int(v, 16) for k, v in off.items()}
     return run

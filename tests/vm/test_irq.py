@@ -375,9 +375,12 @@ def test_irq_delay_quiet_is_small(irq_run):
     # measured 5-50 us under icount; far below a hog burst. Up to 2 samples
     # may be icount guest-time jumps on the idle vCPU (seen: one of 1.49 ms
     # in 595, no culprit: only the idle task had the CPU): counted from the
-    # linear histogram (125 us steps), samples of 250 us or more.
+    # linear histogram (125 us steps), samples of 250 us or more: a kernel
+    # path, 1 ms on the debug kernel, where an IRQ that comes during a
+    # handler run waits for the rest of that run, which the checkers
+    # lengthen (seen: 7 samples of 250 us - 1.5 ms, one of them 1 ms or more).
     lin = d.linear
-    slow = lin["over"] + sum(n for lo, _, n in lin["buckets"] if lo >= 250 * US)
+    slow = lin["over"] + sum(n for lo, _, n in lin["buckets"] if lo >= rtt.kernel_path_ns(250 * US))
     # (debug kernel: a run several times longer in wall time, so more of
     # QEMU's round-robin turns; seen 3)
     assert slow <= (4 if rtt.DEBUG else 2), t.text

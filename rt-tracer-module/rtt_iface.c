@@ -47,6 +47,7 @@ static_assert(sizeof(struct rtt_bound) == 16);
 static_assert(sizeof(struct rtt_lin_hist) == 24);
 static_assert(sizeof(struct rtt_info) == 24);
 static_assert(sizeof(struct rtt_rec_window) == 1856);
+static_assert(sizeof(struct rtt_rec_window_stats) == 880);
 static_assert(sizeof(struct rtt_window_start) == 32);
 static_assert(sizeof(struct rtt_window_result) == 96);
 
@@ -530,6 +531,9 @@ static struct rtt_report *rtt_rec_report;	/* a slot, for TASK */
 static struct rtt_task_info rtt_rec_info;
 static struct rtt_worst *rtt_rec_worst;
 static u64 rtt_rec_bound, rtt_rec_worst_at;
+/* the WINDOW_STATS records still owed for rtt_rec_report's TASK record */
+static u32 rtt_rec_win_next = RTT_WIN_TAGS;
+static u64 rtt_rec_task_at;
 
 void rtt_iface_forget(struct rtt_slot *s)
 {
@@ -547,7 +551,8 @@ size_t rtt_iface_memory(void)
 
 static bool rtt_have_data(void)
 {
-	return READ_ONCE(rtt_rec_size) || !rtt_ring_empty() ||
+	return READ_ONCE(rtt_rec_size) ||
+	       READ_ONCE(rtt_rec_win_next) < RTT_WIN_TAGS || !rtt_ring_empty() ||
 	       find_first_bit(rtt_snap_bits, rtt_capacity) < rtt_capacity;
 }
 
@@ -569,6 +574,28 @@ static size_t rtt_make_task(u64 t)
 	r->task = rtt_rec_report->info;
 	r->events_dropped = rtt_rec_report->events_dropped;
 	memcpy(r->m, rtt_rec_report->m, sizeof(r->m));
+	rtt_rec_task_at = t;
+	WRITE_ONCE(rtt_rec_win_next,
+		   rtt_rec_report->win_used ? 0 : RTT_WIN_TAGS);
+	return sizeof(*r);
+}
+
+/* rtt_read_mutex held: tag i of the task of the last TASK record */
+static size_t rtt_make_window_stats(u32 i)
+{
+	const struct rtt_win_report *w = &rtt_rec_report->win[i];
+	struct rtt_rec_window_stats *r = rtt_rec;
+
+	memset(r, 0, sizeof(*r));
+	rtt_hdr(&r->hdr, RTT_REC_WINDOW_STATS, sizeof(*r), rtt_rec_task_at);
+	r->task = rtt_rec_report->info;
+	r->tag = w->tag;
+	r->abandoned = w->abandoned;
+	r->tags_dropped = rtt_rec_report->win_tags_dropped;
+	r->depth = rtt_rec_report->win_open ? rtt_rec_report->win_depth : 0;
+	r->nr_culprits = w->nr_culprits;
+	r->st = w->st;
+	memcpy(r->culprits, w->culprits, sizeof(r->culprits));
 	return sizeof(*r);
 }
 
@@ -656,6 +683,12 @@ static size_t rtt_stage(void)
 	u32 gen;
 	u8 life;
 
+	while (rtt_rec_win_next < RTT_WIN_TAGS) {
+		i = rtt_rec_win_next;
+		WRITE_ONCE(rtt_rec_win_next, i + 1);
+		if (rtt_rec_report->win[i].used)
+			return rtt_make_window_stats(i);
+	}
 	rtt_ring_take_dropped(&v, &w, &e);
 	if (v || w || e) {
 		struct rtt_rec_dropped *r = rtt_rec;
@@ -832,6 +865,7 @@ static int rtt_dev_open(struct inode *inode, struct file *f)
 	mutex_lock(&rtt_read_mutex);
 	rtt_seq = 0;
 	rtt_rec_size = 0;
+	WRITE_ONCE(rtt_rec_win_next, RTT_WIN_TAGS);
 	bitmap_zero(rtt_snap_bits, rtt_capacity);
 	rtt_ring_flush();
 	rtt_clear_worst_queued();

@@ -15,9 +15,10 @@
 #include <linux/types.h>
 
 #define RTT_UAPI_MAJOR		1
-#define RTT_UAPI_MINOR		3	/* 1: rtt_event.flags; 2: nr_culprits;
+#define RTT_UAPI_MINOR		4	/* 1: rtt_event.flags; 2: nr_culprits;
 					 * 3: budget windows (RTT_IOC_WINDOW_*,
-					 * RTT_REC_WINDOW)
+					 * RTT_REC_WINDOW); 4: window statistics
+					 * (RTT_REC_WINDOW_STATS)
 					 */
 
 #define RTT_COMM_LEN		16
@@ -166,6 +167,7 @@ enum rtt_rec_type {
 	RTT_REC_WORST,		/* a new worst case with its events */
 	RTT_REC_DROPPED,	/* detail records lost to a slow reader */
 	RTT_REC_WINDOW,		/* a budget window over budget (UAPI 1.3) */
+	RTT_REC_WINDOW_STATS,	/* a task's windows of one tag (UAPI 1.4) */
 };
 
 /*
@@ -277,6 +279,27 @@ struct rtt_rec_window {
 	struct rtt_breakdown breakdown;		/* sums to duration_ns */
 	struct rtt_culprit culprits[RTT_CULPRITS];
 	struct rtt_event events[RTT_TRACE_EVENTS];
+};
+
+/*
+ * The windows of one START tag of a task (UAPI 1.4; a binding's tag is its
+ * START offset): one record per tag in use, right after each RTT_REC_TASK
+ * of a task that started windows (hdr.t_ns: the TASK record's). In st,
+ * count .. log2_hist are the stopped windows' durations, bound_ns the
+ * budget of the last START, violations the overruns (also of windows that
+ * never stopped), worst and worst_at_ns the longest window's breakdown
+ * and end; culprits are the tasks that ran instead during that one.
+ */
+struct rtt_rec_window_stats {
+	struct rtt_rec_hdr hdr;
+	struct rtt_task_info task;
+	__u64 tag;
+	__u64 abandoned;	/* open when the task exited or stopped being tracked */
+	__u64 tags_dropped;	/* the task's windows of tags beyond those kept */
+	__u32 depth;		/* the task's window open now: its depth, 0: none */
+	__u32 nr_culprits;
+	struct rtt_metric_stats st;
+	struct rtt_culprit culprits[RTT_CULPRITS];
 };
 
 #define RTT_REC_MAX_SIZE	sizeof(struct rtt_rec_task)

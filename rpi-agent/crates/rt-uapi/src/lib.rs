@@ -8,8 +8,8 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 pub const RTT_UAPI_MAJOR: u32 = 1;
 /// 1: `RttEvent::flags`; 2: `RttRecWorst::nr_culprits`; 3: budget windows
-/// (`ioctl::WINDOW_*`, `RttRecWindow`).
-pub const RTT_UAPI_MINOR: u32 = 3;
+/// (`ioctl::WINDOW_*`, `RttRecWindow`); 4: `RttRecWindowStats`.
+pub const RTT_UAPI_MINOR: u32 = 4;
 
 pub const RTT_COMM_LEN: usize = 16;
 pub const RTT_LOG2_BUCKETS: usize = 32;
@@ -44,6 +44,8 @@ pub const RTT_REC_WORST: u16 = 3;
 pub const RTT_REC_DROPPED: u16 = 4;
 /// A budget window over budget (UAPI 1.3).
 pub const RTT_REC_WINDOW: u16 = 5;
+/// 1.4: the windows of one START tag of a task, after its `RttRecTask`.
+pub const RTT_REC_WINDOW_STATS: u16 = 6;
 
 /// `RttRecWindow::what`
 pub const RTT_WIN_DEADLINE: u32 = 1;
@@ -224,6 +226,24 @@ pub struct RttRecWindow {
     pub events: [RttEvent; RTT_TRACE_EVENTS],
 }
 
+/// The windows of one START tag of a task (a binding's tag: its START
+/// offset). In `st`: the stopped windows' durations, the last budget as
+/// `bound_ns`, the overruns as `violations`, the longest one's breakdown.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttRecWindowStats {
+    pub hdr: RttRecHdr,
+    pub task: RttTaskInfo,
+    pub tag: u64,
+    pub abandoned: u64,
+    pub tags_dropped: u64,
+    /// The task's window open now: its depth; 0: none.
+    pub depth: u32,
+    pub nr_culprits: u32,
+    pub st: RttMetricStats,
+    pub culprits: [RttCulprit; RTT_CULPRITS],
+}
+
 pub const RTT_REC_MAX_SIZE: usize = core::mem::size_of::<RttRecTask>();
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
@@ -308,6 +328,7 @@ pub mod c_size {
     pub const LIN_HIST: usize = 24;
     pub const INFO: usize = 24;
     pub const REC_WINDOW: usize = 1856;
+    pub const REC_WINDOW_STATS: usize = 880;
     pub const WINDOW_START: usize = 32;
     pub const WINDOW_RESULT: usize = 96;
 }
@@ -329,6 +350,7 @@ const _: () = {
     assert!(size_of::<RttLinHist>() == c_size::LIN_HIST);
     assert!(size_of::<RttInfo>() == c_size::INFO);
     assert!(size_of::<RttRecWindow>() == c_size::REC_WINDOW);
+    assert!(size_of::<RttRecWindowStats>() == c_size::REC_WINDOW_STATS);
     assert!(size_of::<RttWindowStart>() == c_size::WINDOW_START);
     assert!(size_of::<RttWindowResult>() == c_size::WINDOW_RESULT);
     // nr_culprits is what 1.2 appended to the 1.1 record.
@@ -394,6 +416,8 @@ pub fn min_record_size(type_: u16) -> Option<usize> {
         RTT_REC_VIOLATION => size_of::<RttRecViolation>(),
         RTT_REC_WORST => c_size::REC_WORST_V1_1,
         RTT_REC_DROPPED => size_of::<RttRecDropped>(),
+        RTT_REC_WINDOW => size_of::<RttRecWindow>(),
+        RTT_REC_WINDOW_STATS => size_of::<RttRecWindowStats>(),
         _ => return None,
     })
 }
@@ -406,6 +430,8 @@ pub enum Record {
     Violation(RttRecViolation),
     Worst(RttRecWorst),
     Dropped(RttRecDropped),
+    Window(RttRecWindow),
+    WindowStats(RttRecWindowStats),
     /// A type this mirror does not know (skipped using hdr.size).
     Unknown(RttRecHdr),
 }
@@ -484,6 +510,8 @@ pub fn parse_record(buf: &[u8]) -> Result<(Record, usize), RecordError> {
         RTT_REC_VIOLATION => Record::Violation(read_known(rec)),
         RTT_REC_WORST => Record::Worst(read_known(rec)),
         RTT_REC_DROPPED => Record::Dropped(read_known(rec)),
+        RTT_REC_WINDOW => Record::Window(read_known(rec)),
+        RTT_REC_WINDOW_STATS => Record::WindowStats(read_known(rec)),
         _ => Record::Unknown(hdr),
     };
     Ok((r, size))

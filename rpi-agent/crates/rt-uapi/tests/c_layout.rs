@@ -57,6 +57,9 @@ macro_rules! layouts {
                 "overruns" => overruns, "events_dropped" => events_dropped, "what" => what, "state" => state,
                 "depth" => depth, "nr_culprits" => nr_culprits, "nr_events" => nr_events, "pad" => pad,
                 "breakdown" => breakdown, "culprits" => culprits, "events" => events }
+            "rtt_rec_window_stats" => RttRecWindowStats { "hdr" => hdr, "task" => task, "tag" => tag,
+                "abandoned" => abandoned, "tags_dropped" => tags_dropped, "depth" => depth,
+                "nr_culprits" => nr_culprits, "st" => st, "culprits" => culprits }
             "rtt_window_start" => RttWindowStart { "size" => size, "flags" => flags, "budget_ns" => budget_ns,
                 "tag" => tag, "reserved" => reserved }
             "rtt_window_result" => RttWindowResult { "size" => size, "flags" => flags, "tag" => tag,

@@ -189,6 +189,8 @@ fn minimum_sizes_are_the_oldest_versions() {
     assert_eq!(min_record_size(RTT_REC_VIOLATION), Some(c_size::REC_VIOLATION));
     assert_eq!(min_record_size(RTT_REC_WORST), Some(1808));
     assert_eq!(min_record_size(RTT_REC_DROPPED), Some(c_size::REC_DROPPED));
+    assert_eq!(min_record_size(RTT_REC_WINDOW), Some(c_size::REC_WINDOW));
+    assert_eq!(min_record_size(RTT_REC_WINDOW_STATS), Some(c_size::REC_WINDOW_STATS));
     assert_eq!(min_record_size(0), None);
-    assert_eq!(min_record_size(5), None);
+    assert_eq!(min_record_size(7), None);
 }

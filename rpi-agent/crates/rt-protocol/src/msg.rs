@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Wire protocol version. Major: incompatible change; minor: additions only.
 pub const PROTOCOL_MAJOR: u16 = 1;
-pub const PROTOCOL_MINOR: u16 = 3;
+pub const PROTOCOL_MINOR: u16 = 4;
 
 pub const COMM_LEN: usize = 16;
 /// Log2 histogram buckets (bucket i: [2^(i-1), 2^i) ns; 0: 0 ns; last: open).
@@ -44,6 +44,10 @@ pub mod kind {
     pub const GPIO_PULSE: u16 = 10;
     /// 1.3: GPIO stimulus pulses of an interval, summarised.
     pub const GPIO_SUMMARY: u16 = 11;
+    /// 1.4: a budget window over its budget, at its deadline or its stop.
+    pub const WINDOW: u16 = 12;
+    /// 1.4: a task's budget windows of one tag, after its snapshot.
+    pub const WINDOW_STATS: u16 = 13;
 
     /// The minor version (of major 1) that brought `kind`; None: a kind
     /// this version does not know.
@@ -51,6 +55,7 @@ pub mod kind {
         match kind {
             HELLO..=NOTICE => Some(0),
             GPIO_PULSE | GPIO_SUMMARY => Some(3),
+            WINDOW | WINDOW_STATS => Some(4),
             _ => None,
         }
     }
@@ -83,6 +88,45 @@ pub mod metric {
 pub mod event_flag {
     /// A wakeup from hard interrupt context: `other_*` is the interrupted task.
     pub const HARDIRQ: u8 = 0x01;
+}
+
+/// `WindowOverrun::what`, equal to `enum rtt_window_what`.
+pub mod window_what {
+    /// The deadline fired; the window was still open.
+    pub const DEADLINE: u8 = 1;
+    /// The stop of a window that overran (its final duration).
+    pub const STOP: u8 = 2;
+
+    pub fn name(w: u8) -> &'static str {
+        match w {
+            DEADLINE => "deadline",
+            STOP => "stop",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Where a task's time is going at an instant (`WindowOverrun::state`),
+/// equal to `enum rtt_win_state`: the `Breakdown` field it adds to.
+pub mod win_state {
+    pub const RUNNING: u8 = 0;
+    pub const WAITING: u8 = 1;
+    pub const SLEEP_TIMER: u8 = 2;
+    pub const SLEEP_LOCK: u8 = 3;
+    pub const SLEEP_IO: u8 = 4;
+    pub const SLEEP_OTHER: u8 = 5;
+
+    pub fn name(s: u8) -> &'static str {
+        match s {
+            RUNNING => "running",
+            WAITING => "waiting",
+            SLEEP_TIMER => "sleep_timer",
+            SLEEP_LOCK => "sleep_lock",
+            SLEEP_IO => "sleep_io",
+            SLEEP_OTHER => "sleep_other",
+            _ => "unknown",
+        }
+    }
 }
 
 pub mod event {
@@ -688,6 +732,62 @@ mod notice_level_tests {
     }
 }
 
+/// A budget window over its budget (1.4): one at its deadline while it is
+/// still open (`what` DEADLINE; `t_ns` = start + budget + the timer's own
+/// lateness), one at its stop (`what` STOP, the final duration). The
+/// breakdown, culprits and events explain `start_ns` .. `t_ns`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WindowOverrun {
+    pub t_ns: u64,
+    pub task: TaskInfo,
+    /// The START's tag (a uprobe binding's: its START offset).
+    pub tag: u64,
+    /// `window_what::*`.
+    pub what: u8,
+    /// `win_state::*`: the task's state at `t_ns`.
+    pub state: u8,
+    /// Nest depth then.
+    pub depth: u8,
+    pub budget_ns: u64,
+    /// CLOCK_MONOTONIC of the START.
+    pub start_ns: u64,
+    pub duration_ns: u64,
+    /// DEADLINE: how late the deadline timer ran.
+    pub timer_late_ns: u64,
+    /// Of this task and tag, cumulative.
+    pub overruns: u64,
+    pub events_dropped: u64,
+    pub breakdown: Breakdown,
+    pub culprits: Vec<Culprit, MAX_CULPRITS>,
+    pub events: Vec<Event, MAX_EVENTS>,
+    /// `event_flag::*` of `events[i]`.
+    pub event_flags: Vec<u8, MAX_EVENTS>,
+}
+
+/// A task's budget windows of one tag (1.4), sent after each snapshot of a
+/// task that started windows. In `stats`: the stopped windows' durations
+/// (count .. histograms), `bound_ns` the last START's budget, `violations`
+/// the overruns (also of windows that never stopped), `worst` the
+/// breakdown of the longest; `stats.metric` is [`WINDOW_METRIC`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WindowStats {
+    pub t_ns: u64,
+    pub task: TaskInfo,
+    pub tag: u64,
+    /// Windows open when the task exited or stopped being tracked.
+    pub abandoned: u64,
+    /// The task's windows of tags beyond those the module keeps.
+    pub tags_dropped: u64,
+    /// The task's window open now: its nest depth; 0: none.
+    pub depth: u8,
+    pub stats: MetricStats,
+    /// Tasks that ran instead during the longest window, longest first.
+    pub culprits: Vec<Culprit, MAX_CULPRITS>,
+}
+
+/// `MetricStats::metric` of window statistics: not a scheduler metric.
+pub const WINDOW_METRIC: u8 = 0xff;
+
 /// Every message this version knows.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -703,6 +803,8 @@ pub enum Message {
     Notice(Notice),
     GpioPulse(GpioPulse),
     GpioSummary(GpioSummary),
+    Window(WindowOverrun),
+    WindowStats(WindowStats),
 }
 
 impl Message {
@@ -719,6 +821,8 @@ impl Message {
             Message::Notice(_) => kind::NOTICE,
             Message::GpioPulse(_) => kind::GPIO_PULSE,
             Message::GpioSummary(_) => kind::GPIO_SUMMARY,
+            Message::Window(_) => kind::WINDOW,
+            Message::WindowStats(_) => kind::WINDOW_STATS,
         }
     }
 
@@ -734,6 +838,8 @@ impl Message {
             Message::Notice(m) => postcard::to_slice(m, buf),
             Message::GpioPulse(m) => postcard::to_slice(m, buf),
             Message::GpioSummary(m) => postcard::to_slice(m, buf),
+            Message::Window(m) => postcard::to_slice(m, buf),
+            Message::WindowStats(m) => postcard::to_slice(m, buf),
         }
     }
 
@@ -765,6 +871,8 @@ impl Message {
             kind::NOTICE => Message::Notice(take(payload)?),
             kind::GPIO_PULSE => Message::GpioPulse(take(payload)?),
             kind::GPIO_SUMMARY => Message::GpioSummary(take(payload)?),
+            kind::WINDOW => Message::Window(take(payload)?),
+            kind::WINDOW_STATS => Message::WindowStats(take(payload)?),
             _ => return Ok(None),
         }))
     }

@@ -306,6 +306,107 @@ fn a_1_2_decoder_skips_kinds_10_and_11_and_keeps_what_follows() {
     }
 }
 
+/// A window of budget 1 ms that hit its deadline while `hog` held the CPU.
+fn golden_window_msg() -> Message {
+    let Message::Worst(w) = golden_worst_msg(&[event_flag::HARDIRQ]) else {
+        unreachable!()
+    };
+    Message::Window(WindowOverrun {
+        t_ns: 6_001_020,
+        task: task(),
+        tag: 7,
+        what: window_what::DEADLINE,
+        state: win_state::WAITING,
+        depth: 1,
+        budget_ns: 1_000_000,
+        start_ns: 5_000_000,
+        duration_ns: 1_001_020,
+        timer_late_ns: 1_020,
+        overruns: 1,
+        events_dropped: 0,
+        breakdown: Breakdown {
+            running_ns: 200_000,
+            waiting_ns: 801_020,
+            ..Default::default()
+        },
+        culprits: w.culprits,
+        events: w.events,
+        event_flags: w.event_flags,
+    })
+}
+
+fn golden_window_stats_msg() -> Message {
+    let mut log2 = heapless::Vec::new();
+    log2.push(Bucket { idx: 19, count: 9 }).unwrap();
+    log2.push(Bucket { idx: 21, count: 1 }).unwrap();
+    let Message::Worst(w) = golden_worst_msg(&[]) else {
+        unreachable!()
+    };
+    Message::WindowStats(WindowStats {
+        t_ns: 9_000_000,
+        task: task(),
+        tag: 7,
+        abandoned: 0,
+        tags_dropped: 0,
+        depth: 0,
+        stats: MetricStats {
+            metric: WINDOW_METRIC,
+            count: 10,
+            min_ns: 400_000,
+            max_ns: 1_059_000,
+            sum_ns: 5_059_000,
+            bound_ns: 1_000_000,
+            violations: 1,
+            last_ns: 450_000,
+            log2,
+            lin: None,
+            worst: Breakdown {
+                running_ns: 1_000_000,
+                waiting_ns: 59_000,
+                ..Default::default()
+            },
+            worst_at_ns: 6_059_000,
+        },
+        culprits: w.culprits,
+    })
+}
+
+#[test]
+fn golden_window_and_window_stats() {
+    // 1.4: kinds 12 and 13
+    check(12, golden_window_msg(), GOLDEN_WINDOW);
+    check(13, golden_window_stats_msg(), GOLDEN_WINDOW_STATS);
+}
+
+/// A 1.3 decoder skips 1.4's window kinds and decodes what follows.
+#[test]
+fn a_1_3_decoder_skips_kinds_12_and_13_and_keeps_what_follows() {
+    let bytes: Vec<u8> = [wire(12, &golden_window_msg()), wire(13, &golden_window_stats_msg())]
+        .concat()
+        .into_iter()
+        .chain(b"console line\n".iter().copied())
+        .chain(wire(14, &golden_heartbeat_msg()))
+        .collect();
+    for (minor, unknown) in [(3, vec![(12, kind::WINDOW), (13, kind::WINDOW_STATS)]), (4, vec![])] {
+        let mut dec = Box::new(StreamDecoder::knowing_minor(minor));
+        let (mut seqs, mut skipped) = (Vec::new(), Vec::new());
+        let mut f = |i: Item<'_>| match i {
+            Item::Message { seq, .. } => seqs.push(seq),
+            Item::Unknown { seq, kind } => skipped.push((seq, kind)),
+            Item::Console(_) => {}
+            other => panic!("1.{minor}: {other:?}"),
+        };
+        dec.feed(&bytes, &mut f);
+        dec.finish(&mut f);
+        let want: Vec<u32> = if minor == 3 { vec![14] } else { vec![12, 13, 14] };
+        assert_eq!(seqs, want, "1.{minor}");
+        assert_eq!(skipped, unknown, "1.{minor}");
+        let st = dec.stats();
+        assert_eq!((st.unknown_kinds, st.frames), (unknown.len() as u64, 3));
+        assert_eq!((st.lost_frames, st.crc_errors, st.decode_errors), (0, 0, 0));
+    }
+}
+
 const GOLDEN_HELLO: &str =
     "00010104012a011f05302e312e3016362e31322e39352b64656231322d72742d61726d36340109047270693480840705fc3c933e00";
 const GOLDEN_TASK: &str = "00011903033009a413a4130101012601066379636c6963c096b10202011003d804e807e012840701a006010a030103e80701010106074a8df23300";
@@ -322,3 +423,6 @@ const GOLDEN_NOTICE: &str = "000139080931012f77616974696e6720666f72202f6465762f7
 // 1.3
 const GOLDEN_GPIO_PULSE: &str = "000117090a0f03c0843de9843dbe853d90873d020270b9723b00";
 const GOLDEN_GPIO_SUMMARY: &str = "00010c0a0b1d80a8d6b907e80701190228295a5055bc05c801d2018402c002d0029a089a0e89bd00";
+// 1.4
+const GOLDEN_WINDOW: &str = "00012d0c0c60fca2ee02a413a4130101012601066379636c6963c096b10207010101c0843dc096b102bc8c3dfc070107c09a0cfcf1300101010e0190071201f8cc0303686f6701050101a4130526f001010118066379636c696309737761707065722f31010143ed48ea00";
+const GOLDEN_WINDOW_STATS: &str = "00011d0d0d4fc0a8a504a413a4130101012601066379636c6963c096b10207010119ff0a80b518b8d140b8e3b402c0843d01d0bb1b021309150107c0843df8cc0301010115f8e7f1020190071201f8cc0303686f673ee8b06600";

@@ -273,6 +273,54 @@ pub fn message() -> impl Strategy<Value = Message> {
                 stim_to_done: span(s[3]),
             })
         }),
+        (
+            any::<[u64; 8]>(),
+            task_info(),
+            any::<(u8, u8, u8)>(),
+            breakdown(),
+            hvec::<Culprit, 8>(culprit()),
+            hvec::<Event, 32>(event()),
+            hvec::<u8, 32>(any::<u8>())
+        )
+            .prop_map(
+                |(a, task, (what, state, depth), breakdown, culprits, events, event_flags)| {
+                    Message::Window(WindowOverrun {
+                        t_ns: a[0],
+                        task,
+                        tag: a[1],
+                        what,
+                        state,
+                        depth,
+                        budget_ns: a[2],
+                        start_ns: a[3],
+                        duration_ns: a[4],
+                        timer_late_ns: a[5],
+                        overruns: a[6],
+                        events_dropped: a[7],
+                        breakdown,
+                        culprits,
+                        events,
+                        event_flags,
+                    })
+                }
+            ),
+        (
+            any::<[u64; 4]>(),
+            task_info(),
+            any::<u8>(),
+            metric_stats(),
+            hvec::<Culprit, 8>(culprit())
+        )
+            .prop_map(|(a, task, depth, stats, culprits)| Message::WindowStats(WindowStats {
+                t_ns: a[0],
+                task,
+                tag: a[1],
+                abandoned: a[2],
+                tags_dropped: a[3],
+                depth,
+                stats,
+                culprits,
+            })),
     ]
 }
 

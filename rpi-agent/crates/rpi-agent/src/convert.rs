@@ -105,24 +105,37 @@ pub fn violation(r: &u::RttRecViolation) -> p::Message {
     })
 }
 
-pub fn worst(r: &u::RttRecWorst) -> p::Message {
-    let mut culprits = heapless::Vec::new();
-    // nr_culprits from a 1.2 module; the non-empty entries from a 1.1 one.
-    for c in r.used_culprits() {
-        // At most RTT_CULPRITS (4) into room for MAX_CULPRITS (8): cannot fail.
-        let _ = culprits.push(p::Culprit {
-            pid: c.pid,
-            prio: c.prio,
-            policy: c.policy,
-            ns: c.ns,
-            comm: p::comm_from_bytes(&c.comm),
-        });
+fn culprit(c: &u::RttCulprit) -> p::Culprit {
+    p::Culprit {
+        pid: c.pid,
+        prio: c.prio,
+        policy: c.policy,
+        ns: c.ns,
+        comm: p::comm_from_bytes(&c.comm),
     }
-    let n = (r.nr_events as usize).min(r.events.len());
+}
+
+fn culprits<'a>(used: impl Iterator<Item = &'a u::RttCulprit>) -> heapless::Vec<p::Culprit, { p::MAX_CULPRITS }> {
+    // At most RTT_CULPRITS (4) into room for MAX_CULPRITS (8): cannot fail.
+    used.map(culprit).take(p::MAX_CULPRITS).collect()
+}
+
+/// The first `nr` events with their flags, and `dropped` plus those that
+/// did not fit.
+#[allow(clippy::type_complexity)]
+fn events(
+    evs: &[u::RttEvent],
+    nr: u32,
+    mut dropped: u64,
+) -> (
+    heapless::Vec<p::Event, { p::MAX_EVENTS }>,
+    heapless::Vec<u8, { p::MAX_EVENTS }>,
+    u64,
+) {
+    let n = (nr as usize).min(evs.len());
     let mut events = heapless::Vec::new();
     let mut event_flags = heapless::Vec::new();
-    let mut dropped = r.events_dropped;
-    for e in &r.events[..n] {
+    for e in &evs[..n] {
         let ev = p::Event {
             t_ns: e.t_ns,
             kind: e.type_.min(255) as u8,
@@ -145,6 +158,13 @@ pub fn worst(r: &u::RttRecWorst) -> p::Message {
             let _ = event_flags.push(if hardirq { p::event_flag::HARDIRQ } else { 0 });
         }
     }
+    (events, event_flags, dropped)
+}
+
+pub fn worst(r: &u::RttRecWorst) -> p::Message {
+    // nr_culprits from a 1.2 module; the non-empty entries from a 1.1 one.
+    let culprits = culprits(r.used_culprits());
+    let (events, event_flags, dropped) = events(&r.events, r.nr_events, r.events_dropped);
     p::Message::Worst(p::Worst {
         t_ns: r.hdr.t_ns,
         task: task_info(&r.task),
@@ -156,6 +176,43 @@ pub fn worst(r: &u::RttRecWorst) -> p::Message {
         culprits,
         events,
         event_flags,
+    })
+}
+
+pub fn window(r: &u::RttRecWindow) -> p::Message {
+    let n = (r.nr_culprits as usize).min(u::RTT_CULPRITS);
+    let (events, event_flags, dropped) = events(&r.events, r.nr_events, r.events_dropped);
+    p::Message::Window(p::WindowOverrun {
+        t_ns: r.hdr.t_ns,
+        task: task_info(&r.task),
+        tag: r.tag,
+        what: r.what.min(255) as u8,
+        state: r.state.min(255) as u8,
+        depth: r.depth.min(255) as u8,
+        budget_ns: r.budget_ns,
+        start_ns: r.start_ns,
+        duration_ns: r.duration_ns,
+        timer_late_ns: r.timer_late_ns,
+        overruns: r.overruns,
+        events_dropped: dropped,
+        breakdown: breakdown(&r.breakdown),
+        culprits: culprits(r.culprits[..n].iter()),
+        events,
+        event_flags,
+    })
+}
+
+pub fn window_stats(r: &u::RttRecWindowStats) -> p::Message {
+    let n = (r.nr_culprits as usize).min(u::RTT_CULPRITS);
+    p::Message::WindowStats(p::WindowStats {
+        t_ns: r.hdr.t_ns,
+        task: task_info(&r.task),
+        tag: r.tag,
+        abandoned: r.abandoned,
+        tags_dropped: r.tags_dropped,
+        depth: r.depth.min(255) as u8,
+        stats: metric_stats(p::WINDOW_METRIC, &r.st),
+        culprits: culprits(r.culprits[..n].iter()),
     })
 }
 

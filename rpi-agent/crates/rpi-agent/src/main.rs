@@ -274,6 +274,12 @@ impl Agent {
             Record::Dropped(r) => {
                 let _ = outbox.push_urgent(&convert::dropped(r));
             }
+            Record::Window(r) => {
+                let _ = outbox.push_urgent(&convert::window(r));
+            }
+            Record::WindowStats(r) => {
+                let _ = outbox.push_snapshot(&convert::window_stats(r));
+            }
             Record::Unknown(_) => {}
         }
     }

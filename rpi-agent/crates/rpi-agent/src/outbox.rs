@@ -8,7 +8,8 @@
 //!   up to [`OWN_RESERVE_BYTES`] / [`OWN_RESERVE_ENTRIES`] short of full: a
 //!   burst of them cannot crowd out the heartbeats that count what was
 //!   skipped, or a stimulus summary;
-//! - routine snapshots: one slot per task holding only its latest snapshot;
+//! - routine snapshots: one slot per task (and per task and window tag for
+//!   window statistics) holding only its latest snapshot;
 //!   a snapshot replaced before it could be sent is counted as skipped; the
 //!   slot that waited longest goes first. A task's final (exit) record takes
 //!   its slot and is never replaced.
@@ -35,6 +36,8 @@ pub fn kind_name(k: u16) -> &'static str {
         kind::NOTICE => "notice",
         kind::GPIO_PULSE => "gpio pulse",
         kind::GPIO_SUMMARY => "gpio summary",
+        kind::WINDOW => "window overrun",
+        kind::WINDOW_STATS => "window stats",
         _ => "unknown",
     }
 }
@@ -77,6 +80,8 @@ struct Slot {
     used: bool,
     pid: i32,
     start_ns: u64,
+    /// None: the task's snapshot; Some: its window statistics of a tag.
+    tag: Option<u64>,
     kind: u16,
     pending: bool,
     stamp: u64,
@@ -119,6 +124,7 @@ impl Outbox {
                     used: false,
                     pid: 0,
                     start_ns: 0,
+                    tag: None,
                     kind: 0,
                     pending: false,
                     stamp: 0,
@@ -158,9 +164,9 @@ impl Outbox {
 
     fn skipped(&mut self, k: u16) {
         match k {
-            kind::VIOLATION => self.stats.violations_skipped += 1,
+            kind::VIOLATION | kind::WINDOW => self.stats.violations_skipped += 1,
             kind::WORST => self.stats.worst_skipped += 1,
-            kind::TASK | kind::IRQ | kind::EXIT => self.stats.snapshots_skipped += 1,
+            kind::TASK | kind::IRQ | kind::EXIT | kind::WINDOW_STATS => self.stats.snapshots_skipped += 1,
             _ => self.stats.other_skipped += 1,
         }
     }
@@ -180,7 +186,9 @@ impl Outbox {
         let k = msg.kind();
         let n = self.encode(msg)?;
         let (bytes, entries) = match k {
-            kind::VIOLATION | kind::WORST => (URGENT_BYTES - OWN_RESERVE_BYTES, URGENT_ENTRIES - OWN_RESERVE_ENTRIES),
+            kind::VIOLATION | kind::WORST | kind::WINDOW => {
+                (URGENT_BYTES - OWN_RESERVE_BYTES, URGENT_ENTRIES - OWN_RESERVE_ENTRIES)
+            }
             _ => (URGENT_BYTES, URGENT_ENTRIES),
         };
         if self.ring.len() + n > bytes || self.meta.len() >= entries {
@@ -203,18 +211,20 @@ impl Outbox {
         }
     }
 
-    /// Keep only the latest snapshot of each task (TASK, IRQ or EXIT message).
+    /// Keep only the latest snapshot of each task (TASK, IRQ or EXIT
+    /// message) and of each of its window tags (WINDOW_STATS).
     pub fn push_snapshot(&mut self, msg: &Message) -> Result<(), PushError> {
-        let (Message::Task(s) | Message::Irq(s) | Message::Exit(s)) = msg else {
-            return self.push_urgent(msg);
+        let (pid, start, tag) = match msg {
+            Message::Task(s) | Message::Irq(s) | Message::Exit(s) => (s.task.pid, s.task.start_ns, None),
+            Message::WindowStats(w) => (w.task.pid, w.task.start_ns, Some(w.tag)),
+            _ => return self.push_urgent(msg),
         };
         let k = msg.kind();
         let n = self.encode(msg)?;
-        let (pid, start) = (s.task.pid, s.task.start_ns);
         let idx = self
             .slots
             .iter()
-            .position(|s| s.used && s.pid == pid && s.start_ns == start)
+            .position(|s| s.used && s.pid == pid && s.start_ns == start && s.tag == tag)
             .or_else(|| self.slots.iter().position(|s| !s.used))
             .or_else(|| {
                 // Reuse the slot of the task not seen for longest (already sent).
@@ -233,7 +243,7 @@ impl Outbox {
         self.stamp += 1;
         let (stamp, round) = (self.stamp, self.round);
         let slot = &mut self.slots[idx];
-        if slot.used && slot.pid == pid && slot.start_ns == start && slot.pending {
+        if slot.used && slot.pid == pid && slot.start_ns == start && slot.tag == tag && slot.pending {
             if slot.kind == kind::EXIT {
                 // The final record already waits; nothing newer can exist.
                 self.stats.snapshots_skipped += 1;
@@ -246,6 +256,7 @@ impl Outbox {
         slot.used = true;
         slot.pid = pid;
         slot.start_ns = start;
+        slot.tag = tag;
         slot.kind = k;
         slot.pending = true;
         slot.round = round;
@@ -315,6 +326,39 @@ mod tests {
         let mut buf = vec![0u8; MAX_PAYLOAD];
         let (k, n) = o.pop(&mut buf)?;
         Message::decode_payload(k, &buf[..n]).unwrap()
+    }
+
+    fn win(pid: i32, tag: u64, t: u64) -> Message {
+        Message::WindowStats(WindowStats {
+            t_ns: t,
+            task: TaskInfo {
+                pid,
+                start_ns: 7,
+                ..Default::default()
+            },
+            tag,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn window_stats_keep_the_latest_per_task_and_tag_beside_the_snapshot() {
+        let mut o = Outbox::new();
+        o.push_snapshot(&snap(1, 1, kind::TASK)).unwrap();
+        o.push_snapshot(&win(1, 10, 1)).unwrap();
+        o.push_snapshot(&win(1, 20, 1)).unwrap();
+        o.push_snapshot(&snap(1, 2, kind::TASK)).unwrap();
+        o.push_snapshot(&win(1, 10, 2)).unwrap();
+        let mut got = Vec::new();
+        while let Some(m) = pop_msg(&mut o) {
+            got.push(m);
+        }
+        assert_eq!(got, [snap(1, 2, kind::TASK), win(1, 10, 2), win(1, 20, 1)]);
+        assert_eq!(o.stats.snapshots_skipped, 2);
+        // An overrun is urgent and, as a module record, kept out of the reserve.
+        let w = Message::Window(WindowOverrun::default());
+        assert_eq!(o.push_urgent(&w), Ok(()));
+        assert_eq!(pop_msg(&mut o), Some(w));
     }
 
     #[test]

@@ -11,12 +11,17 @@
 //! at which priority, who woke it after a lock or I/O sleep (the task that
 //! released the lock, or answered), and which hard IRQs came in between.
 
-use rt_protocol::{event, event_flag, metric, state, Breakdown, Culprit, Event, MetricStats, TaskInfo, Worst};
+use std::collections::BTreeSet;
+
+use rt_protocol::{
+    event, event_flag, metric, state, Breakdown, Culprit, Event, MetricStats, TaskInfo, WindowOverrun, Worst,
+    WINDOW_METRIC,
+};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::fmt;
-use crate::state::{SnapshotKind, State, TaskKey};
+use crate::state::{SnapshotKind, State, TaskKey, WindowEntry};
 
 /// Whether a metric met its bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
@@ -235,6 +240,8 @@ pub struct Finding {
     /// The task has exited (its final record came).
     pub exited: bool,
     pub metric: u8,
+    /// A budget window's tag (`metric` is then `WINDOW_METRIC`).
+    pub window_tag: Option<u64>,
     pub verdict: Verdict,
     pub count: u64,
     /// Cumulative, exact (the module's count).
@@ -247,6 +254,14 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// "latency", "window 0x7".
+    pub fn metric_label(&self) -> String {
+        match self.window_tag {
+            Some(t) => fmt::window_tag(t),
+            None => fmt::metric_name(self.metric),
+        }
+    }
+
     /// How far the worst is over the bound.
     pub fn excess_ns(&self) -> Option<u64> {
         let w = self.worst_ns?;
@@ -623,6 +638,7 @@ fn finding(st: &State, key: TaskKey, task: &TaskInfo, exited: bool, m: &MetricSt
         key,
         exited,
         metric: m.metric,
+        window_tag: None,
         verdict,
         count: m.count,
         violations,
@@ -632,7 +648,82 @@ fn finding(st: &State, key: TaskKey, task: &TaskInfo, exited: bool, m: &MetricSt
     }
 }
 
-/// The findings of one task: one per metric with a sample or a bound.
+/// An overrun record as the worst case it is, so that the causes of
+/// scheduler metrics' worst cases explain windows too.
+fn overrun_as_worst(w: &WindowOverrun) -> Worst {
+    Worst {
+        t_ns: w.t_ns,
+        task: w.task.clone(),
+        metric: WINDOW_METRIC,
+        value_ns: w.duration_ns,
+        bound_ns: w.budget_ns,
+        events_dropped: w.events_dropped,
+        breakdown: w.breakdown,
+        culprits: w.culprits.clone(),
+        events: w.events.clone(),
+        event_flags: w.event_flags.clone(),
+    }
+}
+
+/// The finding of a task's budget windows of one tag.
+fn window_finding(key: TaskKey, tag: u64, e: &WindowEntry, exited: bool) -> Option<Finding> {
+    let task = e.task()?.clone();
+    let stats = e.stats.as_ref().map(|s| &s.stats);
+    let count = stats.map_or(0, |s| s.count);
+    let bound_ns = stats
+        .map(|s| s.bound_ns)
+        .filter(|b| *b > 0)
+        .or(e.worst.as_ref().map(|w| w.budget_ns))
+        .unwrap_or(0);
+    let record = e.worst.as_ref().map(overrun_as_worst);
+    let worst_ns = [
+        stats.filter(|s| s.count > 0).map(|s| s.max_ns),
+        record.as_ref().map(|w| w.value_ns),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    let violations = e.overrun_count();
+    let verdict = match worst_ns {
+        None => Verdict::NoSamples,
+        Some(_) if bound_ns == 0 => Verdict::NoBound,
+        Some(w) if violations > 0 || w > bound_ns => Verdict::Violated,
+        Some(_) => Verdict::Met,
+    };
+    let cause = worst_ns.map(|w| match record.as_ref().filter(|r| r.value_ns >= w) {
+        Some(r) => classify(&task, WINDOW_METRIC, &r.breakdown, r.value_ns, Some(r)),
+        None => classify(
+            &task,
+            WINDOW_METRIC,
+            &stats.map(|s| s.worst).unwrap_or_default(),
+            w,
+            None,
+        ),
+    });
+    Some(Finding {
+        task,
+        key,
+        exited,
+        metric: WINDOW_METRIC,
+        window_tag: Some(tag),
+        verdict,
+        count,
+        violations,
+        bound_ns,
+        worst_ns,
+        cause,
+    })
+}
+
+/// The findings of a task's budget windows, one per tag.
+fn window_findings(st: &State, key: TaskKey, exited: bool) -> impl Iterator<Item = Finding> + '_ {
+    st.windows
+        .range((key, 0)..=(key, u64::MAX))
+        .filter_map(move |((_, tag), e)| window_finding(key, *tag, e, exited))
+}
+
+/// The findings of one task: one per metric with a sample or a bound, then
+/// one per budget window tag.
 pub fn of_task(st: &State, key: TaskKey) -> Vec<Finding> {
     let Some(e) = st.tasks.get(&key) else {
         return Vec::new();
@@ -661,6 +752,7 @@ pub fn of_task(st: &State, key: TaskKey) -> Vec<Finding> {
             out.push(finding(st, key, &e.snap.task, exited, &m));
         }
     }
+    out.extend(window_findings(st, key, exited));
     out
 }
 
@@ -684,6 +776,7 @@ pub fn all(st: &State) -> Vec<Finding> {
             key: *key,
             exited: false,
             metric: *metric,
+            window_tag: None,
             verdict: Verdict::Violated,
             count: 0,
             violations: t.violations,
@@ -691,6 +784,16 @@ pub fn all(st: &State) -> Vec<Finding> {
             worst_ns: Some(worst),
             cause: Some(cause),
         });
+    }
+    // Windows of tasks no snapshot described.
+    let orphans: BTreeSet<TaskKey> = st
+        .windows
+        .keys()
+        .map(|(k, _)| *k)
+        .filter(|k| !st.tasks.contains_key(k))
+        .collect();
+    for k in orphans {
+        out.extend(window_findings(st, k, false));
     }
     // Stable: task order within each verdict; violations by how far over.
     out.sort_by(|a, b| {

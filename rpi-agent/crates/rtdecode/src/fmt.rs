@@ -1,6 +1,9 @@
 //! Human wording: durations, priorities, breakdowns, worst-case stories.
 
-use rt_protocol::{event, event_flag, metric, sched_label, state, Breakdown, Event, TaskInfo, Worst};
+use rt_protocol::{
+    event, event_flag, metric, sched_label, state, win_state, window_what, Breakdown, Culprit, Event, TaskInfo,
+    WindowOverrun, Worst,
+};
 
 /// 850 ns, 1059 us, 12.3 ms, 2.5 s.
 pub fn dur(ns: u64) -> String {
@@ -26,6 +29,9 @@ pub fn sched(policy: u8, prio: i16) -> String {
 }
 
 pub fn metric_name(m: u8) -> String {
+    if m == rt_protocol::WINDOW_METRIC {
+        return "window".into();
+    }
     metric::name(m)
         .map(str::to_string)
         .unwrap_or_else(|| format!("metric{m}"))
@@ -67,9 +73,54 @@ pub fn breakdown(b: &Breakdown) -> String {
 pub fn explain_worst(w: &Worst) -> String {
     let m = metric_name(w.metric);
     let mut s = format!("{m} {} = {}", dur(w.value_ns), breakdown(&w.breakdown));
-    if !w.culprits.is_empty() {
-        let c: Vec<String> = w
-            .culprits
+    s.push_str(&ran_instead(&w.culprits));
+    s
+}
+
+/// A budget window's tag: hex, as a binding's tag is its START offset.
+pub fn window_tag(tag: u64) -> String {
+    format!("window {tag:#x}")
+}
+
+/// What a task was doing at an instant (`win_state::*`).
+pub fn win_state_text(st: u8) -> &'static str {
+    match st {
+        win_state::RUNNING => "running",
+        win_state::WAITING => "waiting for the CPU",
+        win_state::SLEEP_TIMER => "sleeping on a timer",
+        win_state::SLEEP_LOCK => "blocked on a lock",
+        win_state::SLEEP_IO => "blocked on I/O",
+        win_state::SLEEP_OTHER => "sleeping (other)",
+        _ => "in an unknown state",
+    }
+}
+
+/// The story of a budget window's overrun in one sentence.
+pub fn explain_window(w: &WindowOverrun) -> String {
+    let head = if w.what == window_what::DEADLINE {
+        format!(
+            "{} at its deadline ({} budget), still open, {} then: {} so far",
+            window_tag(w.tag),
+            dur(w.budget_ns),
+            win_state_text(w.state),
+            dur(w.duration_ns)
+        )
+    } else {
+        format!(
+            "{} stopped after {} ({} budget)",
+            window_tag(w.tag),
+            dur(w.duration_ns),
+            dur(w.budget_ns)
+        )
+    };
+    format!("{head} = {}{}", breakdown(&w.breakdown), ran_instead(&w.culprits))
+}
+
+/// "; while it waited, hog (pid 456, FIFO 90) ran 59 us"; empty without culprits.
+fn ran_instead(culprits: &[Culprit]) -> String {
+    let mut s = String::new();
+    if !culprits.is_empty() {
+        let c: Vec<String> = culprits
             .iter()
             .map(|c| {
                 format!(

@@ -12,7 +12,8 @@ use std::time::SystemTime;
 
 use rt_protocol::{
     event, event_flag, log2_bucket_bounds, metric, state, Breakdown, Culprit, Damage, Event, FrameError, Heartbeat,
-    Hello, LinHist, MetricStats, Notice, TaskInfo, TaskSnapshot, Violation, Worst, PROTOCOL_MAJOR, PROTOCOL_MINOR,
+    Hello, LinHist, MetricStats, Notice, TaskInfo, TaskSnapshot, Violation, WindowOverrun, WindowStats, Worst,
+    PROTOCOL_MAJOR, PROTOCOL_MINOR,
 };
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -22,7 +23,7 @@ use crate::{findings, fmt, Printer, Record};
 
 /// Version of this JSON format: the major changes when a field is removed,
 /// renamed or changes meaning, the minor when fields or line types are added.
-pub const SCHEMA_VERSION: &str = "2.3";
+pub const SCHEMA_VERSION: &str = "2.4";
 
 /// A `type` tag with one value: a unit enum serializes as its name, and its
 /// schema is that one string.
@@ -52,6 +53,8 @@ tag!(DamagedTag, "damaged");
 tag!(GpioPulseTag, "gpio_pulse");
 tag!(GpioSummaryTag, "gpio_summary");
 tag!(FindingTag, "finding");
+tag!(WindowOverrunTag, "window_overrun");
+tag!(WindowStatsTag, "window_stats");
 
 /// When rtdecode handled the line: RFC 3339, UTC, microseconds. For a
 /// capture file that is the time of decoding, not of capture.
@@ -573,6 +576,83 @@ pub struct WorstLine {
     pub events_dropped: u64,
 }
 
+/// When a window overrun was reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowAt {
+    /// Its deadline fired while it was open (it may never stop).
+    Deadline,
+    /// It stopped over budget: the final duration.
+    Stop,
+    /// A value a newer module sent.
+    Unknown,
+}
+
+/// (2.4) A budget window over its budget (wire kind 12): at its deadline,
+/// and at its stop. The breakdown, culprits and events explain
+/// `start_ns` .. `t_ns`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowOverrunLine {
+    #[serde(rename = "type")]
+    pub tag: WindowOverrunTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    /// CLOCK_MONOTONIC of the report: start + budget + timer_late_ns at
+    /// the deadline, the STOP at a stop.
+    pub t_ns: u64,
+    pub task: TaskJson,
+    /// The START's tag (a uprobe binding's: its START offset).
+    pub window_tag: u64,
+    pub at: WindowAt,
+    /// What the task was doing at `t_ns`: running, waiting, sleep_timer,
+    /// sleep_lock, sleep_io, sleep_other.
+    pub state: String,
+    /// Nest depth then.
+    pub depth: u8,
+    pub budget_ns: u64,
+    pub start_ns: u64,
+    pub duration_ns: u64,
+    /// duration_ns - budget_ns.
+    pub excess_ns: u64,
+    /// How late the deadline timer ran (deadline only, else 0).
+    pub timer_late_ns: u64,
+    /// Of this task and tag, cumulative, exact.
+    pub overruns: u64,
+    pub breakdown: BreakdownJson,
+    /// The story in one sentence.
+    pub explanation: String,
+    /// Longest first.
+    pub culprits: Vec<CulpritJson>,
+    pub events: Vec<EventJson>,
+    pub events_dropped: u64,
+}
+
+/// (2.4) A task's budget windows of one tag (wire kind 13), after each of
+/// its snapshots. In `stats`: the stopped windows' durations, `bound_ns`
+/// the last START's budget, `violations` the overruns (also of windows
+/// that never stopped), `worst` the longest one's breakdown.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowStatsLine {
+    #[serde(rename = "type")]
+    pub tag: WindowStatsTag,
+    pub host_time: HostTime,
+    pub seq: u32,
+    pub t_ns: u64,
+    pub task: TaskJson,
+    pub window_tag: u64,
+    /// Windows open when the task exited or stopped being tracked.
+    pub abandoned: u64,
+    /// The task's windows of tags beyond those the module keeps.
+    pub tags_dropped: u64,
+    /// The task's window open now: its nest depth; 0: none.
+    pub open_depth: u8,
+    pub stats: MetricJson,
+    /// Tasks that ran instead during the longest window, longest first.
+    pub culprits: Vec<CulpritJson>,
+}
+
 /// Module records lost to a slow reader (this message's counts, not a total).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -731,7 +811,10 @@ pub struct FindingLine {
     pub task: TaskJson,
     /// The task's final record came.
     pub exited: bool,
+    /// A metric's name, or "window" for a budget window's tag.
     pub metric: String,
+    /// (2.4) The budget window's tag when `metric` is "window", else null.
+    pub window_tag: Option<u64>,
     pub verdict: findings::Verdict,
     /// Samples in the latest snapshot (0 when none described the task).
     pub count: u64,
@@ -756,6 +839,7 @@ pub fn finding(f: &findings::Finding, host_time: HostTime) -> FindingLine {
         task: (&f.task).into(),
         exited: f.exited,
         metric: fmt::metric_name(f.metric),
+        window_tag: f.window_tag,
         verdict: f.verdict,
         count: f.count,
         violations: f.violations,
@@ -799,6 +883,8 @@ pub enum Line {
     GpioPulse(GpioPulseLine),
     GpioSummary(GpioSummaryLine),
     Finding(FindingLine),
+    WindowOverrun(WindowOverrunLine),
+    WindowStats(WindowStatsLine),
 }
 
 /// The JSON Schema of one line, as committed in docs/rtdecode.schema.json.
@@ -929,6 +1015,8 @@ pub fn line(r: &Record<'_>, st: &State, host_time: HostTime) -> Option<Line> {
                 }),
                 M::GpioPulse(g) => Line::GpioPulse(gpio_pulse(seq, g, host_time)),
                 M::GpioSummary(g) => Line::GpioSummary(gpio_summary(seq, g, host_time)),
+                M::Window(w) => Line::WindowOverrun(window_overrun(seq, w, host_time)),
+                M::WindowStats(w) => Line::WindowStats(window_stats(seq, w, host_time)),
             }
         }
         Record::Unknown { seq, kind } => Line::Unknown(UnknownLine {
@@ -1001,13 +1089,61 @@ fn worst(seq: u32, w: &Worst, host_time: HostTime) -> WorstLine {
         breakdown: (&w.breakdown).into(),
         explanation: fmt::explain_worst(w),
         culprits: w.culprits.iter().map(CulpritJson::from).collect(),
-        events: w
-            .events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| EventJson::new(e, w.event_flags_of(i)))
-            .collect(),
+        events: events_json(&w.events, |i| w.event_flags_of(i)),
         events_dropped: w.events_dropped,
+    }
+}
+
+fn events_json(events: &[Event], flags: impl Fn(usize) -> u8) -> Vec<EventJson> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EventJson::new(e, flags(i)))
+        .collect()
+}
+
+fn window_overrun(seq: u32, w: &WindowOverrun, host_time: HostTime) -> WindowOverrunLine {
+    WindowOverrunLine {
+        tag: WindowOverrunTag::Tag,
+        host_time,
+        seq,
+        t_ns: w.t_ns,
+        task: (&w.task).into(),
+        window_tag: w.tag,
+        at: match w.what {
+            rt_protocol::window_what::DEADLINE => WindowAt::Deadline,
+            rt_protocol::window_what::STOP => WindowAt::Stop,
+            _ => WindowAt::Unknown,
+        },
+        state: rt_protocol::win_state::name(w.state).to_string(),
+        depth: w.depth,
+        budget_ns: w.budget_ns,
+        start_ns: w.start_ns,
+        duration_ns: w.duration_ns,
+        excess_ns: w.duration_ns.saturating_sub(w.budget_ns),
+        timer_late_ns: w.timer_late_ns,
+        overruns: w.overruns,
+        breakdown: (&w.breakdown).into(),
+        explanation: fmt::explain_window(w),
+        culprits: w.culprits.iter().map(CulpritJson::from).collect(),
+        events: events_json(&w.events, |i| w.event_flags.get(i).copied().unwrap_or(0)),
+        events_dropped: w.events_dropped,
+    }
+}
+
+fn window_stats(seq: u32, w: &WindowStats, host_time: HostTime) -> WindowStatsLine {
+    WindowStatsLine {
+        tag: WindowStatsTag::Tag,
+        host_time,
+        seq,
+        t_ns: w.t_ns,
+        task: (&w.task).into(),
+        window_tag: w.tag,
+        abandoned: w.abandoned,
+        tags_dropped: w.tags_dropped,
+        open_depth: w.depth,
+        stats: (&w.stats).into(),
+        culprits: w.culprits.iter().map(CulpritJson::from).collect(),
     }
 }
 

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rt_protocol::{
-    kind, pulse_flags, Dropped, Heartbeat, Hello, Message, Stats, TaskInfo, TaskSnapshot, Violation, Worst,
+    kind, pulse_flags, window_what, Dropped, Heartbeat, Hello, Message, Stats, TaskInfo, TaskSnapshot, Violation,
+    WindowOverrun, WindowStats, Worst,
 };
 
 /// A task is its pid and start time: pids are reused, (pid, start_ns) is not.
@@ -68,6 +69,37 @@ pub struct ViolationTally {
     pub last_ns: u64,
 }
 
+/// A budget window tag of a task: its latest statistics and overruns.
+#[derive(Debug, Clone, Default)]
+pub struct WindowEntry {
+    /// The latest statistics (None until the first snapshot after an overrun).
+    pub stats: Option<WindowStats>,
+    /// Overrun frames received (deadline and stop records).
+    pub overrun_frames: u64,
+    /// The module's cumulative, exact overrun count, as last seen.
+    pub overruns: u64,
+    /// The longest overrun received: the one that explains the worst.
+    pub worst: Option<WindowOverrun>,
+    /// The latest deadline record (the state of a window that may never stop).
+    pub last_deadline: Option<WindowOverrun>,
+}
+
+impl WindowEntry {
+    /// The task as the latest message named it.
+    pub fn task(&self) -> Option<&TaskInfo> {
+        self.stats
+            .as_ref()
+            .map(|s| &s.task)
+            .or(self.worst.as_ref().map(|w| &w.task))
+    }
+
+    /// Overruns: the module's count (statistics or overrun records, the larger).
+    pub fn overrun_count(&self) -> u64 {
+        let st = self.stats.as_ref().map_or(0, |s| s.stats.violations);
+        st.max(self.overruns)
+    }
+}
+
 /// Everything the stream said so far.
 #[derive(Debug, Default, Clone)]
 pub struct State {
@@ -89,6 +121,8 @@ pub struct State {
     pub agent_ns: u64,
     /// GPIO stimulus pulses of the run (per-pulse and summarised).
     pub gpio: GpioTally,
+    /// Budget windows per (task, tag).
+    pub windows: BTreeMap<(TaskKey, u64), WindowEntry>,
 }
 
 /// Per-run tally of GPIO stimulus pulses: stimulus→done over those with readback.
@@ -194,6 +228,24 @@ impl State {
                 let n = g.count.saturating_sub(g.no_readback);
                 let s = &g.stim_to_done;
                 tl.add(n, s.min_ns, s.mean_ns.saturating_mul(n), s.max_ns);
+            }
+            Message::Window(w) => {
+                self.agent_ns = self.agent_ns.max(w.t_ns);
+                let e = self.windows.entry((TaskKey::of(&w.task), w.tag)).or_default();
+                e.overrun_frames += 1;
+                // Cumulative: a frame that arrives late must not lower it.
+                e.overruns = e.overruns.max(w.overruns);
+                if !matches!(&e.worst, Some(o) if w.duration_ns < o.duration_ns) {
+                    e.worst = Some(w.clone());
+                }
+                if w.what == window_what::DEADLINE {
+                    e.last_deadline = Some(w.clone());
+                }
+            }
+            Message::WindowStats(w) => {
+                self.agent_ns = self.agent_ns.max(w.t_ns);
+                let e = self.windows.entry((TaskKey::of(&w.task), w.tag)).or_default();
+                e.stats = Some(w.clone());
             }
         }
     }

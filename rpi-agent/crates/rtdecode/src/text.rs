@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::{self, Write};
 use std::time::{Duration, Instant, SystemTime};
 
-use rt_protocol::{log2_bucket_bounds, Message, MetricStats, Violation};
+use rt_protocol::{log2_bucket_bounds, Event, Message, MetricStats, Violation, WindowOverrun};
 
 use crate::findings::{self, Finding, Verdict};
 use crate::state::{SnapshotKind, State, TaskEntry, TaskKey};
@@ -78,6 +78,9 @@ pub struct TextPrinter<W: Write> {
     pub color: bool,
     /// The findings block was printed (it is printed once, at the end).
     findings_done: bool,
+    /// Per (task, window tag): the longest overrun printed in full; shorter
+    /// ones are counted in the table's VIOL column only.
+    windows_shown: BTreeMap<(TaskKey, u64), u64>,
 }
 
 impl<W: Write> TextPrinter<W> {
@@ -96,6 +99,7 @@ impl<W: Write> TextPrinter<W> {
             hist: false,
             color: false,
             findings_done: false,
+            windows_shown: BTreeMap::new(),
         }
     }
 
@@ -197,7 +201,7 @@ impl<W: Write> TextPrinter<W> {
         match msg {
             Message::Violation(v) => return self.violation(v, st),
             // Routine: they change the table, print nothing now.
-            Message::Task(_) | Message::Irq(_) => {
+            Message::Task(_) | Message::Irq(_) | Message::WindowStats(_) => {
                 self.table_dirty = true;
                 return self.summaries(st, false);
             }
@@ -240,28 +244,60 @@ impl<W: Write> TextPrinter<W> {
                     fmt::who(&w.task),
                     fmt::explain_worst(w)
                 )?;
-                for (i, e) in w.events.iter().enumerate() {
-                    writeln!(
-                        self.out,
-                        "     +{:>9}  cpu{:<2} {}",
-                        fmt::dur(e.t_ns),
-                        e.cpu,
-                        fmt::event_text(e, w.event_flags_of(i))
-                    )?;
-                }
-                if w.events_dropped > 0 {
-                    writeln!(self.out, "     ({} more events not kept)", w.events_dropped)?;
-                }
-                Ok(())
+                self.events(&w.events, |i| w.event_flags_of(i), w.events_dropped)
             }
+            Message::Window(w) => self.window_overrun(w),
             Message::Dropped(d) => writeln!(
                 self.out,
                 "!! module dropped records for a slow reader: {} violations, {} worst cases, {} exits",
                 d.violations, d.worst, d.exits
             ),
             Message::Notice(n) => writeln!(self.out, "-- agent: {}", n.text),
-            Message::Violation(_) | Message::Task(_) | Message::Irq(_) | Message::Heartbeat(_) => Ok(()),
+            Message::Violation(_)
+            | Message::Task(_)
+            | Message::Irq(_)
+            | Message::Heartbeat(_)
+            | Message::WindowStats(_) => Ok(()),
         }
+    }
+
+    /// A budget window's overrun: in full the first time and whenever it
+    /// is the longest of its task and tag so far, with its events.
+    fn window_overrun(&mut self, w: &WindowOverrun) -> io::Result<()> {
+        let key = (TaskKey::of(&w.task), w.tag);
+        if self.windows_shown.get(&key).is_some_and(|d| w.duration_ns <= *d) {
+            return Ok(());
+        }
+        self.windows_shown.insert(key, w.duration_ns);
+        let mark = self.styles().bad.render("!! WINDOW OVERRUN");
+        writeln!(
+            self.out,
+            "{mark} {}: {} (overrun #{})",
+            fmt::who(&w.task),
+            fmt::explain_window(w),
+            w.overruns
+        )?;
+        self.events(
+            &w.events,
+            |i| w.event_flags.get(i).copied().unwrap_or(0),
+            w.events_dropped,
+        )
+    }
+
+    fn events(&mut self, events: &[Event], flags: impl Fn(usize) -> u8, dropped: u64) -> io::Result<()> {
+        for (i, e) in events.iter().enumerate() {
+            writeln!(
+                self.out,
+                "     +{:>9}  cpu{:<2} {}",
+                fmt::dur(e.t_ns),
+                e.cpu,
+                fmt::event_text(e, flags(i))
+            )?;
+        }
+        if dropped > 0 {
+            writeln!(self.out, "     ({dropped} more events not kept)")?;
+        }
+        Ok(())
     }
 
     /// A heartbeat: the table (if it changed, at most every TABLE_EVERY) with
@@ -427,7 +463,7 @@ pub fn findings_rows(f: &[Finding], styles: Styles) -> String {
     let name = |x: &Finding| format!("{}[{}]", x.task.comm, x.task.pid);
     let wl = f.iter().map(|x| label(x.verdict).len()).max().unwrap_or(0);
     let wn = f.iter().map(|x| name(x).chars().count()).max().unwrap_or(0);
-    let wm = f.iter().map(|x| fmt::metric_name(x.metric).len()).max().unwrap_or(0);
+    let wm = f.iter().map(|x| x.metric_label().len()).max().unwrap_or(0);
     let mut out = String::new();
     for x in f {
         let l = format!("{:<wl$}", label(x.verdict));
@@ -438,7 +474,7 @@ pub fn findings_rows(f: &[Finding], styles: Styles) -> String {
         };
         let who = name(x);
         let pad = " ".repeat(wn.saturating_sub(who.chars().count()));
-        let metric = format!("{:<wm$}", fmt::metric_name(x.metric));
+        let metric = format!("{:<wm$}", x.metric_label());
         let worst = x.worst_ns.map(fmt::dur).unwrap_or_default();
         let rest = match x.verdict {
             Verdict::Violated => {
@@ -649,6 +685,28 @@ pub fn table(st: &State) -> String {
                 d(has.then_some(m.max_ns)),
                 d((m.bound_ns > 0).then_some(m.bound_ns)),
                 m.violations.to_string(),
+            ]);
+            rows.push(r);
+        }
+        let key = TaskKey::of(&s.task);
+        for ((_, tag), w) in st.windows.range((key, 0)..=(key, u64::MAX)) {
+            any = true;
+            let m = w.stats.as_ref().map(|x| &x.stats);
+            let has = m.is_some_and(|m| m.count > 0);
+            let budget = m
+                .map(|m| m.bound_ns)
+                .filter(|b| *b > 0)
+                .or(w.worst.as_ref().map(|o| o.budget_ns));
+            let mut r = lead.to_vec();
+            r.extend([
+                fmt::window_tag(*tag),
+                m.map_or(0, |m| m.count).to_string(),
+                d(m.filter(|_| has).map(|m| m.min_ns)),
+                d(m.and_then(|m| m.mean_ns())),
+                d(m.and_then(|m| m.quantile_ns(0.99))),
+                d(m.filter(|_| has).map(|m| m.max_ns)),
+                d(budget),
+                w.overrun_count().to_string(),
             ]);
             rows.push(r);
         }
@@ -1088,6 +1146,101 @@ mod tests {
         t.lines()
             .filter(|l| l.starts_with("  ") && l.trim_start().as_bytes()[0].is_ascii_digit())
             .collect()
+    }
+
+    /// A task whose window of tag 0x40 overran at its deadline while a
+    /// FIFO 90 hog held its CPU, then stopped late.
+    fn window_case() -> Vec<Message> {
+        use rt_protocol::{win_state, window_what, Culprit, WindowOverrun, WindowStats, WINDOW_METRIC};
+        let task = snapshot(173, "ctrl_loop", -1, 1, &[latency(100, 8_387_000)]).task;
+        let hog = Culprit {
+            pid: 200,
+            prio: 9,
+            policy: 1,
+            ns: 2_600_000,
+            comm: bounded_str("prio_hog"),
+        };
+        let overrun = |what, t_ns, duration_ns, overruns| {
+            Message::Window(WindowOverrun {
+                t_ns,
+                task: task.clone(),
+                tag: 0x40,
+                what,
+                state: win_state::WAITING,
+                depth: 1,
+                budget_ns: 3_000_000,
+                start_ns: 10_000_000,
+                duration_ns,
+                timer_late_ns: 20_000,
+                overruns,
+                breakdown: rt_protocol::Breakdown {
+                    running_ns: 400_000,
+                    waiting_ns: duration_ns - 400_000,
+                    ..Default::default()
+                },
+                culprits: [hog.clone()].into_iter().collect(),
+                ..Default::default()
+            })
+        };
+        let mut stats = latency(10, 5_000_000);
+        stats.metric = WINDOW_METRIC;
+        stats.bound_ns = 3_000_000;
+        stats.violations = 1;
+        vec![
+            Message::Task(snapshot(173, "ctrl_loop", -1, 1, &[latency(100, 8_387_000)])),
+            overrun(window_what::DEADLINE, 13_020_000, 3_020_000, 1),
+            overrun(window_what::STOP, 15_000_000, 5_000_000, 1),
+            // shorter than the one printed: counted, not printed
+            overrun(window_what::DEADLINE, 33_020_000, 3_020_000, 2),
+            Message::WindowStats(WindowStats {
+                t_ns: 40_000_000,
+                task: task.clone(),
+                tag: 0x40,
+                stats,
+                culprits: [hog].into_iter().collect(),
+                ..Default::default()
+            }),
+        ]
+    }
+
+    #[test]
+    fn window_overruns_print_once_per_new_longest_and_rows_join_the_table() {
+        let mut v = T::new();
+        feed(&mut v, &window_case());
+        v.p.table(&v.st).unwrap();
+        v.finish().unwrap();
+        let t = v.out();
+        let lines: Vec<&str> = t.lines().filter(|l| l.starts_with("!! WINDOW OVERRUN")).collect();
+        assert_eq!(lines.len(), 2, "{t}");
+        assert!(
+            lines[0].contains("window 0x40 at its deadline (3000 us budget), still open, waiting for the CPU then"),
+            "{t}"
+        );
+        assert!(lines[0].contains("prio_hog (pid 200, FIFO 90) ran 2600 us"), "{t}");
+        assert!(
+            lines[1].contains("window 0x40 stopped after 5000 us (3000 us budget)"),
+            "{t}"
+        );
+        let row = table_rows(&t)
+            .into_iter()
+            .find(|r| r.contains("window 0x40"))
+            .expect("a window row");
+        // COUNT MIN MEAN P99 MAX BUDGET OVERRUNS
+        assert!(row.contains(" 10 ") && row.contains("5000 us 3000 us"), "{row}");
+        assert!(row.trim_end().ends_with(" 2"), "{row}");
+        // The findings name the window, its overruns and the hog.
+        let f = t
+            .lines()
+            .find(|l| l.contains("window 0x40") && l.contains("worst"))
+            .expect("finding");
+        assert!(
+            f.starts_with("  VIOLATED ctrl_loop[173] window 0x40 2/10 over 3000 us, worst 5000 us"),
+            "{f}"
+        );
+        assert!(
+            f.contains("prio_hog (pid 200, FIFO 90) ran: a higher-priority task on the same CPU"),
+            "{f}"
+        );
     }
 
     #[test]

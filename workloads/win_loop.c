@@ -19,7 +19,8 @@
  *            with max_windows=1)
  *   wtasks   more threads with window statistics than window_tasks (load
  *            the module with window_tasks=1)
- * With -R a reader thread prints the module's RTT_REC_WINDOW records.
+ * With -R a reader thread prints the module's RTT_REC_WINDOW records and,
+ * after the windows, a snapshot's RTT_REC_WINDOW_STATS ones ("wstats").
  *
  * A warm-up window (tag 99) comes first, untimed: it makes the task
  * tracked. Output: "win_loop: result ..." per window, "win_loop: record ..." per
@@ -36,6 +37,7 @@ static const char *mode = "busy";
 static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
 static sem_t go_hog, go_holder;
 static volatile int hog_done, held, stop_threads, reader_ok;
+static int reader_fd = -1;
 static int fails;
 
 static void usage(FILE *f)
@@ -91,6 +93,7 @@ static void *reader(void *arg)
 		return NULL;
 	}
 	printf("win_loop: reader ready\n");
+	reader_fd = fd;
 	reader_ok = 1;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf)), off = 0;
@@ -102,6 +105,7 @@ static void *reader(void *arg)
 		while (off + (ssize_t)sizeof(struct rtt_rec_hdr) <= n) {
 			struct rtt_rec_hdr *h = (struct rtt_rec_hdr *)(buf + off);
 			struct rtt_rec_window r;
+			struct rtt_rec_window_stats ws;
 			char cul[160] = "";
 			unsigned int i;
 
@@ -131,6 +135,21 @@ static void *reader(void *arg)
 				       (unsigned long long)r.breakdown.sleep_ns[2],
 				       (unsigned long long)r.breakdown.sleep_ns[3],
 				       r.nr_events, cul[0] ? cul : "-");
+			}
+			if (h->type == RTT_REC_WINDOW_STATS && h->size >= sizeof(ws)) {
+				memcpy(&ws, h, sizeof(ws));
+				printf("win_loop: wstats pid=%d tag=%llu t_ns=%llu count=%llu min_ns=%llu max_ns=%llu sum_ns=%llu budget_ns=%llu overruns=%llu abandoned=%llu tags_dropped=%llu depth=%u nr_culprits=%u\n",
+				       ws.task.pid, (unsigned long long)ws.tag,
+				       (unsigned long long)ws.hdr.t_ns,
+				       (unsigned long long)ws.st.count,
+				       (unsigned long long)ws.st.min_ns,
+				       (unsigned long long)ws.st.max_ns,
+				       (unsigned long long)ws.st.sum_ns,
+				       (unsigned long long)ws.st.bound_ns,
+				       (unsigned long long)ws.st.violations,
+				       (unsigned long long)ws.abandoned,
+				       (unsigned long long)ws.tags_dropped,
+				       ws.depth, ws.nr_culprits);
 			}
 			off += h->size;
 		}
@@ -522,8 +541,12 @@ int main(int argc, char **argv)
 	sem_post(&go_holder);
 	if (aux)
 		pthread_join(aux, NULL);
-	if (read_records)
+	if (read_records) {
+		/* the task's TASK record and its WINDOW_STATS ones follow */
+		if (ioctl(reader_fd, RTT_IOC_SNAPSHOT) < 0)
+			printf("win_loop: snapshot: %s\n", strerror(errno));
 		sleep_us(200000);	/* the reader prints the last records */
+	}
 	if (tasks)
 		print_tasks();
 	printf("win_loop: summary mode=%s windows=%ld over=%ld\n", mode, iters, over_n);

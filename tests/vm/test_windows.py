@@ -322,6 +322,27 @@ def test_tasks_window_stats(win_run):
         assert rtt.largest_part(t.windows[1].worst) == DOMINANT[mode], t.text
 
 
+def wstats(run, mode):
+    return [_kv(ln) for ln in run.section(mode).splitlines() if ln.startswith("win_loop: wstats ")]
+
+
+def test_window_stats_records_equal_the_tasks_text(win_run):
+    """The record stream's RTT_REC_WINDOW_STATS (after a snapshot's TASK
+    record, one per tag) carry what `tasks` shows of each tag."""
+    for mode in MODES:
+        t = mode_task(win_run, mode)
+        recs = [r for r in wstats(win_run, mode) if r["pid"] == t.pid]
+        assert sorted(r["tag"] for r in recs) == [0, 1, 99], win_run.section(mode)
+        for r in recs:
+            w = t.windows[r["tag"]]
+            # the snapshot came after the last window: nothing changed since
+            assert (r["count"], r["min_ns"], r["max_ns"], r["budget_ns"], r["overruns"]) == \
+                (w.count, w.min_ns, w.max_ns, w.budget_ns, w.overruns), (r, t.text)
+            assert r["sum_ns"] // max(r["count"], 1) == w.mean_ns, (r, t.text)
+            assert (r["abandoned"], r["tags_dropped"], r["depth"]) == (0, 0, 0), r
+        assert recs[0]["t_ns"] == recs[-1]["t_ns"], recs
+
+
 def test_ioctl_contract(win_run):
     """Every refusal with its errno (sizes in the struct and in the ioctl
     number, flags, reserved, budget), nesting to RTT_WINDOW_MAX_DEPTH and

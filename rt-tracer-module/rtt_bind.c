@@ -227,6 +227,22 @@ int rtt_bind_write(char *line)
 	return rtt_bind_add(name, start, stop, budget);
 }
 
+/* What a refused spec was, for its one log line. */
+const char *rtt_bind_errstr(int err)
+{
+	switch (err) {
+	case -E2BIG: return "line too long";
+	case -EINVAL: return "malformed, budget 0, START == STOP, not a regular file or an offset that cannot be probed";
+	case -ERANGE: return "offset beyond the file";
+	case -EEXIST: return "PATH:START already bound";
+	case -ENOENT: return "no such file, or not bound";
+	case -ENOSPC: return "all bindings in use";
+	case -ENAMETOOLONG: return "path too long";
+	case -EPERM: return "binding needs CAP_SYS_ADMIN";
+	default: return "failed";
+	}
+}
+
 /* The bindings, one line each, in the syntax that makes them, and counts. */
 ssize_t rtt_bind_show(char *buf)
 {

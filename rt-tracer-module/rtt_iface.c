@@ -23,6 +23,8 @@
 #include <linux/vmalloc.h>
 #include <linux/bitmap.h>
 #include <linux/ctype.h>
+#include <linux/capability.h>
+#include <linux/string.h>
 #include <linux/timekeeping.h>
 
 #include "rtt_internal.h"
@@ -50,6 +52,7 @@ static_assert(sizeof(struct rtt_rec_window) == 1856);
 static_assert(sizeof(struct rtt_rec_window_stats) == 880);
 static_assert(sizeof(struct rtt_window_start) == 32);
 static_assert(sizeof(struct rtt_window_result) == 96);
+static_assert(sizeof(struct rtt_window_bind) == 264);
 
 /* ---- sysfs ---- */
 
@@ -315,23 +318,37 @@ static ssize_t window_tasks_in_use_show(struct kobject *k,
 	return sysfs_emit(buf, "%u\n", rtt_window_tasks_in_use());
 }
 
-/* uprobe bindings: "p PATH:START STOP budget=NS", "-p PATH:START" */
-#define RTT_BIND_WRITE_MAX	256
+/*
+ * A binding's spec (sysfs or ioctl), refused with one log line each: only
+ * root gets this far (the sysfs file is 0644, the ioctl needs
+ * CAP_SYS_ADMIN), so not rate limited: every refusal is in the log.
+ */
+static int rtt_bind_spec(char *line)
+{
+	int ret = rtt_bind_write(line);
 
+	if (ret && ret != -ENOMEM)
+		pr_warn("windows: %s (%d)\n", rtt_bind_errstr(ret), ret);
+	return ret;
+}
+
+/* uprobe bindings: "p PATH:START STOP budget=NS", "-p PATH:START" */
 static ssize_t windows_store(struct kobject *k, struct kobj_attribute *a,
 			     const char *buf, size_t count)
 {
 	char *line;
 	int ret;
 
-	if (count >= RTT_BIND_WRITE_MAX)
-		return rtt_fail("windows", -E2BIG);
+	if (count >= RTT_BIND_SPEC_MAX) {
+		pr_warn("windows: %s (%d)\n", rtt_bind_errstr(-E2BIG), -E2BIG);
+		return -E2BIG;
+	}
 	line = kmemdup_nul(buf, count, GFP_KERNEL);
 	if (!line)
 		return -ENOMEM;
-	ret = rtt_bind_write(line);
+	ret = rtt_bind_spec(line);
 	kfree(line);
-	return ret ? rtt_fail("windows", ret) : count;
+	return ret ? ret : count;
 }
 
 static ssize_t windows_show(struct kobject *k, struct kobj_attribute *a,
@@ -919,6 +936,35 @@ static long rtt_dev_snapshot(struct file *f)
 	return 0;
 }
 
+/* RTT_IOC_WINDOW_BIND: the sysfs file's syntax, the same checks */
+static long rtt_dev_bind(void __user *uarg)
+{
+	struct rtt_window_bind *wb;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN)) {
+		pr_warn_ratelimited("windows: %s (%d)\n",
+				    rtt_bind_errstr(-EPERM), -EPERM);
+		return -EPERM;
+	}
+	wb = memdup_user(uarg, sizeof(*wb));
+	if (IS_ERR(wb))
+		return PTR_ERR(wb);
+	if (wb->size != sizeof(*wb) || wb->flags)
+		ret = -EINVAL;
+	else if (!memchr(wb->spec, '\0', sizeof(wb->spec)))
+		ret = -E2BIG;
+	else
+		ret = 0;
+	if (ret)
+		pr_warn("windows: %s (%d)\n", ret == -E2BIG ?
+			rtt_bind_errstr(ret) : "bad struct size or flags", ret);
+	else
+		ret = rtt_bind_spec(wb->spec);
+	kfree(wb);
+	return ret;
+}
+
 /* The window ioctls: their number carries the size, the struct too. */
 static long rtt_dev_window(struct file *f, unsigned int cmd, void __user *uarg)
 {
@@ -952,6 +998,8 @@ static long rtt_dev_window(struct file *f, unsigned int cmd, void __user *uarg)
 		n = rtt_wfile_take(f->private_data);
 		return copy_to_user(uarg, &n, sizeof(n)) ? -EFAULT : 0;
 	}
+	if (cmd == RTT_IOC_WINDOW_BIND)
+		return rtt_dev_bind(uarg);
 	/* a window ioctl of another struct size (another header) */
 	pr_warn_ratelimited("ioctl: window command 0x%x with argument size %u, expected the UAPI %u.%u size\n",
 			    cmd, _IOC_SIZE(cmd), RTT_UAPI_MAJOR, RTT_UAPI_MINOR);
@@ -962,7 +1010,7 @@ static bool rtt_is_window_ioctl(unsigned int cmd)
 {
 	return _IOC_TYPE(cmd) == RTT_IOC_MAGIC &&
 	       _IOC_NR(cmd) >= _IOC_NR(RTT_IOC_WINDOW_START) &&
-	       _IOC_NR(cmd) <= _IOC_NR(RTT_IOC_WINDOW_OVERRUNS);
+	       _IOC_NR(cmd) <= _IOC_NR(RTT_IOC_WINDOW_BIND);
 }
 
 static long rtt_dev_ioctl(struct file *f, unsigned int cmd, unsigned long arg)

@@ -229,10 +229,9 @@ unsigned int rtt_windows_in_use(void);
 unsigned int rtt_timers_armed(void);
 unsigned int rtt_window_tasks_in_use(void);
 
-/* uprobe bindings of windows (rtt_bind.c) */
-#define RTT_MAX_BINDINGS	16
-#define RTT_BIND_PATH_MAX	120
+/* uprobe bindings of windows (rtt_bind.c); limits in the UAPI header */
 int rtt_bind_write(char *line);
+const char *rtt_bind_errstr(int err);
 ssize_t rtt_bind_show(char *buf);
 void rtt_bind_exit(void);
 

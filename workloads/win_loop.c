@@ -19,6 +19,9 @@
  *            with max_windows=1)
  *   wtasks   more threads with window statistics than window_tasks (load
  *            the module with window_tasks=1)
+ *   bind     RTT_IOC_WINDOW_BIND: the struct's refusals and EPERM without
+ *            CAP_SYS_ADMIN, then one spec per stdin line "ERRNO SPEC",
+ *            each expected to fail with ERRNO (0: to succeed)
  * With -R a reader thread prints the module's RTT_REC_WINDOW records and,
  * after the windows, a snapshot's RTT_REC_WINDOW_STATS ones ("wstats").
  *
@@ -29,6 +32,7 @@
 #include "rt_common.h"	/* first: _GNU_SOURCE */
 #include <poll.h>
 #include <semaphore.h>
+#include <sys/wait.h>
 #include <linux/rtt_window.h>
 
 static long budget_us = 1000, work_us = 200, over_us = 0, iters = 10;
@@ -45,7 +49,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: win_loop [options]\n"
 		"A loop of budget windows that overrun on purpose.\n"
-		"  -m MODE     busy|preempt|sleep|lock|hang|exit|errors|enospc|wtasks (default busy)\n"
+		"  -m MODE     busy|preempt|sleep|lock|hang|exit|errors|enospc|wtasks|bind\n"
+		"              (default busy)\n"
 		"  -b US       budget per window (default 1000)\n"
 		"  -w US       work per window within budget (default 200)\n"
 		"  -o US       extra time past the budget, by the mode's cause (default 0)\n"
@@ -434,6 +439,77 @@ static void wtasks(void)
 	      rtt_window_stop() == 0, "errno %d", errno);
 }
 
+struct big_bind {
+	struct rtt_window_bind wb;
+	uint64_t more;
+};
+
+static int bind_errno(int fd, const char *spec)
+{
+	struct rtt_window_bind wb = { .size = sizeof(wb) };
+
+	snprintf(wb.spec, sizeof(wb.spec), "%s", spec);
+	return ioctl_errno(fd, RTT_IOC_WINDOW_BIND, &wb);
+}
+
+/* RTT_IOC_WINDOW_BIND without CAP_SYS_ADMIN: a child that gave up root */
+static int bind_unprivileged_errno(int fd)
+{
+	int st, e;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		e = bind_errno(fd, "-p /bin/sh:0x0");
+		_exit(e > 99 ? 99 : e);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static void bind_checks(void)
+{
+	struct rtt_window_bind wb = { .size = sizeof(wb) };
+	struct big_bind big = { .wb = wb };
+	char line[RTT_BIND_SPEC_MAX + 16], *spec;
+	int fd = rtt_window_fd(), e, want, n = 0;
+
+	if (fd < 0)
+		die("open /dev/rt_tracer: %s", strerror(errno));
+	snprintf(wb.spec, sizeof(wb.spec), "-p /bin/sh:0x0");
+	wb.size = sizeof(wb) - 1;
+	CHECK("bind_size_field", (e = ioctl_errno(fd, RTT_IOC_WINDOW_BIND, &wb)) == EINVAL, "errno %d", e);
+	wb.size = sizeof(wb);
+	wb.flags = 1;
+	CHECK("bind_flags", (e = ioctl_errno(fd, RTT_IOC_WINDOW_BIND, &wb)) == EINVAL, "errno %d", e);
+	wb.flags = 0;
+	memset(wb.spec, 'x', sizeof(wb.spec));
+	CHECK("bind_no_nul", (e = ioctl_errno(fd, RTT_IOC_WINDOW_BIND, &wb)) == E2BIG, "errno %d", e);
+	big.wb.size = sizeof(big);
+	CHECK("bind_ioctl_size",
+	      (e = ioctl_errno(fd, _IOW(RTT_IOC_MAGIC, 10, struct big_bind), &big)) == EINVAL,
+	      "errno %d", e);
+	CHECK("bind_eperm", (e = bind_unprivileged_errno(fd)) == EPERM, "errno %d", e);
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = '\0';
+		want = (int)strtol(line, &spec, 10);
+		if (spec == line || *spec != ' ')
+			die("bind: bad input line '%s' (ERRNO SPEC)", line);
+		spec++;
+		e = bind_errno(fd, spec);
+		printf("win_loop: bind %d errno=%d spec=%s\n", ++n, e, spec);
+		if (e != want) {
+			fails++;
+			printf("win_loop: check bind_line_%d FAIL: errno %d, expected %d\n", n, e, want);
+		}
+	}
+	printf("win_loop: bind lines=%d\n", n);
+}
+
 /* The tasks file while this process still runs (its records are there). */
 static void print_tasks(void)
 {
@@ -487,11 +563,13 @@ int main(int argc, char **argv)
 			sleep_us(1000);
 	}
 	if (!strcmp(mode, "errors") || !strcmp(mode, "enospc") ||
-	    !strcmp(mode, "wtasks")) {
+	    !strcmp(mode, "wtasks") || !strcmp(mode, "bind")) {
 		set_name("win_check");
 		announce("win_check", 0, -1);
 		if (!strcmp(mode, "errors"))
 			errors();
+		else if (!strcmp(mode, "bind"))
+			bind_checks();
 		else if (!strcmp(mode, "wtasks"))
 			wtasks();
 		else

@@ -18,7 +18,8 @@
 #define RTT_UAPI_MINOR		4	/* 1: rtt_event.flags; 2: nr_culprits;
 					 * 3: budget windows (RTT_IOC_WINDOW_*,
 					 * RTT_REC_WINDOW); 4: window statistics
-					 * (RTT_REC_WINDOW_STATS)
+					 * (RTT_REC_WINDOW_STATS), bindings by
+					 * ioctl (RTT_IOC_WINDOW_BIND)
 					 */
 
 #define RTT_COMM_LEN		16
@@ -412,5 +413,28 @@ struct rtt_window_result {
  * since the last call; the file is readable (EPOLLIN) while it is not 0.
  */
 #define RTT_IOC_WINDOW_OVERRUNS	_IOR(RTT_IOC_MAGIC, 9, __u64)
+
+/*
+ * uprobe bindings (UAPI 1.4), as written to /sys/kernel/rt_tracer/windows:
+ * spec is one NUL-terminated line, "p PATH:START STOP budget=NS" (bind;
+ * START, STOP: ELF file offsets) or "-p PATH:START" (unbind). Needs
+ * CAP_SYS_ADMIN (EPERM). Errors: EINVAL (size, flags, a malformed line,
+ * budget 0, START == STOP, not a regular file, an offset that cannot be
+ * probed), E2BIG (no NUL in spec), EEXIST (PATH:START bound), ENOENT (no
+ * such file; unbinding what is not bound), ERANGE (an offset beyond the
+ * file), ENOSPC (RTT_MAX_BINDINGS bound), ENAMETOOLONG (PATH over
+ * RTT_BIND_PATH_MAX bytes). Reading the sysfs file lists the bindings.
+ */
+#define RTT_MAX_BINDINGS	16
+#define RTT_BIND_PATH_MAX	120
+#define RTT_BIND_SPEC_MAX	256
+
+struct rtt_window_bind {
+	__u32 size;		/* sizeof(struct rtt_window_bind) */
+	__u32 flags;		/* 0 */
+	char spec[RTT_BIND_SPEC_MAX];
+};
+
+#define RTT_IOC_WINDOW_BIND	_IOW(RTT_IOC_MAGIC, 10, struct rtt_window_bind)
 
 #endif /* _UAPI_LINUX_RT_TRACER_H */

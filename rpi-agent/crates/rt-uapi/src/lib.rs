@@ -8,7 +8,8 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 pub const RTT_UAPI_MAJOR: u32 = 1;
 /// 1: `RttEvent::flags`; 2: `RttRecWorst::nr_culprits`; 3: budget windows
-/// (`ioctl::WINDOW_*`, `RttRecWindow`); 4: `RttRecWindowStats`.
+/// (`ioctl::WINDOW_*`, `RttRecWindow`); 4: `RttRecWindowStats`,
+/// `ioctl::WINDOW_BIND`.
 pub const RTT_UAPI_MINOR: u32 = 4;
 
 pub const RTT_COMM_LEN: usize = 16;
@@ -309,6 +310,42 @@ pub struct RttWindowResult {
     pub breakdown: RttBreakdown,
 }
 
+/// uprobe bindings (UAPI 1.4): at most this many at once.
+pub const RTT_MAX_BINDINGS: u32 = 16;
+/// A binding's PATH, in bytes, at most.
+pub const RTT_BIND_PATH_MAX: u32 = 120;
+/// `RttWindowBind::spec`, its NUL included.
+pub const RTT_BIND_SPEC_MAX: usize = 256;
+
+/// `ioctl::WINDOW_BIND`'s argument: one line of
+/// `/sys/kernel/rt_tracer/windows`'s syntax, NUL-terminated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct RttWindowBind {
+    /// `size_of::<RttWindowBind>()`
+    pub size: u32,
+    pub flags: u32,
+    pub spec: [u8; RTT_BIND_SPEC_MAX],
+}
+
+impl RttWindowBind {
+    /// `spec` ("p PATH:START STOP budget=NS" or "-p PATH:START") as the
+    /// ioctl takes it; None when it does not fit or holds a NUL.
+    pub fn new(spec: &str) -> Option<Self> {
+        let b = spec.as_bytes();
+        if b.len() >= RTT_BIND_SPEC_MAX || b.contains(&0) {
+            return None;
+        }
+        let mut w = RttWindowBind {
+            size: core::mem::size_of::<RttWindowBind>() as u32,
+            flags: 0,
+            spec: [0; RTT_BIND_SPEC_MAX],
+        };
+        w.spec[..b.len()].copy_from_slice(b);
+        Some(w)
+    }
+}
+
 /// C sizes (x86_64 and aarch64 agree: only fixed-width types, natural alignment).
 pub mod c_size {
     pub const BREAKDOWN: usize = 48;
@@ -331,6 +368,7 @@ pub mod c_size {
     pub const REC_WINDOW_STATS: usize = 880;
     pub const WINDOW_START: usize = 32;
     pub const WINDOW_RESULT: usize = 96;
+    pub const WINDOW_BIND: usize = 264;
 }
 
 const _: () = {
@@ -353,6 +391,7 @@ const _: () = {
     assert!(size_of::<RttRecWindowStats>() == c_size::REC_WINDOW_STATS);
     assert!(size_of::<RttWindowStart>() == c_size::WINDOW_START);
     assert!(size_of::<RttWindowResult>() == c_size::WINDOW_RESULT);
+    assert!(size_of::<RttWindowBind>() == c_size::WINDOW_BIND);
     // nr_culprits is what 1.2 appended to the 1.1 record.
     assert!(RttRecWorst::NR_CULPRITS_END == c_size::REC_WORST_V1_1 + 4);
 };
@@ -384,6 +423,7 @@ pub mod ioctl {
     pub const WINDOW_START: u32 = ioc(WRITE, 7, core::mem::size_of::<RttWindowStart>());
     pub const WINDOW_STOP: u32 = ioc(READ | WRITE, 8, core::mem::size_of::<RttWindowResult>());
     pub const WINDOW_OVERRUNS: u32 = ioc(READ, 9, core::mem::size_of::<u64>());
+    pub const WINDOW_BIND: u32 = ioc(WRITE, 10, core::mem::size_of::<RttWindowBind>());
 }
 
 impl RttRecWorst {

@@ -65,6 +65,7 @@ macro_rules! layouts {
             "rtt_window_result" => RttWindowResult { "size" => size, "flags" => flags, "tag" => tag,
                 "budget_ns" => budget_ns, "start_ns" => start_ns, "duration_ns" => duration_ns, "depth" => depth,
                 "pad" => pad, "breakdown" => breakdown }
+            "rtt_window_bind" => RttWindowBind { "size" => size, "flags" => flags, "spec" => spec }
         )
     };
 }
@@ -138,6 +139,7 @@ fn ioctls() -> Vec<(&'static str, u64)> {
         ("RTT_IOC_WINDOW_START", ioctl::WINDOW_START.into()),
         ("RTT_IOC_WINDOW_STOP", ioctl::WINDOW_STOP.into()),
         ("RTT_IOC_WINDOW_OVERRUNS", ioctl::WINDOW_OVERRUNS.into()),
+        ("RTT_IOC_WINDOW_BIND", ioctl::WINDOW_BIND.into()),
     ]
 }
 
@@ -157,6 +159,10 @@ fn constants() -> Vec<(&'static str, u64)> {
         ("RTT_REC_WORST", RTT_REC_WORST.into()),
         ("RTT_REC_DROPPED", RTT_REC_DROPPED.into()),
         ("RTT_REC_WINDOW", RTT_REC_WINDOW.into()),
+        ("RTT_REC_WINDOW_STATS", RTT_REC_WINDOW_STATS.into()),
+        ("RTT_MAX_BINDINGS", RTT_MAX_BINDINGS.into()),
+        ("RTT_BIND_PATH_MAX", RTT_BIND_PATH_MAX.into()),
+        ("RTT_BIND_SPEC_MAX", RTT_BIND_SPEC_MAX as u64),
         ("RTT_WIN_DEADLINE", RTT_WIN_DEADLINE.into()),
         ("RTT_WIN_STOP", RTT_WIN_STOP.into()),
         ("RTT_WS_RUNNING", RTT_WS_RUNNING.into()),

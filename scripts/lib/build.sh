@@ -66,10 +66,16 @@ build_agent() {
 	out=$(build_out "$arch")
 	mkdir -p "$out/bin"
 	# Static binaries run in the BusyBox initramfs as on the Pi.
-	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static" \
-		run_logged "$out/build.log" \
+	local -x CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static"
+	run_logged "$out/build.log" \
 		in_agent_dir cargo build --quiet --release --target "$target" -p rpi-agent
-	cp -a "$RT_ROOT/rpi-agent/target/$target/release/rpi-agent" "$out/bin/"
+	# rtt-window's example: the crate's own control loop, for the VM tests
+	run_logged "$out/build.log" \
+		in_agent_dir cargo build --quiet --release --target "$target" -p rtt-window \
+		--example rtt_window_loop
+	cp -a "$RT_ROOT/rpi-agent/target/$target/release/rpi-agent" \
+		"$RT_ROOT/rpi-agent/target/$target/release/rtt-bind" \
+		"$RT_ROOT/rpi-agent/target/$target/release/examples/rtt_window_loop" "$out/bin/"
 }
 
 build_all() {

@@ -151,9 +151,10 @@ br_cargo_offline() {
 		env CARGO_HOME="$home" cargo install --offline --root "$BR_WORK/host" --bins --path ./ \
 			--no-track --force --locked "${vopts[@]}") || return 1
 	file "$BR_WORK/target/usr/bin/rpi-agent" | tee /dev/stderr | grep -q 'ARM aarch64' || return 1
+	file "$BR_WORK/target/usr/bin/rtt-bind" | tee /dev/stderr | grep -q 'ARM aarch64' || return 1
 	"$BR_WORK/host/bin/rtdecode" --help >/dev/null || return 1
 	[ -z "$(ls -A "$home/registry" 2>/dev/null)" ] || { echo "cargo used the registry"; return 1; }
-	echo "rpi-agent (aarch64) and rtdecode (host) built offline from the vendor directory"
+	echo "rpi-agent and rtt-bind (aarch64) and rtdecode (host) built offline from the vendor directory"
 }
 
 # The module and the workloads with the commands the kernel-module

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use rt_protocol::metric;
+use rtt_elf::Point;
 use serde::Deserialize;
 
 use crate::stimulus::{
@@ -35,6 +36,10 @@ pub enum ConfigError {
     FileSelectors,
     #[error("--bound `{0}`: expected METRIC=DURATION, e.g. latency=100us")]
     Bound(String),
+    #[error("--window `{spec}`: {why} (expected PATH:START,STOP,BUDGET, e.g. /usr/bin/app:step_begin,step_end,500us)")]
+    WindowSpec { spec: String, why: String },
+    #[error("[[window]] number {number}: {why}")]
+    FileWindow { number: usize, why: String },
     #[error(transparent)]
     Stimulus(#[from] crate::stimulus::StimulusError),
     #[error("baud must be > 0 (e.g. --baud 115200)")]
@@ -111,6 +116,12 @@ pub struct Cli {
     /// `name=cyclictest,trace,latency=100us,response=1ms` or `irq=eth0,irq_delay=50us`.
     #[arg(long, value_name = "SPEC")]
     pub track: Vec<String>,
+    /// A budget window bound to a binary through uprobes, kept while the
+    /// agent runs: PATH:START,STOP,BUDGET, the points function names
+    /// (symbol or symbol+OFFSET) or ELF file offsets, e.g.
+    /// `/usr/bin/app:control_step,control_done,500us`.
+    #[arg(long, value_name = "SPEC")]
+    pub window: Vec<String>,
     /// Period of RTT_IOC_SNAPSHOT (e.g. 1s, 500ms).
     #[arg(long, value_name = "DUR")]
     pub snapshot_interval: Option<String>,
@@ -222,6 +233,7 @@ pub struct Config {
     pub replay: Option<PathBuf>,
     pub sink: Sink,
     pub targets: Vec<Target>,
+    pub windows: Vec<WindowSpec>,
     pub snapshot_interval: Duration,
     pub heartbeat_interval: Duration,
     pub hello_interval: Duration,
@@ -249,7 +261,78 @@ struct FileConfig {
     board: Option<String>,
     #[serde(default)]
     track: Vec<TrackToml>,
+    #[serde(default)]
+    window: Vec<WindowToml>,
     stimulus: Option<StimulusToml>,
+}
+
+/// `[[window]]`: a uprobe binding of the module's budget windows.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct WindowToml {
+    path: String,
+    start: NumOrText,
+    stop: NumOrText,
+    budget: DurationVal,
+}
+
+/// A window binding as configured: its points are resolved in the ELF
+/// file when it is bound (the binary may change while the agent runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowSpec {
+    pub path: String,
+    pub start: Point,
+    pub stop: Point,
+    pub budget_ns: u64,
+}
+
+fn window_point(v: &NumOrText) -> Result<Point, String> {
+    match v {
+        NumOrText::Num(n) if *n >= 0.0 && n.fract() == 0.0 => Ok(Point::Offset(*n as u64)),
+        NumOrText::Num(n) => Err(format!("{n} is not a file offset")),
+        NumOrText::Text(t) => Point::parse(t).map_err(|e| e.to_string()),
+    }
+}
+
+fn window_budget(ns: u64) -> Result<u64, String> {
+    match ns {
+        0 => Err("the budget must be more than 0".into()),
+        n => Ok(n),
+    }
+}
+
+fn file_window(w: &WindowToml) -> Result<WindowSpec, String> {
+    if !w.path.starts_with('/') {
+        return Err(format!(
+            "path `{}` must be absolute (as the module resolves it)",
+            w.path
+        ));
+    }
+    Ok(WindowSpec {
+        path: w.path.clone(),
+        start: window_point(&w.start)?,
+        stop: window_point(&w.stop)?,
+        budget_ns: window_budget(w.budget.ns().map_err(|e| e.to_string())?)?,
+    })
+}
+
+/// `PATH:START,STOP,BUDGET` -> WindowSpec.
+pub fn parse_window_spec(spec: &str) -> Result<WindowSpec, ConfigError> {
+    let err = |why: String| ConfigError::WindowSpec { spec: spec.into(), why };
+    let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
+    let [target, stop, budget] = parts.as_slice() else {
+        return Err(err(format!("{} comma-separated parts, not 3", parts.len())));
+    };
+    let (path, start) = target
+        .rsplit_once(':')
+        .ok_or_else(|| err("no `:` between PATH and START".into()))?;
+    file_window(&WindowToml {
+        path: path.into(),
+        start: NumOrText::Text(start.into()),
+        stop: NumOrText::Text((*stop).into()),
+        budget: DurationVal::Text((*budget).into()),
+    })
+    .map_err(err)
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -561,6 +644,13 @@ impl Config {
         for spec in &cli.track {
             targets.push(parse_track_spec(spec)?);
         }
+        let mut windows = Vec::new();
+        for (i, w) in file.window.iter().enumerate() {
+            windows.push(file_window(w).map_err(|why| ConfigError::FileWindow { number: i + 1, why })?);
+        }
+        for spec in &cli.window {
+            windows.push(parse_window_spec(spec)?);
+        }
 
         let baud = cli.baud.or(file.baud);
         let tty = cli.tty_mode.or(file.tty_mode).unwrap_or_default();
@@ -605,6 +695,7 @@ impl Config {
             replay: cli.replay.clone(),
             sink,
             targets,
+            windows,
             snapshot_interval: dur(&file.snapshot_interval, &cli.snapshot_interval, Duration::from_secs(1))?,
             heartbeat_interval: dur(
                 &file.heartbeat_interval,
@@ -698,6 +789,11 @@ mod tests {
             matches!(c.sink, Sink::Serial { ref port, baud: 115200, tty: TtyMode::Auto } if port == "/dev/ttyAMA0")
         );
         assert_eq!(c.cpu, Some(0));
+        assert_eq!(c.windows.len(), 1);
+        assert_eq!(
+            (c.windows[0].path.as_str(), c.windows[0].budget_ns),
+            ("/usr/bin/ctrl_app", 500_000)
+        );
         let st = c.stimulus.expect("the example's [stimulus]");
         assert_eq!((st.backend, st.chip.as_str()), (Backend::Cdev, "gpio-loopback"));
         assert_eq!(st.line, LineSel::Name("GPIO16".into()));
@@ -838,5 +934,58 @@ mod stimulus_tests {
             let e = load(text).unwrap_err().to_string();
             assert!(e.contains(want), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn windows_from_the_file_and_the_command_line() {
+        let cli = Cli::parse_from(["rpi-agent", "--window", "/usr/bin/a:b:step,step_done+0x4,2ms"]);
+        let text = "[[window]]\npath = \"/usr/bin/app\"\nstart = \"control_step\"\nstop = 0x1c44\nbudget = \"500us\"\n";
+        let c = Config::from_toml(&cli, text).unwrap();
+        let sym = |n: &str, plus| Point::Symbol { name: n.into(), plus };
+        assert_eq!(
+            c.windows,
+            vec![
+                WindowSpec {
+                    path: "/usr/bin/app".into(),
+                    start: sym("control_step", 0),
+                    stop: Point::Offset(0x1c44),
+                    budget_ns: 500_000
+                },
+                WindowSpec {
+                    path: "/usr/bin/a:b".into(),
+                    start: sym("step", 0),
+                    stop: sym("step_done", 4),
+                    budget_ns: 2_000_000
+                },
+            ]
+        );
+        let bad = |spec: &str| {
+            Config::load(&Cli::parse_from(["rpi-agent", "--no-config", "--window", spec]))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            bad("/a:s,t").contains("2 comma-separated parts, not 3"),
+            "{}",
+            bad("/a:s,t")
+        );
+        assert!(bad("/a:s,t,0").contains("the budget must be more than 0"));
+        assert!(bad("/a:s,t,3h").contains("unknown unit `h`"));
+        assert!(bad("app:s,t,1ms").contains("must be absolute"));
+        assert!(bad("/a:s,t+x,1ms").contains("the offset after `+`"));
+        let e = Config::from_toml(
+            &Cli::default(),
+            "[[window]]\npath = \"/a\"\nstart = \"s\"\nstop = \"t\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("budget"), "{e}");
+        let e = Config::from_toml(
+            &Cli::default(),
+            "[[window]]\npath = \"/a\"\nstart = -1\nstop = \"t\"\nbudget = 5\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "[[window]] number 1: -1 is not a file offset");
     }
 }

@@ -10,6 +10,7 @@ mod source;
 mod stimulus;
 mod sysinfo;
 mod tracker;
+mod windows;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,6 +91,7 @@ struct Agent {
     budget: Budget,
     outbox: Outbox,
     tracker: Tracker,
+    windows: windows::Windows,
     input: Input,
     framer: Framer,
     started: Instant,
@@ -146,6 +148,7 @@ impl Agent {
             budget: Budget::new(cfg.sink.budget_bps(), p::MAX_WIRE, now),
             outbox: Outbox::new(),
             tracker: Tracker::new(cfg.targets.clone()),
+            windows: windows::Windows::new(cfg.windows.clone()),
             input,
             framer: Framer::new(),
             started: now,
@@ -311,6 +314,7 @@ impl Agent {
                 self.hello.uapi_minor = info.uapi_minor;
                 self.hello.module_flags = info.flags;
                 self.tracker.on_open(&dev.ctl);
+                self.windows.on_open(&dev.ctl);
                 if let Err(e) = dev.ctl.snapshot() {
                     log(format_args!(
                         "RTT_IOC_SNAPSHOT failed: {e}; the first snapshot comes with the next round"
@@ -516,6 +520,9 @@ impl Agent {
                 // The records are queued synchronously by the ioctl.
                 self.read_device();
             }
+        }
+        if let Input::Device(dev) = &self.input {
+            self.windows.unbind_all(&dev.ctl);
         }
         let hb = self.heartbeat();
         self.queue(&hb);

@@ -7,7 +7,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use rt_uapi::{ioctl, parse_record, Record, RecordError, RttBound, RttInfo, RttLinHist, RttTrack, RTT_REC_MAX_SIZE};
+use rt_uapi::{
+    ioctl, parse_record, Record, RecordError, RttBound, RttInfo, RttLinHist, RttTrack, RttWindowBind, RTT_REC_MAX_SIZE,
+};
 
 /// read() buffer: many records per call.
 pub const READ_BUF: usize = 64 * 1024;
@@ -273,6 +275,12 @@ impl Ctl {
 
     pub fn set_lin_hist(&self, l: &RttLinHist) -> std::io::Result<()> {
         self.ioctl_ptr(ioctl::SET_LIN_HIST, l)
+    }
+
+    /// A window binding's spec ("p ..." or "-p ..."), RTT_IOC_WINDOW_BIND.
+    pub fn bind(&self, spec: &str) -> std::io::Result<()> {
+        let arg = RttWindowBind::new(spec).ok_or_else(|| std::io::Error::from_raw_os_error(libc::E2BIG))?;
+        self.ioctl_ptr(ioctl::WINDOW_BIND, &arg)
     }
 
     /// Queue one task record per tracked task into our read() stream.

@@ -619,10 +619,10 @@ def announced(stdout: str) -> dict:
             re.finditer(r"^\w+: task name=(\S+) pid=\d+ tid=(\d+)", stdout, re.M)}
 
 
-def elf_file_offset(path: Path, symbol: str) -> int:
-    """The file offset of a function symbol of an ELF64 little-endian
-    executable (what a uprobe binding takes): its address in the PT_LOAD
-    segment that holds it, as an offset in the file."""
+def elf_function_offsets(path: Path) -> dict:
+    """{name: file offset} of the function symbols of an ELF64
+    little-endian executable (what a uprobe binding takes): each address in
+    the PT_LOAD segment that holds it, as an offset in the file."""
     import struct
     data = Path(path).read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
@@ -634,20 +634,30 @@ def elf_file_offset(path: Path, symbol: str) -> int:
     if symtab is None:
         raise FormatError(f"{path}: no symbol table")
     strtab = secs[symtab[6]]
-    addr = None
-    for off in range(symtab[4], symtab[4] + symtab[5], 24):
-        name, info, _, _, value, _ = struct.unpack_from("<IBBHQQ", data, off)
-        end = data.index(b"\0", strtab[4] + name)
-        if data[strtab[4] + name:end].decode() == symbol and info & 0xf == 2:  # STT_FUNC
-            addr = value
-            break
-    if addr is None:
-        raise FormatError(f"{path}: no function {symbol}")
+    loads = []
     for i in range(phnum):
         typ, _, off, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
-        if typ == 1 and vaddr <= addr < vaddr + filesz:        # PT_LOAD
-            return addr - vaddr + off
-    raise FormatError(f"{path}: {symbol} at {addr:#x} is in no loaded segment")
+        if typ == 1:                                          # PT_LOAD
+            loads.append((vaddr, filesz, off))
+    out = {}
+    for off in range(symtab[4], symtab[4] + symtab[5], 24):
+        name, info, _, shndx, value, _ = struct.unpack_from("<IBBHQQ", data, off)
+        if info & 0xf != 2 or shndx == 0:                     # STT_FUNC, defined
+            continue
+        end = data.index(b"\0", strtab[4] + name)
+        sym = data[strtab[4] + name:end].decode()
+        seg = next((s for s in loads if s[0] <= value < s[0] + s[1]), None)
+        if seg and sym not in out:
+            out[sym] = value - seg[0] + seg[2]
+    return out
+
+
+def elf_file_offset(path: Path, symbol: str) -> int:
+    """The file offset of one function of an ELF64 executable."""
+    offs = elf_function_offsets(path)
+    if symbol not in offs:
+        raise FormatError(f"{path}: no function {symbol} in a loaded segment")
+    return offs[symbol]
 
 
 # --------------------------------------------------------------- the oracle

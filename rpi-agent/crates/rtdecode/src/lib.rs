@@ -18,6 +18,7 @@ pub mod findings;
 pub mod fmt;
 pub mod json;
 pub mod perfetto;
+pub mod prom;
 pub mod state;
 pub mod text;
 

@@ -1,9 +1,11 @@
 //! rtdecode [--baud N] [--json | --hist] [--color WHEN] [--schema] [--record FILE] [--duration SECS] SOURCE
 //! rtdecode export --perfetto -o FILE [--baud N] [--duration SECS] SOURCE
+//! rtdecode serve [--listen ADDR] [--baud N] [--max-backoff SECS] [--stale SECS] [NAME=]SOURCE...
 //!
 //! The thin binary over the library: it opens the source, feeds the bytes to
 //! a `Decoder` and a printer, and stops on EOF, Ctrl-C or --duration.
 
+mod serve;
 mod source;
 
 use std::fs::File;
@@ -70,6 +72,12 @@ enum Cmd {
     /// its worst cases with the task's states and wakeups, and each
     /// violation as an instant with its breakdown.
     Export(ExportArgs),
+    /// Serve /metrics (Prometheus / OpenMetrics text) for one or more live
+    /// sources at once: per device, task and metric the counts, violations,
+    /// max and bound, and the log2 histograms as Prometheus histograms; a
+    /// source whose link drops keeps its values, is marked down
+    /// (rt_tracer_link_up 0) and is reconnected.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -128,6 +136,8 @@ enum Error {
     ExportWrite { path: PathBuf, source: io::Error },
     #[error("reading {name}: {source}; what was read before is decoded above")]
     Read { name: String, source: io::Error },
+    #[error(transparent)]
+    Serve(#[from] serve::ServeError),
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -160,6 +170,9 @@ fn output(e: io::Error) -> Result<(), Error> {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
+    if let Some(Cmd::Serve(a)) = &cli.cmd {
+        return Ok(serve::run(a)?);
+    }
     if let Some(Cmd::Export(a)) = cli.cmd {
         return export(a);
     }

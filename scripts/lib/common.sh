@@ -113,6 +113,7 @@ setup_complete() {
 		command -v aarch64-linux-gnu-gcc >/dev/null &&
 		command -v cpio >/dev/null &&
 		command -v shellcheck >/dev/null &&
+		command -v prometheus >/dev/null &&
 		python3 -m pytest --version >/dev/null 2>&1 &&
 		python3 -m pyflakes --version >/dev/null 2>&1 &&
 		python3 -c 'import jsonschema' 2>/dev/null &&

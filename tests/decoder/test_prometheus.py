@@ -9,9 +9,13 @@ values are read back through Prometheus's HTTP query API and compared with
 `rtdecode --json` of the same captures: violations, max and samples of known
 tasks and metrics, a cumulative bucket, a histogram_quantile against the
 JSON percentile's bucket, and rt_tracer_link_up as one device's link drops
-and returns.
+and returns. The shipped examples are checked too: docs/prometheus's
+scrape config and rules with promtool, /metrics with `promtool check
+metrics` (Prometheus's own lint), and every query of the Grafana
+dashboard evaluated by this Prometheus, each returning series.
 """
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 AGENT = REPO / "rpi-agent"
 RTDECODE = AGENT / "target" / "debug" / "rtdecode"
 DATA = AGENT / "crates" / "rtdecode" / "tests" / "data"
+EXAMPLES = REPO / "docs" / "prometheus"
 WAIT = 60  # seconds for any one condition (Prometheus scrapes every 1 s)
 
 
@@ -43,6 +48,12 @@ def prometheus_binary():
         # Not a skip: scripts/check must not pass without the real server.
         pytest.fail("prometheus is not installed: run scripts/setup (Debian package prometheus)")
     return path
+
+
+def promtool(*args, stdin=None):
+    tool = Path(prometheus_binary()).with_name("promtool")
+    assert tool.is_file(), f"{tool} is missing (Debian's prometheus package ships it)"
+    return subprocess.run([str(tool), *args], input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def free_port():
@@ -159,6 +170,7 @@ class Prometheus:
 def setup(tmp_path):
     a = Device(DATA / "demo-case1.bin")
     b = Device(DATA / "demo-case3.bin")
+    prometheus_binary()
     serve = subprocess.Popen(
         [str(RTDECODE), "serve", "--listen", "127.0.0.1:0", "--max-backoff", "0.5",
          f"pi-a=tcp:127.0.0.1:{a.port}", f"pi-b=tcp:127.0.0.1:{b.port}"],
@@ -172,7 +184,7 @@ def setup(tmp_path):
     prom = Prometheus(tmp_path, target)
     devices = {"a": a, "b": b}
     try:
-        yield prom, devices, log
+        yield prom, devices, log, target
     finally:
         prom.stop()
         serve.terminate()
@@ -182,7 +194,7 @@ def setup(tmp_path):
 
 
 def test_prometheus_scrapes_what_json_says(setup):
-    prom, devices, log = setup
+    prom, devices, log, target = setup
     case1, case3 = json_lines("demo-case1"), json_lines("demo-case3")
     frames1 = [x for x in case1 if x["type"] == "link"][-1]["frames"]
     frames3 = [x for x in case3 if x["type"] == "link"][-1]["frames"]
@@ -258,3 +270,35 @@ def test_prometheus_scrapes_what_json_says(setup):
     # Counters only grew: no reset for rate() to see.
     assert prom.value('resets(rt_tracer_link_frames_total{device="pi-a"}[5m])') == 0
     assert any("pi-a: link down" in line for line in log), log
+
+    # Prometheus's own lint of the exposition (the 0.0.4 text a plain GET gets).
+    with urllib.request.urlopen(f"http://{target}/metrics", timeout=10) as r:
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = r.read().decode()
+    lint = promtool("check", "metrics", stdin=text)
+    assert lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(), lint
+
+    # Every query of the shipped Grafana dashboard, with its variables at
+    # "All", returns series from this Prometheus.
+    dash = json.loads((EXAMPLES / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert len(exprs) >= 6
+    for v in dash["templating"]["list"]:
+        if v["type"] == "query":
+            m = re.fullmatch(r"label_values\((.*), (\w+)\)", v["query"]["query"])
+            assert m, v
+            exprs.append(m.group(1))
+    panel_types = {p["type"] for p in dash["panels"]}
+    assert {"heatmap", "state-timeline", "timeseries"} <= panel_types
+    for e in exprs:
+        q = e.replace("$__rate_interval", "1m")
+        for var in ("$device", "$task", "$metric"):
+            q = q.replace(var, ".*")
+        assert "$" not in q, q
+        assert prom.query(q), f"no series for {q}"
+
+
+def test_the_example_scrape_config_and_rules_are_valid():
+    p = promtool("check", "config", str(EXAMPLES / "prometheus.yml"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "rt-tracer-rules.yml" in p.stdout and "SUCCESS: 3 rules found" in p.stdout, p.stdout

@@ -89,6 +89,10 @@ class Device:
         """The link drops: the connection closes and nothing listens any more."""
         if self.conn is not None:
             self.conn.close()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes an accept() still waiting
+        except OSError:
+            pass
         self.listener.close()
         self.thread.join(5)
 

@@ -407,7 +407,7 @@ impl Exposition {
             |v| Some((dev_labels(v), v.connects)),
         )?;
         type Rx = (&'static str, &'static str, fn(&Stats) -> u64);
-        let rx: [Rx; 9] = [
+        let rx: [Rx; 10] = [
             ("rt_tracer_link_frames", "Frames received that passed the CRC", |s| {
                 s.frames
             }),
@@ -446,6 +446,11 @@ impl Exposition {
                 "rt_tracer_link_seq_resets",
                 "Sequence restarts (the agent restarted)",
                 |s| s.seq_resets,
+            ),
+            (
+                "rt_tracer_link_incompatible_frames",
+                "Frames not decoded because the agent speaks another protocol major version (update rtdecode)",
+                |s| s.incompatible,
             ),
         ];
         for (name, help, f) in rx {

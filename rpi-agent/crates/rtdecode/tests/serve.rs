@@ -357,3 +357,29 @@ fn a_capture_file_is_read_once_and_stays_down() {
     assert!(!resp.contains("# EOF"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_silent_socket_is_reopened_after_stale() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    // The capture, then silence on an open connection (a peer gone without
+    // closing); the listener stays, so the reconnection gets through.
+    let (_hold, _d) = device(l, CASE1);
+    let (_child, http) = serve(&["--stale".into(), "1".into(), format!("quiet=tcp:{addr}")]);
+    let (_, frames1, _) = expected(CASE1);
+    let s = scrape_until(http, "reconnected after --stale", |s| {
+        s.get("rt_tracer_link_connects_total", &[("device", "quiet")]) >= Some(2.0)
+    });
+    // The second connection brought nothing: the values are the first's.
+    assert_eq!(
+        s.must("rt_tracer_link_frames_total", &[("device", "quiet")]),
+        frames1 as f64
+    );
+    let l = [
+        ("device", "quiet"),
+        ("task", "ctrl_loop"),
+        ("pid", "173"),
+        ("metric", "latency"),
+    ];
+    assert_eq!(s.must("rt_tracer_violations_total", &l), 124.0);
+}

@@ -383,3 +383,37 @@ fn a_silent_socket_is_reopened_after_stale() {
     ];
     assert_eq!(s.must("rt_tracer_violations_total", &l), 124.0);
 }
+
+/// A FIFO stands for a serial device here (the same reopen loop, without
+/// hardware): each writer is one connection of the device.
+#[test]
+fn a_fifo_source_is_reopened_for_each_writer() {
+    let dir = std::env::temp_dir().join(format!("rtdecode-serve-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("ttyFAKE");
+    let _ = std::fs::remove_file(&fifo);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let (_child, http) = serve(&[format!("tty={}", fifo.display())]);
+    let (_, frames1, _) = expected(CASE1);
+    let frames = |s: &Scrape| s.get("rt_tracer_link_frames_total", &[("device", "tty")]);
+    let up = |s: &Scrape| s.get("rt_tracer_link_up", &[("device", "tty")]);
+
+    // Opening for writing waits for rtdecode to open it for reading.
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    w.write_all(CASE1).unwrap();
+    scrape_until(http, "the first writer's capture", |s| {
+        frames(s) == Some(frames1 as f64) && up(s) == Some(1.0)
+    });
+    drop(w);
+    let s = scrape_until(http, "down once the writer left", |s| up(s) == Some(0.0));
+    assert_eq!(frames(&s), Some(frames1 as f64));
+
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    w.write_all(CASE1).unwrap();
+    let s = scrape_until(http, "up again with a second writer", |s| {
+        frames(s) == Some(2.0 * frames1 as f64) && up(s) == Some(1.0)
+    });
+    assert_eq!(s.must("rt_tracer_link_connects_total", &[("device", "tty")]), 2.0);
+    drop(w);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -203,6 +203,8 @@ struct Row {
     task: String,
     pid: i32,
     metric: String,
+    /// A budget window's tag (`metric` is "window").
+    tag: Option<u64>,
     exited: bool,
     start_ns: u64,
     count: u64,
@@ -213,6 +215,8 @@ struct Row {
     last_ns: Option<u64>,
     /// The latest snapshot's histogram, when it has samples.
     hist: Option<Log2>,
+    /// A budget window's: windows open when the task exited or was untracked.
+    abandoned: Option<u64>,
 }
 
 /// One device as exposed: copied under its lock, encoded after.
@@ -232,13 +236,22 @@ struct View {
 
 fn view(d: &Device) -> View {
     let st = &d.state;
-    // One series per (task, pid, metric): a pid reused by a task of the same
-    // name keeps the later task's values.
-    let mut rows: BTreeMap<(String, i32, String), Row> = BTreeMap::new();
+    // One series per (task, pid, metric, tag): a pid reused by a task of
+    // the same name keeps the later task's values.
+    let mut rows: BTreeMap<(String, i32, String, Option<u64>), Row> = BTreeMap::new();
     for f in findings::all(st) {
         let key = TaskKey::of(&f.task);
         let snap = st.tasks.get(&key);
-        let m = snap.and_then(|e| e.snap.metrics.iter().find(|m| m.metric == f.metric));
+        // A budget window's statistics are the window entry's; a scheduler
+        // metric's, the latest snapshot's.
+        let m = match f.window_tag {
+            Some(tag) => st
+                .windows
+                .get(&(key, tag))
+                .and_then(|e| e.stats.as_ref())
+                .map(|w| &w.stats),
+            None => snap.and_then(|e| e.snap.metrics.iter().find(|m| m.metric == f.metric)),
+        };
         let has = m.filter(|m| m.count > 0);
         let hist = has.map(|m| {
             let mut b = [0u64; LOG2_BUCKETS];
@@ -248,11 +261,17 @@ fn view(d: &Device) -> View {
             }
             (m.sum_ns, b)
         });
+        let abandoned = f
+            .window_tag
+            .and_then(|tag| st.windows.get(&(key, tag)))
+            .and_then(|e| e.stats.as_ref())
+            .map(|w| w.abandoned);
         let row = Row {
             task: f.task.comm.as_str().to_string(),
             pid: f.task.pid,
             metric: metric_name(f.metric),
-            exited: snap.is_some_and(|e| e.kind == SnapshotKind::Exit),
+            tag: f.window_tag,
+            exited: f.exited || snap.is_some_and(|e| e.kind == SnapshotKind::Exit),
             start_ns: key.start_ns,
             count: f.count,
             violations: f.violations,
@@ -261,8 +280,9 @@ fn view(d: &Device) -> View {
             min_ns: has.map(|m| m.min_ns),
             last_ns: has.map(|m| m.last_ns),
             hist,
+            abandoned,
         };
-        let k = (row.task.clone(), row.pid, row.metric.clone());
+        let k = (row.task.clone(), row.pid, row.metric.clone(), row.tag);
         match rows.get(&k) {
             Some(old) if old.start_ns > row.start_ns => {}
             _ => {
@@ -300,13 +320,18 @@ fn dev_labels(v: &View) -> Labels {
     vec![("device", v.name.clone())]
 }
 
+/// `tag` only on a budget window's series (`0x40`, as the text view says).
 fn row_labels(v: &View, r: &Row) -> Labels {
-    vec![
+    let mut l = vec![
         ("device", v.name.clone()),
         ("task", r.task.clone()),
         ("pid", r.pid.to_string()),
         ("metric", r.metric.clone()),
-    ]
+    ];
+    if let Some(t) = r.tag {
+        l.push(("tag", format!("{t:#x}")));
+    }
+    l
 }
 
 #[derive(Debug)]
@@ -531,14 +556,14 @@ impl Exposition {
         self.counters(
             enc,
             "rt_tracer_samples",
-            "Samples of the task's metric (the latest snapshot's count)",
+            "Samples of the task's metric (the latest snapshot's count; a budget window: windows stopped)",
             self.rows(),
             |(v, r)| Some((row_labels(v, r), r.count)),
         )?;
         self.counters(
             enc,
             "rt_tracer_violations",
-            "Samples over the bound (the agent's exact cumulative count)",
+            "Samples over the bound (the module's exact cumulative count; a budget window: its overruns)",
             self.rows(),
             |(v, r)| Some((row_labels(v, r), r.violations)),
         )?;
@@ -573,6 +598,13 @@ impl Exposition {
             Some(&Unit::Seconds),
             self.rows(),
             |(v, r)| (r.bound_ns > 0).then(|| (row_labels(v, r), ns_s(r.bound_ns))),
+        )?;
+        self.counters(
+            enc,
+            "rt_tracer_window_abandoned",
+            "Budget windows of the tag still open when the task exited or stopped being tracked",
+            self.rows(),
+            |(v, r)| r.abandoned.map(|n| (row_labels(v, r), n)),
         )?;
         // A task's exited flag: one series per task, not per metric.
         let mut tasks: BTreeMap<(&str, &str, i32), bool> = BTreeMap::new();
@@ -814,6 +846,125 @@ mod tests {
             value(&text, "rt_tracer_link_frames_total{device=\"pi\"}"),
             (2 * frames_once) as f64
         );
+    }
+
+    /// A task with a latency metric and budget windows of two tags, one
+    /// of which overran, as frames.
+    fn window_stream() -> Vec<u8> {
+        use rt_protocol::{
+            bounded_str, metric, window_what, Bucket, FrameEncoder, Message, MetricStats, TaskInfo, TaskSnapshot,
+            WindowOverrun, WindowStats, MAX_WIRE, WINDOW_METRIC,
+        };
+        let task = TaskInfo {
+            pid: 300,
+            tgid: 300,
+            comm: bounded_str("win_loop"),
+            start_ns: 9,
+            ..Default::default()
+        };
+        let stats = |m: u8, n: u64, max: u64, bound: u64, viol: u64| MetricStats {
+            metric: m,
+            count: n,
+            min_ns: 1000,
+            max_ns: max,
+            sum_ns: n * 2000,
+            bound_ns: bound,
+            violations: viol,
+            last_ns: 1500,
+            log2: [Bucket { idx: 10, count: n - 1 }, Bucket { idx: 23, count: 1 }]
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        };
+        let msgs = [
+            Message::Task(TaskSnapshot {
+                t_ns: 1,
+                task: task.clone(),
+                metrics: [stats(metric::LATENCY, 50, 4_000_000, 200_000, 3)]
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            }),
+            Message::Window(WindowOverrun {
+                t_ns: 2,
+                task: task.clone(),
+                tag: 0x40,
+                what: window_what::STOP,
+                budget_ns: 3_000_000,
+                duration_ns: 5_000_000,
+                overruns: 2,
+                ..Default::default()
+            }),
+            Message::WindowStats(WindowStats {
+                t_ns: 3,
+                task: task.clone(),
+                tag: 0x40,
+                abandoned: 1,
+                stats: stats(WINDOW_METRIC, 10, 5_000_000, 3_000_000, 2),
+                ..Default::default()
+            }),
+            Message::WindowStats(WindowStats {
+                t_ns: 3,
+                task,
+                tag: 0x80,
+                stats: stats(WINDOW_METRIC, 5, 6_000_000, 0, 0),
+                ..Default::default()
+            }),
+        ];
+        let mut enc = FrameEncoder::new();
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; MAX_WIRE];
+        for (seq, m) in msgs.iter().enumerate() {
+            let n = enc.encode(seq as u32, m, &mut buf).unwrap();
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    }
+
+    #[test]
+    fn budget_windows_are_metric_window_with_a_tag_label() {
+        let dev = device(&window_stream());
+        let om = render(std::slice::from_ref(&dev), Format::OpenMetrics);
+        let base = "device=\"pi\",task=\"win_loop\",pid=\"300\"";
+        let w40 = format!("{{{base},metric=\"window\",tag=\"0x40\"}}");
+        let w80 = format!("{{{base},metric=\"window\",tag=\"0x80\"}}");
+        let lat = format!("{{{base},metric=\"latency\"}}");
+        assert_eq!(value(&om, &format!("rt_tracer_samples_total{w40}")), 10.0);
+        assert_eq!(value(&om, &format!("rt_tracer_violations_total{w40}")), 2.0);
+        assert_eq!(value(&om, &format!("rt_tracer_max_seconds{w40}")), 0.005);
+        assert_eq!(value(&om, &format!("rt_tracer_bound_seconds{w40}")), 0.003);
+        assert_eq!(value(&om, &format!("rt_tracer_window_abandoned_total{w40}")), 1.0);
+        assert_eq!(value(&om, &format!("rt_tracer_samples_total{w80}")), 5.0);
+        assert_eq!(value(&om, &format!("rt_tracer_max_seconds{w80}")), 0.006);
+        assert!(
+            !om.contains(&format!("rt_tracer_bound_seconds{w80}")),
+            "no budget, no bound"
+        );
+        assert_eq!(value(&om, &format!("rt_tracer_violations_total{lat}")), 3.0);
+        // The scheduler metric has no tag label.
+        assert!(!om
+            .lines()
+            .any(|l| l.contains("metric=\"latency\"") && l.contains("tag=")));
+        // The window's own histogram: 9 in [512, 1024) ns, 1 in [4194304, 8388608).
+        let buckets: Vec<(String, f64)> = samples(&om)
+            .into_iter()
+            .filter(|(n, l, _)| {
+                n == "rt_tracer_duration_seconds_bucket" && l.get("tag").map(String::as_str) == Some("0x40")
+            })
+            .map(|(_, l, v)| (l["le"].clone(), v))
+            .collect();
+        assert_eq!(buckets.len(), LOG2_BUCKETS);
+        assert_eq!(buckets[9].1, 0.0);
+        assert_eq!(buckets[10], ("0.000001023".to_string(), 9.0));
+        assert_eq!(buckets[22].1, 9.0);
+        assert_eq!(buckets[23], ("0.008388607".to_string(), 10.0));
+        assert_eq!(value(&om, &format!("rt_tracer_duration_seconds_count{w40}")), 10.0);
+        // No series twice (Prometheus rejects a scrape that has one).
+        let mut seen = std::collections::BTreeSet::new();
+        for l in om.lines().filter(|l| !l.starts_with('#')) {
+            let series = l.rsplit_once(' ').unwrap().0;
+            assert!(seen.insert(series.to_string()), "{series} twice");
+        }
     }
 
     #[test]

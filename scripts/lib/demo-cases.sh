@@ -13,7 +13,7 @@ sleep 1'
 
 demo_cases=('')
 read -r -d '' c <<'GUEST' || true
-banner "case 1/6: misconfigured priorities" \
+banner "case 1/7: misconfigured priorities" \
   "ctrl_loop (FIFO 50, 2 ms period) shares CPU 1 with prio_hog, set to FIFO 60 by mistake."
 prio_hog -B 3000 -S 17000 -d 2500 -p 60 -c 1 -s 1500 >/dev/null &
 ctrl_loop -n 1000 -P 2000 -C 200 -p 50 -c 1 -s 1200 >/dev/null
@@ -21,26 +21,26 @@ wait
 GUEST
 demo_cases+=("$c")
 read -r -d '' c <<'GUEST' || true
-banner "case 2/6: hidden blocking in a control loop" \
+banner "case 2/7: hidden blocking in a control loop" \
   "hidden_block reads a pipe every 10th cycle; the answer comes 3 ms late."
 hidden_block -n 500 -P 2000 -E 10 -D 3000 -c 1 -s 1200 >/dev/null
 GUEST
 demo_cases+=("$c")
 read -r -d '' c <<'GUEST' || true
-banner "case 3/6: priority inversion" \
+banner "case 3/7: priority inversion" \
   "pi_high waits for a mutex pi_low holds while pi_med runs; first a plain mutex, then with priority inheritance."
 prio_inv -n 40 -c 1 -s 1200 >/dev/null
 prio_inv --pi -n 40 -c 1 -s 1200 >/dev/null
 GUEST
 demo_cases+=("$c")
 read -r -d '' c <<'GUEST' || true
-banner "case 4/6: a background task that blocks" \
+banner "case 4/7: a background task that blocks" \
   "bb_rt shares a lock with bb_bg, which sleeps while holding it."
 bg_block -n 150 -c 1 -s 1200 >/dev/null
 GUEST
 demo_cases+=("$c")
 read -r -d '' c <<'GUEST' || true
-banner "case 5/6: a busy device IRQ thread" \
+banner "case 5/7: a busy device IRQ thread" \
   "64 MiB stream through the virtio console while prio_hog (FIFO 60) takes CPU 0 from its IRQ thread (FIFO 50)."
 prio_hog -B 2000 -S 6000 -d 3000 -p 60 -c 0 -s 1200 >/dev/null &
 sleep 1
@@ -49,7 +49,7 @@ wait
 GUEST
 demo_cases+=("$c")
 read -r -d '' c <<'GUEST' || true
-banner "case 6/6: the GPIO17 IRQ loop" \
+banner "case 6/7: the GPIO17 IRQ loop" \
   "rpi-agent pulses GPIO16, wired to GPIO17 (here gpio-loopback, on the Pi a jumper); irq_button_demo's IRQ thread works 300 us per edge on CPU 1, where prio_hog (FIFO 60) runs."
 D=/sys/kernel/irq_button_demo
 echo 300 >$D/work_us
@@ -67,6 +67,12 @@ prio_hog -B 4000 -S 6000 -d 3000 -p 60 -c 1 -s 500 >/dev/null
 sleep 2
 kill -TERM $agent
 wait $agent
+GUEST
+demo_cases+=("$c")
+read -r -d '' c <<'GUEST' || true
+banner "case 7/7: a budget window blocked on a lock" \
+  "win_loop (FIFO 50) opens a 2 ms window around each cycle (rtt_window.h); every other cycle it waits for a mutex win_holder keeps 4 ms too long."
+win_loop -m lock -b 2000 -w 300 -o 4000 -n 20 -c 1 -p 50 -s 1200 >/dev/null
 GUEST
 demo_cases+=("$c")
 unset c

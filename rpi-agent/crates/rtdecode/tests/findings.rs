@@ -134,6 +134,26 @@ fn case6_the_gpio_irq_thread_shares_its_cpu_with_the_hog() {
     );
 }
 
+#[test]
+fn case7_a_budget_window_blocked_on_a_lock() {
+    let f = findings("demo-case7");
+    let w: Vec<&Value> = of(&f, "win_loop", "window")
+        .into_iter()
+        .filter(|x| x["window_tag"] == 1)
+        .collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(triple(w[0]), t("violated", "blocked_on_lock", "win_holder"));
+    assert_eq!(w[0]["cause"]["lock_holder"]["comm"], "win_holder");
+    assert_eq!(w[0]["cause"]["part"], "sleep_lock");
+    // the cycles within budget (tag 0) are met
+    let ok: Vec<&Value> = of(&f, "win_loop", "window")
+        .into_iter()
+        .filter(|x| x["window_tag"] == 0)
+        .collect();
+    assert_eq!(ok.len(), 1, "{ok:?}");
+    assert_eq!(ok[0]["verdict"], "met");
+}
+
 /// The text view's findings block: from its header to the end.
 fn block(name: &str) -> String {
     let opts = Options {
@@ -149,7 +169,7 @@ fn block(name: &str) -> String {
 #[test]
 fn the_findings_blocks_read_as_recorded() {
     let mut differ = Vec::new();
-    for n in 1..=6 {
+    for n in 1..=7 {
         let name = format!("demo-case{n}");
         let got = block(&name);
         assert!(got.starts_with("== findings: "), "{name}: no findings block:\n{got}");

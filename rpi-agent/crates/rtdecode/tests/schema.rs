@@ -101,7 +101,7 @@ fn the_demo_capture_validates_and_has_every_appliance_line_type() {
 #[test]
 fn every_case_capture_validates_with_its_findings() {
     let v = validator();
-    for n in 2..=6 {
+    for n in 2..=7 {
         let path = format!("{}/tests/data/demo-case{n}.bin", env!("CARGO_MANIFEST_DIR"));
         let out = json_of(&std::fs::read(&path).unwrap());
         let bad = invalid_lines(&v, &out);

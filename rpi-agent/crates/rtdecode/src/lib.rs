@@ -19,6 +19,7 @@ pub mod fmt;
 pub mod json;
 pub mod perfetto;
 pub mod prom;
+pub mod report;
 pub mod state;
 pub mod text;
 

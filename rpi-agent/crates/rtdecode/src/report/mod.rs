@@ -1,0 +1,399 @@
+//! `rtdecode report`: the stream as one self-contained HTML page. The
+//! findings first (verdict, how often, how far over, the cause sentence),
+//! then per task and metric its statistics (min / mean / P99≤ / max, bound,
+//! violations), its log2 histogram, its violations over time and each of
+//! its worst cases as a timeline of the CPUs involved with its breakdown as
+//! a stacked bar. Charts are SVG (plotters), inline in the page and, on
+//! request, each in its own file; the page is written with maud.
+//!
+//! [`ReportPrinter`] is a [`Printer`]: it keeps the worst-case records and
+//! the violation frames as they come and, at the end, the final state; the
+//! [`Report`] it leaves renders into a [`Rendered`] page and charts.
+
+mod html;
+
+pub mod charts;
+pub mod timeline;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, IsTerminal, Read, Write};
+use std::time::{Duration, Instant, SystemTime};
+
+use rt_protocol::{Message, MetricStats, TaskInfo, Worst};
+use thiserror::Error;
+
+use crate::findings::{self, Finding};
+use crate::state::{State, TaskKey};
+use crate::{fmt, Clock, Decoder, Printer, Record};
+
+pub use charts::ViolationPoint;
+
+#[derive(Debug, Error)]
+pub enum ReportError {
+    #[error(
+        "drawing the chart {chart}: {reason} (this is a bug in rtdecode; please report it with the capture; \
+         `rtdecode --json` of the same capture still shows everything)"
+    )]
+    Chart { chart: String, reason: String },
+}
+
+/// One chart of the report: its element id (also its file name, with
+/// `.svg`), what it shows, and the SVG document.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub id: String,
+    pub title: String,
+    pub svg: String,
+}
+
+impl Chart {
+    pub fn file_name(&self) -> String {
+        format!("{}.svg", self.id)
+    }
+}
+
+/// What a rendered report holds (for the message after writing it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub findings: usize,
+    pub violated: usize,
+    pub histograms: usize,
+    pub violation_charts: usize,
+    pub worst_cases: usize,
+}
+
+/// The page and its charts.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub html: String,
+    pub charts: Vec<Chart>,
+    pub summary: Summary,
+}
+
+/// Everything the report shows, as of the end of the stream.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Where the stream came from (as given on the command line).
+    pub source: String,
+    /// Host time at the end of the stream.
+    pub generated: SystemTime,
+    pub state: State,
+    /// Every worst-case record, in the order they came.
+    pub worst: Vec<Worst>,
+    /// Every violation frame per task and metric, in the order they came.
+    pub violations: BTreeMap<(TaskKey, u8), Vec<ViolationPoint>>,
+}
+
+/// One task and metric of the report.
+pub(crate) struct Series<'a> {
+    pub id: String,
+    pub key: TaskKey,
+    pub task: TaskInfo,
+    pub metric: u8,
+    /// The latest snapshot's statistics, if a snapshot carried the metric.
+    pub stats: Option<&'a MetricStats>,
+    pub finding: Option<&'a Finding>,
+    /// Its worst-case records: the arrival number (1-based) and the record,
+    /// the largest first.
+    pub worst: Vec<(usize, &'a Worst)>,
+    pub violations: &'a [ViolationPoint],
+}
+
+impl Series<'_> {
+    pub fn label(&self) -> String {
+        format!(
+            "{}[{}] {}",
+            self.task.comm,
+            self.task.pid,
+            fmt::metric_name(self.metric)
+        )
+    }
+
+    pub fn hist_id(&self) -> String {
+        format!("hist-{}", self.id)
+    }
+
+    pub fn violations_id(&self) -> String {
+        format!("violations-{}", self.id)
+    }
+
+    pub fn worst_id(&self, n: usize) -> String {
+        format!("worst-{}-{n}", self.id)
+    }
+
+    pub fn timeline_id(&self, n: usize) -> String {
+        format!("timeline-{}-{n}", self.id)
+    }
+
+    pub fn breakdown_id(&self, n: usize) -> String {
+        format!("breakdown-{}-{n}", self.id)
+    }
+}
+
+/// A comm as part of an id: letters, digits and `_` kept, the rest `-`.
+pub fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .collect()
+}
+
+impl Report {
+    /// The tasks of the report with their latest names.
+    fn tasks(&self) -> BTreeMap<TaskKey, TaskInfo> {
+        let mut tasks: BTreeMap<TaskKey, TaskInfo> = BTreeMap::new();
+        for w in &self.worst {
+            tasks.insert(TaskKey::of(&w.task), w.task.clone());
+        }
+        for t in self.state.violations.values() {
+            tasks.insert(TaskKey::of(&t.task), t.task.clone());
+        }
+        for (k, e) in &self.state.tasks {
+            tasks.insert(*k, e.snap.task.clone());
+        }
+        tasks
+    }
+
+    /// The id of each task: `comm-pid`, and `-start_ns` when the pid was
+    /// reused by another task of the report.
+    fn task_ids(tasks: &BTreeMap<TaskKey, TaskInfo>) -> BTreeMap<TaskKey, String> {
+        let mut pids: BTreeMap<i32, usize> = BTreeMap::new();
+        for k in tasks.keys() {
+            *pids.entry(k.pid).or_default() += 1;
+        }
+        tasks
+            .iter()
+            .map(|(k, t)| {
+                let base = format!("{}-{}", slug(&t.comm), t.pid);
+                let id = if pids[&k.pid] > 1 {
+                    format!("{base}-{}", k.start_ns)
+                } else {
+                    base
+                };
+                (*k, id)
+            })
+            .collect()
+    }
+
+    /// Every task and metric with a sample, a bound, a violation or a
+    /// worst-case record, in task order then metric order.
+    pub(crate) fn series<'a>(&'a self, found: &'a [Finding]) -> Vec<Series<'a>> {
+        let tasks = self.tasks();
+        let ids = Self::task_ids(&tasks);
+        let mut keys: BTreeSet<(TaskKey, u8)> = BTreeSet::new();
+        for (k, e) in &self.state.tasks {
+            for m in e.snap.metrics.iter().filter(|m| m.count > 0 || m.bound_ns > 0) {
+                keys.insert((*k, m.metric));
+            }
+        }
+        keys.extend(self.state.violations.keys().copied());
+        keys.extend(self.worst.iter().map(|w| (TaskKey::of(&w.task), w.metric)));
+        keys.into_iter()
+            .map(|(key, metric)| {
+                let task = tasks.get(&key).cloned().unwrap_or_default();
+                let mut worst: Vec<(usize, &Worst)> = self
+                    .worst
+                    .iter()
+                    .filter(|w| TaskKey::of(&w.task) == key && w.metric == metric)
+                    .enumerate()
+                    .map(|(i, w)| (i + 1, w))
+                    .collect();
+                // The largest first; of equal ones the later (as the state keeps it).
+                worst.sort_by(|a, b| b.1.value_ns.cmp(&a.1.value_ns).then(b.0.cmp(&a.0)));
+                let tid = ids.get(&key).cloned().unwrap_or_else(|| format!("task-{}", key.pid));
+                Series {
+                    id: format!("{tid}-{}", slug(&fmt::metric_name(metric))),
+                    key,
+                    task,
+                    metric,
+                    stats: self.state.tasks.get(&key).and_then(|e| e.snap.metric(metric)),
+                    finding: found.iter().find(|f| f.key == key && f.metric == metric),
+                    worst,
+                    violations: self.violations.get(&(key, metric)).map_or(&[], Vec::as_slice),
+                }
+            })
+            .collect()
+    }
+
+    /// The page and its charts.
+    pub fn render(&self) -> Result<Rendered, ReportError> {
+        html::render(self)
+    }
+}
+
+/// Keeps what the report needs as the stream goes: every worst-case
+/// record, every violation frame (time, cumulative count, value). At the
+/// end `report` holds the [`Report`].
+pub struct ReportPrinter {
+    source: String,
+    worst: Vec<Worst>,
+    violations: BTreeMap<(TaskKey, u8), Vec<ViolationPoint>>,
+    pub report: Option<Report>,
+}
+
+impl ReportPrinter {
+    pub fn new(source: impl Into<String>) -> Self {
+        ReportPrinter {
+            source: source.into(),
+            worst: Vec::new(),
+            violations: BTreeMap::new(),
+            report: None,
+        }
+    }
+}
+
+impl Printer for ReportPrinter {
+    fn record(&mut self, r: &Record<'_>, _st: &State, _now: SystemTime) -> io::Result<()> {
+        match r {
+            Record::Message {
+                msg: Message::Worst(w), ..
+            } => self.worst.push(w.clone()),
+            Record::Message {
+                msg: Message::Violation(v),
+                ..
+            } => self
+                .violations
+                .entry((TaskKey::of(&v.task), v.metric))
+                .or_default()
+                .push(ViolationPoint {
+                    t_ns: v.t_ns,
+                    violations: v.violations,
+                    value_ns: v.value_ns,
+                }),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, st: &State, now: SystemTime) -> io::Result<()> {
+        self.report = Some(Report {
+            source: self.source.clone(),
+            generated: now,
+            state: st.clone(),
+            worst: self.worst.clone(),
+            violations: self.violations.clone(),
+        });
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The report of a complete capture, the host clock fixed at the UNIX
+/// epoch (reproducible: tests).
+pub fn render_capture(bytes: &[u8], source: &str) -> Result<Rendered, ReportError> {
+    let clock: Clock = Box::new(|| SystemTime::UNIX_EPOCH);
+    let mut dec = Decoder::with_clock(clock);
+    let mut p = ReportPrinter::new(source);
+    // The printer never fails: the io::Results are always Ok.
+    let _ = dec.feed(bytes, &mut p);
+    let _ = dec.finish(&mut p);
+    let report = p.report.unwrap_or_else(|| Report {
+        source: source.into(),
+        generated: SystemTime::UNIX_EPOCH,
+        state: dec.state().clone(),
+        worst: Vec::new(),
+        violations: BTreeMap::new(),
+    });
+    report.render()
+}
+
+/// Findings as the report orders them (the library's order).
+pub(crate) fn findings_of(st: &State) -> Vec<Finding> {
+    findings::all(st)
+}
+
+/// Counts the bytes read through it and shows "read X of Y (Z%)" on
+/// stderr, rewriting one line at most every `every` (4 times a second by
+/// default), when stderr is a terminal; nothing otherwise. The line is
+/// cleared at the end of the input.
+pub struct Progress<R> {
+    inner: R,
+    read: u64,
+    total: Option<u64>,
+    every: Duration,
+    last: Option<Instant>,
+    shown: bool,
+    on: bool,
+}
+
+impl<R: Read> Progress<R> {
+    /// `total`: the size of the input when known (a file).
+    pub fn new(inner: R, total: Option<u64>) -> Self {
+        Progress {
+            inner,
+            read: 0,
+            total,
+            every: Duration::from_millis(250),
+            last: None,
+            shown: false,
+            on: io::stderr().is_terminal(),
+        }
+    }
+
+    /// The line as it would be shown now.
+    pub fn line(&self) -> String {
+        let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
+        match self.total {
+            Some(t) if t > 0 => format!(
+                "rtdecode: report: read {} of {} ({:.0}%)",
+                mb(self.read),
+                mb(t),
+                self.read as f64 * 100.0 / t as f64
+            ),
+            _ => format!("rtdecode: report: read {}", mb(self.read)),
+        }
+    }
+
+    fn show(&mut self, end: bool) {
+        if !self.on {
+            return;
+        }
+        let due = self.last.is_none_or(|l| l.elapsed() >= self.every);
+        let mut err = io::stderr().lock();
+        if end {
+            if self.shown {
+                let _ = write!(err, "\r\x1b[K");
+            }
+        } else if due {
+            let _ = write!(err, "\r{}\x1b[K", self.line());
+            self.shown = true;
+            self.last = Some(Instant::now());
+        }
+        let _ = err.flush();
+    }
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        self.show(n == 0);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_keep_ids_plain() {
+        assert_eq!(slug("irq/17-virtio0-"), "irq-17-virtio0-");
+        assert_eq!(slug("pi_high"), "pi_high");
+        assert_eq!(slug("a b<c>"), "a-b-c-");
+    }
+
+    #[test]
+    fn progress_counts_and_says_how_far() {
+        let data = vec![7u8; 3_000_000];
+        let mut p = Progress::new(data.as_slice(), Some(6_000_000));
+        let mut sink = Vec::new();
+        io::copy(&mut p, &mut sink).unwrap();
+        assert_eq!(sink.len(), 3_000_000);
+        assert_eq!(p.line(), "rtdecode: report: read 3.0 MB of 6.0 MB (50%)");
+        let q = Progress::new(&b""[..], None);
+        assert_eq!(q.line(), "rtdecode: report: read 0.0 MB");
+    }
+}

@@ -1,0 +1,381 @@
+//! A worst case's events as lanes: the tracked task's states, and per CPU
+//! the tasks that ran there, with wakeups, migrations and hard IRQs. The
+//! rules are those of the Perfetto export (`src/perfetto.rs`), in times
+//! relative to the start of the interval (0 ..= `value_ns`).
+
+use std::collections::BTreeMap;
+
+use rt_protocol::{event, event_flag, state, Event, Worst};
+
+/// What the tracked task was doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TaskState {
+    /// Woken, not yet on its CPU.
+    Waiting,
+    /// Switched out while runnable.
+    Preempted,
+    Running,
+    SleepTimer,
+    SleepLock,
+    SleepIo,
+    SleepOther,
+    /// Past the module's event log (`events_dropped` > 0).
+    NotKept,
+}
+
+impl TaskState {
+    pub const ALL: [TaskState; 8] = [
+        TaskState::Running,
+        TaskState::Waiting,
+        TaskState::Preempted,
+        TaskState::SleepTimer,
+        TaskState::SleepLock,
+        TaskState::SleepIo,
+        TaskState::SleepOther,
+        TaskState::NotKept,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskState::Waiting => "waiting",
+            TaskState::Preempted => "waiting (preempted)",
+            TaskState::Running => "running",
+            TaskState::SleepTimer => "sleeping on a timer",
+            TaskState::SleepLock => "sleeping on a lock",
+            TaskState::SleepIo => "sleeping in I/O",
+            TaskState::SleepOther => "sleeping (other)",
+            TaskState::NotKept => "(events not kept)",
+        }
+    }
+
+    /// The state a switch-out leaves the task in; `None`: it exited.
+    fn after_switch_out(prev_state: u8) -> Option<TaskState> {
+        match prev_state {
+            state::PREEMPTED => Some(TaskState::Preempted),
+            state::SLEEP_TIMER => Some(TaskState::SleepTimer),
+            state::SLEEP_LOCK => Some(TaskState::SleepLock),
+            state::SLEEP_IO => Some(TaskState::SleepIo),
+            state::SLEEP_OTHER => Some(TaskState::SleepOther),
+            _ => None,
+        }
+    }
+}
+
+/// One state of the tracked task, `[start_ns, end_ns)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub state: TaskState,
+}
+
+/// A task that ran on a CPU, `[start_ns, end_ns)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub pid: i32,
+    pub comm: String,
+    pub prio: i16,
+    pub policy: u8,
+    /// One of the record's culprits (ran while the tracked task waited).
+    pub culprit: bool,
+    /// The tracked task itself.
+    pub tracked: bool,
+}
+
+impl Ran {
+    /// The idle task (pid 0, "swapper/N").
+    pub fn idle(&self) -> bool {
+        self.pid == 0
+    }
+}
+
+/// Something that happened at one time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    /// The tracked task was woken; `text`: by whom.
+    Wakeup { t_ns: u64, cpu: u16, text: String },
+    /// The tracked task moved to CPU `to`.
+    Migrate { t_ns: u64, to: i32 },
+    /// A hard IRQ entered on `cpu`.
+    Irq { t_ns: u64, cpu: u16, irq: i32 },
+}
+
+impl Mark {
+    pub fn t_ns(&self) -> u64 {
+        match self {
+            Mark::Wakeup { t_ns, .. } | Mark::Migrate { t_ns, .. } | Mark::Irq { t_ns, .. } => *t_ns,
+        }
+    }
+}
+
+/// The lanes of one worst case.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Timeline {
+    /// The interval's length (the worst value).
+    pub len_ns: u64,
+    pub states: Vec<Segment>,
+    /// Every CPU an event names, with who ran there (maybe nobody known).
+    pub cpus: BTreeMap<u16, Vec<Ran>>,
+    pub marks: Vec<Mark>,
+}
+
+impl Timeline {
+    /// The lanes of worst case `w`.
+    pub fn of(w: &Worst) -> Timeline {
+        let len = w.value_ns;
+        let pid = w.task.pid;
+        let at = |e: &Event| e.t_ns.min(len);
+        let mut tl = Timeline {
+            len_ns: len,
+            ..Default::default()
+        };
+        for e in &w.events {
+            tl.cpus.entry(e.cpu).or_default();
+        }
+
+        // The task's own states.
+        let mut cur = (0u64, TaskState::Waiting);
+        let mut open = true;
+        for (i, e) in w.events.iter().enumerate() {
+            let t = at(e);
+            let mut next: Option<Option<TaskState>> = None;
+            match e.kind {
+                event::SWITCH if e.pid == pid => next = Some(Some(TaskState::Running)),
+                event::SWITCH if e.other_pid == pid => next = Some(TaskState::after_switch_out(e.prev_state)),
+                event::WAKEUP if e.pid == pid => {
+                    let text = if w.event_flags_of(i) & event_flag::HARDIRQ != 0 {
+                        format!("woken in hard IRQ (interrupting {} {})", e.other_comm, e.other_pid)
+                    } else {
+                        format!("woken by {} {}", e.other_comm, e.other_pid)
+                    };
+                    tl.marks.push(Mark::Wakeup {
+                        t_ns: t,
+                        cpu: e.cpu,
+                        text,
+                    });
+                    // The wakeup that opens the interval is its start.
+                    if t > 0 {
+                        next = Some(Some(TaskState::Waiting));
+                    }
+                }
+                event::MIGRATE if e.pid == pid => tl.marks.push(Mark::Migrate {
+                    t_ns: t,
+                    to: e.other_pid,
+                }),
+                event::IRQ_ENTRY => tl.marks.push(Mark::Irq {
+                    t_ns: t,
+                    cpu: e.cpu,
+                    irq: e.pid,
+                }),
+                _ => {}
+            }
+            if let Some(n) = next {
+                if open {
+                    tl.segment(cur.0, t, cur.1);
+                }
+                open = n.is_some();
+                if let Some(s) = n {
+                    cur = (t, s);
+                }
+            }
+        }
+        if open {
+            let last = w.events.last().map_or(0, at);
+            let until = if w.events_dropped > 0 { last } else { len };
+            tl.segment(cur.0, until, cur.1);
+            if w.events_dropped > 0 {
+                tl.segment(until, len, TaskState::NotKept);
+            }
+        }
+        tl.ran(w);
+        tl
+    }
+
+    fn segment(&mut self, start_ns: u64, end_ns: u64, state: TaskState) {
+        if end_ns > start_ns {
+            self.states.push(Segment {
+                start_ns,
+                end_ns,
+                state,
+            });
+        }
+    }
+
+    /// Who ran on each CPU: between two consecutive switches on a CPU, the
+    /// task the first switched in, when the second switches that task out
+    /// (else a switch was not logged in between: nothing is drawn); before
+    /// the first, the task it switches out, from the wakeup that
+    /// interrupted (or was done by) it on that CPU.
+    fn ran(&mut self, w: &Worst) {
+        let len = w.value_ns;
+        let at = |e: &Event| e.t_ns.min(len);
+        let culprit = |p: i32| w.culprits.iter().any(|c| c.pid == p);
+        let mut by_cpu: BTreeMap<u16, Vec<&Event>> = BTreeMap::new();
+        for e in w.events.iter().filter(|e| e.kind == event::SWITCH) {
+            by_cpu.entry(e.cpu).or_default().push(e);
+        }
+        let wake = w.events.iter().find(|e| e.kind == event::WAKEUP && e.pid == w.task.pid);
+        for (cpu, sw) in by_cpu {
+            let list = self.cpus.entry(cpu).or_default();
+            let mut add = |s: u64, e: u64, pid: i32, comm: &str, prio: i16, policy: u8| {
+                if e > s {
+                    merge(
+                        list,
+                        Ran {
+                            start_ns: s,
+                            end_ns: e,
+                            pid,
+                            comm: comm.to_string(),
+                            prio,
+                            policy,
+                            culprit: culprit(pid),
+                            tracked: pid == w.task.pid,
+                        },
+                    );
+                }
+            };
+            if let (Some(first), Some(wk)) = (sw.first(), wake) {
+                if wk.cpu == cpu && wk.other_pid == first.other_pid {
+                    add(
+                        at(wk),
+                        at(first),
+                        first.other_pid,
+                        &first.other_comm,
+                        first.other_prio,
+                        first.other_policy,
+                    );
+                }
+            }
+            for pair in sw.windows(2) {
+                let (a, b) = (pair[0], pair[1]);
+                if b.other_pid == a.pid {
+                    add(at(a), at(b), a.pid, &a.comm, a.prio, a.policy);
+                }
+            }
+        }
+    }
+}
+
+/// Add `r` to a CPU's list: the same task over an overlapping time is one
+/// slice; a different task over it contradicts what is there, so the later
+/// one is left out.
+fn merge(list: &mut Vec<Ran>, r: Ran) {
+    for x in list.iter_mut() {
+        if r.start_ns < x.end_ns && x.start_ns < r.end_ns {
+            if x.pid == r.pid {
+                x.start_ns = x.start_ns.min(r.start_ns);
+                x.end_ns = x.end_ns.max(r.end_ns);
+                x.culprit |= r.culprit;
+                x.tracked |= r.tracked;
+            }
+            return;
+        }
+    }
+    list.push(r);
+    list.sort_by_key(|x| x.start_ns);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rt_protocol::{bounded_str, metric, Breakdown, Culprit, TaskInfo};
+
+    fn ev(kind: u8, t_ns: u64, pid: i32, comm: &str, other_pid: i32, other_comm: &str, prev_state: u8) -> Event {
+        Event {
+            t_ns,
+            kind,
+            cpu: 1,
+            pid,
+            comm: bounded_str(comm),
+            other_pid,
+            other_comm: bounded_str(other_comm),
+            prev_state,
+            ..Default::default()
+        }
+    }
+
+    /// ctrl_loop woken in hard IRQ while prio_hog ran, switched in after 3 ms.
+    fn preempted() -> Worst {
+        let mut w = Worst {
+            t_ns: 5_000_000,
+            task: TaskInfo {
+                pid: 173,
+                comm: bounded_str("ctrl_loop"),
+                ..Default::default()
+            },
+            metric: metric::LATENCY,
+            value_ns: 3_000_000,
+            breakdown: Breakdown {
+                waiting_ns: 3_000_000,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        w.culprits
+            .push(Culprit {
+                pid: 172,
+                ns: 3_000_000,
+                comm: bounded_str("prio_hog"),
+                ..Default::default()
+            })
+            .unwrap();
+        w.events
+            .push(ev(event::WAKEUP, 0, 173, "ctrl_loop", 172, "prio_hog", 0))
+            .unwrap();
+        w.event_flags.push(event_flag::HARDIRQ).unwrap();
+        w.events.push(ev(event::IRQ_ENTRY, 1_000, 17, "", 0, "", 0)).unwrap();
+        w.event_flags.push(0).unwrap();
+        w.events
+            .push(ev(event::SWITCH, 3_000_000, 173, "ctrl_loop", 172, "prio_hog", 0))
+            .unwrap();
+        w.event_flags.push(0).unwrap();
+        w
+    }
+
+    #[test]
+    fn the_task_waits_while_the_culprit_runs_on_its_cpu() {
+        let tl = Timeline::of(&preempted());
+        assert_eq!(
+            tl.states,
+            [Segment {
+                start_ns: 0,
+                end_ns: 3_000_000,
+                state: TaskState::Waiting
+            }]
+        );
+        let cpu1 = &tl.cpus[&1];
+        assert_eq!(cpu1.len(), 1);
+        assert_eq!((cpu1[0].pid, cpu1[0].culprit, cpu1[0].end_ns), (172, true, 3_000_000));
+        assert_eq!(
+            tl.marks,
+            [
+                Mark::Wakeup {
+                    t_ns: 0,
+                    cpu: 1,
+                    text: "woken in hard IRQ (interrupting prio_hog 172)".into()
+                },
+                Mark::Irq {
+                    t_ns: 1_000,
+                    cpu: 1,
+                    irq: 17
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn events_not_kept_end_the_known_states() {
+        let mut w = preempted();
+        w.events.pop();
+        w.event_flags.pop();
+        w.events_dropped = 4;
+        let tl = Timeline::of(&w);
+        let states: Vec<(u64, u64, TaskState)> = tl.states.iter().map(|s| (s.start_ns, s.end_ns, s.state)).collect();
+        assert_eq!(
+            states,
+            [(0, 1_000, TaskState::Waiting), (1_000, 3_000_000, TaskState::NotKept)]
+        );
+    }
+}

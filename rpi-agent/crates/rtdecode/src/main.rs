@@ -1,6 +1,7 @@
 //! rtdecode [--baud N] [--json | --hist] [--color WHEN] [--schema] [--record FILE] [--duration SECS] SOURCE
 //! rtdecode export --perfetto -o FILE [--baud N] [--duration SECS] SOURCE
 //! rtdecode serve [--listen ADDR] [--baud N] [--max-backoff SECS] [--stale SECS] [NAME=]SOURCE...
+//! rtdecode report -o FILE.html [--svg DIR] [--baud N] [--duration SECS] SOURCE
 //!
 //! The thin binary over the library: it opens the source, feeds the bytes to
 //! a `Decoder` and a printer, and stops on EOF, Ctrl-C or --duration.
@@ -78,6 +79,30 @@ enum Cmd {
     /// source whose link drops keeps its values, is marked down
     /// (rt_tracer_link_up 0) and is reconnected.
     Serve(serve::ServeArgs),
+    /// Write one self-contained HTML page of SOURCE (no network needed to
+    /// open it): the findings, then per task and metric its statistics,
+    /// log2 histogram and violations over time, and each worst case as a
+    /// timeline of the CPUs involved with its breakdown.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// Where to write the HTML page.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: PathBuf,
+    /// Also write each chart as its own SVG file into DIR (created if
+    /// missing), named as the chart's id in the page.
+    #[arg(long, value_name = "DIR")]
+    svg: Option<PathBuf>,
+    /// Serial speed when SOURCE is a serial device.
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+    /// Stop after this many seconds (live sources; also Ctrl-C).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Where the stream comes from (as for rtdecode itself).
+    source: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -138,6 +163,16 @@ enum Error {
     Read { name: String, source: io::Error },
     #[error(transparent)]
     Serve(#[from] serve::ServeError),
+    #[error("cannot create the report {path}: {source} (check the directory exists and is writable)")]
+    ReportCreate { path: PathBuf, source: io::Error },
+    #[error("writing the report {path}: {source} (is the disk full?); the file is incomplete")]
+    ReportWrite { path: PathBuf, source: io::Error },
+    #[error("cannot write the chart {path}: {source} (check that --svg names a writable directory)")]
+    ReportSvg { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Report(#[from] rtdecode::report::ReportError),
+    #[error("reading {name}: {source}; the report holds what was read before")]
+    ReportRead { name: String, source: io::Error },
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -172,6 +207,9 @@ fn output(e: io::Error) -> Result<(), Error> {
 fn run(cli: Cli) -> Result<(), Error> {
     if let Some(Cmd::Serve(a)) = &cli.cmd {
         return Ok(serve::run(a)?);
+    }
+    if let Some(Cmd::Report(a)) = cli.cmd {
+        return report(a);
     }
     if let Some(Cmd::Export(a)) = cli.cmd {
         return export(a);
@@ -240,6 +278,68 @@ fn export(a: ExportArgs) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// `rtdecode report SOURCE -o FILE [--svg DIR]`. The files are created
+/// first (a bad path fails before a long replay); the page is written at
+/// the end of the input, also when reading failed midway (what was read
+/// is in it).
+fn report(a: ReportArgs) -> Result<(), Error> {
+    let mut src = source::open(&a.source, a.baud)?;
+    let mut file = File::create(&a.output).map_err(|source| Error::ReportCreate {
+        path: a.output.clone(),
+        source,
+    })?;
+    if let Some(dir) = &a.svg {
+        std::fs::create_dir_all(dir).map_err(|source| Error::ReportSvg {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    // Progress on a terminal: bytes read of the file's size.
+    let total = std::fs::metadata(&a.source)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    src.reader = Box::new(rtdecode::report::Progress::new(src.reader, total));
+    let name = src.name.clone();
+    let mut p = rtdecode::report::ReportPrinter::new(a.source.clone());
+    let pumped = pump(src, &mut p, a.duration, None);
+    if let Some(r) = p.report.take() {
+        let page = r.render()?;
+        let write = |f: &mut File| {
+            f.write_all(page.html.as_bytes())?;
+            f.flush()
+        };
+        write(&mut file).map_err(|source| Error::ReportWrite {
+            path: a.output.clone(),
+            source,
+        })?;
+        if let Some(dir) = &a.svg {
+            for c in &page.charts {
+                let path = dir.join(c.file_name());
+                std::fs::write(&path, &c.svg).map_err(|source| Error::ReportSvg { path, source })?;
+            }
+        }
+        let s = page.summary;
+        eprintln!(
+            "rtdecode: wrote {}: {} findings ({} violated), {} histograms, {} violation charts, {} worst cases{}",
+            a.output.display(),
+            s.findings,
+            s.violated,
+            s.histograms,
+            s.violation_charts,
+            s.worst_cases,
+            a.svg
+                .as_ref()
+                .map(|d| format!("; {} charts in {}", page.charts.len(), d.display()))
+                .unwrap_or_default()
+        );
+    }
+    pumped.map_err(|e| match e {
+        Error::Read { source, .. } => Error::ReportRead { name, source },
+        e => e,
+    })
 }
 
 /// Feed `src` to `printer` until its end, Ctrl-C or `duration`, keeping the

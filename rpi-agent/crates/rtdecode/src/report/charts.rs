@@ -340,7 +340,7 @@ pub fn violations(title: &str, points: &[ViolationPoint]) -> Result<String, Draw
             .label(format!(
                 "cumulative count ({} frames, {} violations)",
                 points.len(),
-                points.last().map_or(0, |p| p.violations)
+                points.iter().map(|p| p.violations).max().unwrap_or(0)
             ))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], CULPRIT.stroke_width(2)));
         if pts.len() <= 300 {

@@ -295,7 +295,7 @@ fn series_block(v: &SeriesView<'_>) -> Markup {
                 p.nosamples { "No samples." }
             }
             @if let Some(c) = &v.violations {
-                figure.violations data-frames=(s.violations.len()) data-violations=(s.violations.last().map_or(0, |p| p.violations)) {
+                figure.violations data-frames=(s.violations.len()) data-violations=(s.violations.iter().map(|p| p.violations).max().unwrap_or(0)) {
                     (c) figcaption { "Each violation frame at the time its interval ended, with the agent's cumulative count \
                         (steps of more than one: violations counted but not sent)." }
                 }

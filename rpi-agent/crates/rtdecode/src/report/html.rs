@@ -194,7 +194,13 @@ fn finding_row(f: &Finding, anchor: Option<&str>) -> Markup {
             td.num { (opt_dur(f.worst_ns)) }
             td.num { @if f.bound_ns > 0 { (fmt::dur(f.bound_ns)) } @else { "–" } }
             td.num { (over) }
-            td.cause { (f.sentence().unwrap_or_default()) }
+            td.cause {
+                @match f.sentence() {
+                    Some(c) => (c),
+                    None if f.bound_ns > 0 => { "no samples (bound " (fmt::dur(f.bound_ns)) ")" },
+                    None => "no samples",
+                }
+            }
         }
     }
 }
@@ -337,7 +343,8 @@ pub(super) fn render(r: &Report) -> Result<Rendered, ReportError> {
         violation_charts: views.iter().filter(|v| v.violations.is_some()).count(),
         worst_cases: views.iter().map(|v| v.worst.len()).sum(),
     };
-    // Tasks in order, each with its series.
+    // Tasks, each with its series: those with a violated finding first
+    // (then met, ...), in task order within each.
     let mut groups: Vec<(usize, usize)> = Vec::new();
     for (i, v) in views.iter().enumerate() {
         match groups.last_mut() {
@@ -345,6 +352,14 @@ pub(super) fn render(r: &Report) -> Result<Rendered, ReportError> {
             _ => groups.push((i, i + 1)),
         }
     }
+    let rank = |(a, b): &(usize, usize)| {
+        views[*a..*b]
+            .iter()
+            .map(|v| v.s.finding.map_or(Verdict::NoSamples, |f| f.verdict))
+            .min()
+            .unwrap_or(Verdict::NoSamples)
+    };
+    groups.sort_by_key(|g| (rank(g), g.0));
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -397,6 +412,9 @@ pub(super) fn render(r: &Report) -> Result<Rendered, ReportError> {
                 }
                 section #tasks {
                     h2 { "Per task and metric" }
+                    p.meta { "Tasks with a violated finding first. Per metric: its statistics, its log2 histogram, \
+                        its violations over time and its worst cases (the largest first; the agent sends a record \
+                        per new worst)." }
                     @for (a, b) in &groups {
                         @let v0 = &views[*a].s;
                         @let exited = r.state.tasks.get(&v0.key).is_some_and(|e| e.kind == crate::state::SnapshotKind::Exit);

@@ -9,7 +9,9 @@
 //!   latest stats, violations coalesced per task and metric, link counters;
 //! - printers over `std::io::Write`: [`text::TextPrinter`] (the readable
 //!   view) and [`json::JsonPrinter`] (JSON lines, schema in
-//!   docs/rtdecode.schema.json).
+//!   docs/rtdecode.schema.json);
+//! - [`report::ReportPrinter`]: keeps the worst cases and violation frames,
+//!   and at the end renders `rtdecode report`'s HTML page and SVG charts.
 //!
 //! Where the bytes come from (serial port, pty, file, socket) is the binary's
 //! business (`src/main.rs`, `src/source.rs`).

@@ -334,15 +334,21 @@ impl<R: Read> Progress<R> {
 
     /// The line as it would be shown now.
     pub fn line(&self) -> String {
-        let mb = |b: u64| format!("{:.1} MB", b as f64 / 1e6);
+        let size = |b: u64| {
+            if b < 1_000_000 {
+                format!("{} KB", b.div_ceil(1_000))
+            } else {
+                format!("{:.1} MB", b as f64 / 1e6)
+            }
+        };
         match self.total {
             Some(t) if t > 0 => format!(
                 "rtdecode: report: read {} of {} ({:.0}%)",
-                mb(self.read),
-                mb(t),
+                size(self.read),
+                size(t),
                 self.read as f64 * 100.0 / t as f64
             ),
-            _ => format!("rtdecode: report: read {}", mb(self.read)),
+            _ => format!("rtdecode: report: read {}", size(self.read)),
         }
     }
 
@@ -393,7 +399,8 @@ mod tests {
         io::copy(&mut p, &mut sink).unwrap();
         assert_eq!(sink.len(), 3_000_000);
         assert_eq!(p.line(), "rtdecode: report: read 3.0 MB of 6.0 MB (50%)");
-        let q = Progress::new(&b""[..], None);
-        assert_eq!(q.line(), "rtdecode: report: read 0.0 MB");
+        let mut q = Progress::new(&data[..35_483], None);
+        io::copy(&mut q, &mut sink).unwrap();
+        assert_eq!(q.line(), "rtdecode: report: read 36 KB");
     }
 }

@@ -323,13 +323,18 @@ fn report(a: ReportArgs) -> Result<(), Error> {
         }
         let s = page.summary;
         eprintln!(
-            "rtdecode: wrote {}: {} findings ({} violated), {} histograms, {} violation charts, {} worst cases{}",
+            "rtdecode: wrote {}: {} findings ({} violated), {} histograms, {} violation charts, {} worst cases{}{}",
             a.output.display(),
             s.findings,
             s.violated,
             s.histograms,
             s.violation_charts,
             s.worst_cases,
+            if s.worst_undrawn > 0 {
+                format!(" drawn ({} smaller ones listed only)", s.worst_undrawn)
+            } else {
+                String::new()
+            },
             a.svg
                 .as_ref()
                 .map(|d| format!("; {} charts in {}", page.charts.len(), d.display()))

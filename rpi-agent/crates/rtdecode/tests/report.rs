@@ -480,3 +480,43 @@ fn an_unwritable_page_fails_before_reading_and_says_what_to_do() {
         "{err}"
     );
 }
+
+#[test]
+fn a_long_run_draws_the_largest_worst_cases_and_lists_the_rest() {
+    // Case 3 twenty times over: the same tasks, each replay's worst cases again.
+    let bytes: Vec<u8> = (0..20).flat_map(|_| capture("demo-case3")).collect();
+    let lines = json(&bytes);
+    let worst = of_type(&lines, "worst");
+    let p = page(&bytes);
+    let arts: Vec<Tag> = tags(&p.html, "article")
+        .into_iter()
+        .filter(|t| t.class() == "worst")
+        .collect();
+    let listed: Vec<Tag> = tags(&p.html, "tr")
+        .into_iter()
+        .filter(|t| t.class() == "undrawn")
+        .collect();
+    assert_eq!(arts.len() + listed.len(), worst.len(), "every record drawn or listed");
+    assert!(!listed.is_empty());
+    assert_eq!(
+        (p.summary.worst_cases, p.summary.worst_undrawn),
+        (arts.len(), listed.len())
+    );
+    let mut per: BTreeMap<(u64, u64, String), Vec<u64>> = BTreeMap::new();
+    for a in &arts {
+        per.entry(a.series()).or_default().push(a.num("data-value-ns").unwrap());
+    }
+    for l in &listed {
+        let drawn = &per[&l.series()];
+        assert_eq!(drawn.len(), rtdecode::report::MAX_DRAWN);
+        // The drawn ones are the largest.
+        assert!(drawn.iter().all(|v| *v >= l.num("data-value-ns").unwrap()));
+    }
+}
+
+#[test]
+fn no_demo_capture_has_more_worst_cases_than_are_drawn() {
+    for name in CASES {
+        assert_eq!(page(&capture(name)).summary.worst_undrawn, 0, "{name}");
+    }
+}

@@ -39,6 +39,10 @@ details > summary { cursor: pointer; color: #345; }
 .nosamples { color: #777; }
 "#;
 
+/// Worst cases drawn per task and metric (the largest); smaller ones past
+/// these are listed without charts, so that a long run's page stays small.
+pub const MAX_DRAWN: usize = 12;
+
 /// An SVG document with an id, an accessible name and a title (tooltip).
 fn identify(svg: &str, id: &str, title: &str) -> String {
     let t = html! { (title) }.into_string();
@@ -138,7 +142,7 @@ fn draw<'a>(s: Series<'a>, charts: &mut Charts) -> Result<SeriesView<'a>, Report
     };
     let mut worst = Vec::new();
     let who = format!("{}[{}]", s.task.comm, s.task.pid);
-    for &(n, w) in &s.worst {
+    for &(n, w) in s.worst.iter().take(MAX_DRAWN) {
         let tl = Timeline::of(w);
         let title = format!(
             "{label}: worst case #{n}, {} ({} CPU{})",
@@ -313,6 +317,19 @@ fn series_block(v: &SeriesView<'_>) -> Markup {
                     details.earlier open[false] {
                         summary { (of - 1) " earlier, smaller worst case" @if of > 2 { "s" } " (the agent sends one per new worst)" }
                         @for (w2, wv2) in records.iter().zip(&v.worst).skip(1) { (worst_block(s, w2, wv2, of)) }
+                        @if of > v.worst.len() {
+                            p { (of - v.worst.len()) " smaller ones, not drawn (at most " (MAX_DRAWN) " per task and metric):" }
+                            table.undrawn {
+                                tr { th.num { "#" } th.num { "value" } th.num { "ended at" } th { "cause" } }
+                                @for (n, w3) in s.worst.iter().skip(v.worst.len()) {
+                                    tr.undrawn data-pid=(s.key.pid) data-start-ns=(s.key.start_ns)
+                                        data-metric=(fmt::metric_name(w3.metric)) data-value-ns=(w3.value_ns) data-t-ns=(w3.t_ns) {
+                                        td.num { (n) } td.num { (fmt::dur(w3.value_ns)) } td.num { (secs(w3.t_ns)) }
+                                        td { (findings::classify(&w3.task, w3.metric, &w3.breakdown, w3.value_ns, Some(w3)).sentence()) }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -342,6 +359,7 @@ pub(super) fn render(r: &Report) -> Result<Rendered, ReportError> {
         histograms: views.iter().filter(|v| v.hist.is_some()).count(),
         violation_charts: views.iter().filter(|v| v.violations.is_some()).count(),
         worst_cases: views.iter().map(|v| v.worst.len()).sum(),
+        worst_undrawn: views.iter().map(|v| v.s.worst.len() - v.worst.len()).sum(),
     };
     // Tasks, each with its series: those with a violated finding first
     // (then met, ...), in task order within each.

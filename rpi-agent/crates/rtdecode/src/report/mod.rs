@@ -27,6 +27,7 @@ use crate::state::{State, TaskKey};
 use crate::{fmt, Clock, Decoder, Printer, Record};
 
 pub use charts::ViolationPoint;
+pub use html::MAX_DRAWN;
 
 #[derive(Debug, Error)]
 pub enum ReportError {
@@ -59,7 +60,10 @@ pub struct Summary {
     pub violated: usize,
     pub histograms: usize,
     pub violation_charts: usize,
+    /// Worst cases drawn (timeline and breakdown).
     pub worst_cases: usize,
+    /// Smaller worst cases past `MAX_DRAWN` per task and metric, listed only.
+    pub worst_undrawn: usize,
 }
 
 /// The page and its charts.

@@ -167,6 +167,8 @@ enum Error {
     ReportCreate { path: PathBuf, source: io::Error },
     #[error("writing the report {path}: {source} (is the disk full?); the file is incomplete")]
     ReportWrite { path: PathBuf, source: io::Error },
+    #[error("cannot create the chart directory {path}: {source} (give --svg a directory that can be created)")]
+    ReportSvgDir { path: PathBuf, source: io::Error },
     #[error("cannot write the chart {path}: {source} (check that --svg names a writable directory)")]
     ReportSvg { path: PathBuf, source: io::Error },
     #[error(transparent)]
@@ -286,16 +288,16 @@ fn export(a: ExportArgs) -> Result<(), Error> {
 /// is in it).
 fn report(a: ReportArgs) -> Result<(), Error> {
     let mut src = source::open(&a.source, a.baud)?;
-    let mut file = File::create(&a.output).map_err(|source| Error::ReportCreate {
-        path: a.output.clone(),
-        source,
-    })?;
     if let Some(dir) = &a.svg {
-        std::fs::create_dir_all(dir).map_err(|source| Error::ReportSvg {
+        std::fs::create_dir_all(dir).map_err(|source| Error::ReportSvgDir {
             path: dir.clone(),
             source,
         })?;
     }
+    let mut file = File::create(&a.output).map_err(|source| Error::ReportCreate {
+        path: a.output.clone(),
+        source,
+    })?;
     // Progress on a terminal: bytes read of the file's size.
     let total = std::fs::metadata(&a.source)
         .ok()

@@ -479,6 +479,22 @@ fn an_unwritable_page_fails_before_reading_and_says_what_to_do() {
             && err.contains("check the directory exists"),
         "{err}"
     );
+    // The chart directory is made first: a bad one leaves no empty page behind.
+    let d = scratch("svgdir");
+    let page = d.join("r.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rtdecode"))
+        .args(["report", &src, "--svg", "/proc/no/such/dir", "-o"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("cannot create the chart directory /proc/no/such/dir"),
+        "{err}"
+    );
+    assert!(!page.exists());
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]

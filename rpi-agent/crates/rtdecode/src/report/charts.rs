@@ -445,6 +445,15 @@ pub fn timeline(title: &str, task: &str, tl: &Timeline) -> Result<String, DrawEr
                     }
                 }
                 Lane::Cpu(_, ran) => {
+                    if ran.is_empty() {
+                        // Named by an event, but no switch there says who ran.
+                        let t = "who ran here is not in the events".to_string();
+                        chart.draw_series(std::iter::once(Text::new(
+                            t,
+                            (0.0, yc),
+                            text_style(11, &OTHER_TASK, HPos::Left),
+                        )))?;
+                    }
                     for r in ran.iter() {
                         let label = if r.culprit {
                             "culprit (ran while the task waited)"
@@ -505,11 +514,9 @@ pub fn timeline(title: &str, task: &str, tl: &Timeline) -> Result<String, DrawEr
                         BLACK.stroke_width(2),
                     )))?;
                     let t = format!("→ CPU {to}");
-                    chart.draw_series(std::iter::once(Text::new(
-                        t,
-                        (x, y1),
-                        text_style(10, &BLACK, HPos::Left),
-                    )))?;
+                    // Near the right end the label goes to the left of the mark.
+                    let h = if x > len_us * 0.8 { HPos::Right } else { HPos::Left };
+                    chart.draw_series(std::iter::once(Text::new(t, (x, y1 + 0.12), text_style(10, &BLACK, h))))?;
                     note("migration (×)", LegendMark::Line(BLACK));
                 }
                 Mark::Irq { cpu, irq, .. } => {

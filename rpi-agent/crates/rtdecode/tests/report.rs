@@ -536,3 +536,180 @@ fn no_demo_capture_has_more_worst_cases_than_are_drawn() {
         assert_eq!(page(&capture(name)).summary.worst_undrawn, 0, "{name}");
     }
 }
+
+/// One frame of `m`, as the agent sends it.
+fn frame(seq: u32, m: &rt_protocol::Message) -> Vec<u8> {
+    let mut enc = Box::new(rt_protocol::FrameEncoder::new());
+    let mut out = vec![0u8; rt_protocol::MAX_WIRE];
+    let n = enc.encode(seq, m, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn budget_windows_have_their_findings_histograms_overruns_and_timelines() {
+    use rt_protocol::*;
+    let task = TaskInfo {
+        pid: 200,
+        tgid: 200,
+        irq: -1,
+        prio: 49,
+        policy: 1,
+        comm: bounded_str("win_loop"),
+        start_ns: 5,
+        ..Default::default()
+    };
+    let hog = (199, "hog");
+    let ev = |kind: u8, t_ns: u64, pid: i32, comm: &str, other: (i32, &str), prev_state: u8| Event {
+        t_ns,
+        kind,
+        cpu: 1,
+        pid,
+        comm: bounded_str(comm),
+        prio: 49,
+        policy: 1,
+        other_pid: other.0,
+        other_comm: bounded_str(other.1),
+        other_prio: 39,
+        other_policy: 1,
+        prev_state,
+    };
+    let overrun = |t_ns: u64, duration_ns: u64, overruns: u64| {
+        let mut w = WindowOverrun {
+            t_ns,
+            task: task.clone(),
+            tag: 0x40,
+            what: window_what::STOP,
+            budget_ns: 3_000_000,
+            start_ns: t_ns - duration_ns,
+            duration_ns,
+            overruns,
+            breakdown: Breakdown {
+                running_ns: 1_000_000,
+                waiting_ns: duration_ns - 1_000_000,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        w.culprits
+            .push(Culprit {
+                pid: hog.0,
+                prio: 39,
+                policy: 1,
+                ns: duration_ns - 1_000_000,
+                comm: bounded_str(hog.1),
+            })
+            .unwrap();
+        // Running, preempted by the hog, back at the end.
+        w.events
+            .push(ev(
+                event::SWITCH,
+                1_000_000,
+                hog.0,
+                hog.1,
+                (200, "win_loop"),
+                state::PREEMPTED,
+            ))
+            .unwrap();
+        w.events
+            .push(ev(event::SWITCH, duration_ns, 200, "win_loop", hog, state::PREEMPTED))
+            .unwrap();
+        w.event_flags.push(0).unwrap();
+        w.event_flags.push(0).unwrap();
+        Message::Window(w)
+    };
+    let mut stats = MetricStats {
+        metric: WINDOW_METRIC,
+        count: 4,
+        min_ns: 1_000_000,
+        max_ns: 6_000_000,
+        sum_ns: 12_000_000,
+        bound_ns: 3_000_000,
+        violations: 2,
+        ..Default::default()
+    };
+    stats.log2.push(Bucket { idx: 20, count: 2 }).unwrap();
+    stats.log2.push(Bucket { idx: 23, count: 2 }).unwrap();
+    let ws = Message::WindowStats(WindowStats {
+        t_ns: 9_000_000_000,
+        task: task.clone(),
+        tag: 0x40,
+        stats,
+        ..Default::default()
+    });
+    let snap = Message::Task(TaskSnapshot {
+        t_ns: 9_000_000_000,
+        task: task.clone(),
+        ..Default::default()
+    });
+    let mut bytes = Vec::new();
+    for (i, m) in [
+        overrun(5_000_000_000, 4_000_000, 1),
+        overrun(7_000_000_000, 6_000_000, 2),
+        snap,
+        ws,
+    ]
+    .iter()
+    .enumerate()
+    {
+        bytes.extend(frame(i as u32, m));
+    }
+    let lines = json(&bytes);
+    let found: Vec<&Value> = of_type(&lines, "finding")
+        .into_iter()
+        .filter(|f| f["metric"] == "window")
+        .collect();
+    assert_eq!(found.len(), 1, "{lines:?}");
+    let f = found[0];
+    assert_eq!(
+        (f["window_tag"].as_u64(), f["verdict"].as_str()),
+        (Some(0x40), Some("violated"))
+    );
+    let p = page(&bytes);
+    let row = tags(&p.html, "tr")
+        .into_iter()
+        .find(|t| t.get("data-window-tag") == Some("64"))
+        .expect("a findings row of the window");
+    assert_eq!(row.get("data-metric"), Some("window"));
+    assert_eq!(row.num("data-worst-ns"), f["worst_ns"].as_u64());
+    assert_eq!(row.num("data-violations"), f["violations"].as_u64());
+    assert_eq!(row.get("data-cause"), f["cause"]["key"].as_str());
+    assert!(p.html.contains(&escape(f["cause"]["sentence"].as_str().unwrap())));
+    assert!(p.html.contains(">window 0x40<"), "the metric column names the tag");
+    let id = "win_loop-200-window-0x40";
+    for chart in [
+        format!("hist-{id}"),
+        format!("violations-{id}"),
+        format!("timeline-{id}-1"),
+        format!("timeline-{id}-2"),
+        format!("breakdown-{id}-2"),
+    ] {
+        assert!(p.html.contains(&format!("<svg id=\"{chart}\"")), "{chart}");
+    }
+    let t = tags(&p.html, "table")
+        .into_iter()
+        .find(|t| t.class() == "stats" && t.get("data-window-tag") == Some("64"))
+        .unwrap();
+    assert_eq!((t.num("data-count"), t.num("data-max-ns")), (Some(4), Some(6_000_000)));
+    assert_eq!(t.num("data-violations"), Some(2));
+    // The longest overrun first; its timeline has the hog in the culprit colour.
+    let arts: Vec<Tag> = tags(&p.html, "article")
+        .into_iter()
+        .filter(|t| t.get("data-window-tag") == Some("64"))
+        .collect();
+    assert_eq!(arts.len(), 2);
+    assert_eq!(arts[0].num("data-value-ns"), Some(6_000_000));
+    let tl = p.charts.iter().find(|c| c.id == format!("timeline-{id}-2")).unwrap();
+    assert!(tl.svg.contains("hog 199 ("), "{}", tl.svg);
+    // The window opens with the task running (its START), then preempted.
+    let texts: Vec<&str> = tl.svg.split("\n").map(str::trim).collect();
+    let running = texts.iter().position(|t| *t == "running");
+    let preempted = texts.iter().position(|t| *t == "waiting (preempted)");
+    assert!(matches!((running, preempted), (Some(a), Some(b)) if a < b), "{texts:?}");
+    assert!(tl.svg.to_ascii_uppercase().contains("#D7263D"));
+    let fig = tags(&p.html, "figure")
+        .into_iter()
+        .find(|t| t.class() == "violations")
+        .unwrap();
+    assert_eq!((fig.num("data-frames"), fig.num("data-violations")), (Some(2), Some(2)));
+}

@@ -294,7 +294,8 @@ pub fn thin(points: &[ViolationPoint], n: usize) -> Vec<ViolationPoint> {
 /// The cumulative violation count over the agent's time, as a step line
 /// through the violation frames (a jump larger than one: violations the
 /// agent counted but could not send).
-pub fn violations(title: &str, points: &[ViolationPoint]) -> Result<String, DrawError> {
+/// `word`: what is counted ("violations", a window's "overruns").
+pub fn violations(title: &str, points: &[ViolationPoint], word: &str) -> Result<String, DrawError> {
     let pts = thin(points, 1500);
     let mut buf = String::new();
     {
@@ -325,7 +326,7 @@ pub fn violations(title: &str, points: &[ViolationPoint]) -> Result<String, Draw
             .x_label_formatter(&xfmt)
             .y_label_formatter(&yfmt)
             .x_desc("agent time (CLOCK_MONOTONIC) at the end of the violating interval")
-            .y_desc("violations so far")
+            .y_desc(format!("{word} so far"))
             .label_style((FONT, 12))
             .draw()?;
         let mut step: Vec<(f64, f64)> = Vec::with_capacity(pts.len() * 2);
@@ -338,7 +339,7 @@ pub fn violations(title: &str, points: &[ViolationPoint]) -> Result<String, Draw
         chart
             .draw_series(std::iter::once(PathElement::new(step, CULPRIT.stroke_width(2))))?
             .label(format!(
-                "cumulative count ({} frames, {} violations)",
+                "cumulative count ({} frames, {} {word})",
                 points.len(),
                 points.iter().map(|p| p.violations).max().unwrap_or(0)
             ))
@@ -665,7 +666,7 @@ mod tests {
         m.log2.push(rt_protocol::Bucket { idx: 14, count: 1 }).unwrap();
         for svg in [
             histogram("h", &m).unwrap(),
-            violations("v", &[p(1, 1), p(5, 3)]).unwrap(),
+            violations("v", &[p(1, 1), p(5, 3)], "violations").unwrap(),
             breakdown("b", &Breakdown::default(), 0, 0).unwrap(),
             timeline("t", "x[1]", &Timeline::default()).unwrap(),
         ] {

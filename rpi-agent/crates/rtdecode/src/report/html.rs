@@ -133,11 +133,11 @@ fn draw<'a>(s: Series<'a>, charts: &mut Charts) -> Result<SeriesView<'a>, Report
     let violations = if s.violations.is_empty() {
         None
     } else {
-        let title = format!("{label}: violations over time");
+        let title = format!("{label}: {} over time", s.violations_word());
         Some(charts.add(
             s.violations_id(),
             title.clone(),
-            charts::violations(&title, s.violations),
+            charts::violations(&title, s.violations, s.violations_word()),
         )?)
     };
     let mut worst = Vec::new();
@@ -187,13 +187,13 @@ fn finding_row(f: &Finding, anchor: Option<&str>) -> Markup {
     };
     html! {
         tr.(f.verdict.key()) id=[id] data-pid=(f.key.pid) data-start-ns=(f.key.start_ns)
-            data-metric=(fmt::metric_name(f.metric)) data-verdict=(f.verdict.key()) data-count=(f.count)
+            data-metric=(fmt::metric_name(f.metric)) data-window-tag=[f.window_tag] data-verdict=(f.verdict.key()) data-count=(f.count)
             data-violations=(f.violations) data-bound-ns=(f.bound_ns) data-worst-ns=[f.worst_ns]
             data-excess-ns=[f.excess_ns()] data-cause=[f.cause.as_ref().map(|c| c.kind.key())] {
             td.verdict { (verdict_label(f.verdict)) }
             td { @if let Some(a) = anchor { a href={ "#" (a) } { (f.task.comm) "[" (f.task.pid) "]" } }
                  @else { (f.task.comm) "[" (f.task.pid) "]" } }
-            td { (fmt::metric_name(f.metric)) }
+            td { (f.metric_label()) }
             td.num { (how_often) }
             td.num { (opt_dur(f.worst_ns)) }
             td.num { @if f.bound_ns > 0 { (fmt::dur(f.bound_ns)) } @else { "–" } }
@@ -219,12 +219,12 @@ fn stats_table(s: &Series<'_>) -> Markup {
     let m: Option<&MetricStats> = s.stats.filter(|m| m.count > 0);
     let p99 = m.and_then(|m| m.quantile_range_ns(0.99));
     html! {
-        table.stats data-pid=(s.key.pid) data-start-ns=(s.key.start_ns) data-metric=(fmt::metric_name(s.metric))
+        table.stats data-pid=(s.key.pid) data-start-ns=(s.key.start_ns) data-metric=(fmt::metric_name(s.metric)) data-window-tag=[s.tag]
             data-count=(m.map_or(0, |m| m.count)) data-min-ns=[m.map(|m| m.min_ns)] data-mean-ns=[m.and_then(|m| m.mean_ns())]
             data-p99-lo-ns=[p99.map(|p| p.0)] data-p99-hi-ns=[p99.map(|p| p.1)] data-max-ns=[m.map(|m| m.max_ns)]
             data-bound-ns=(bound) data-violations=(s.stats.map_or(0, |m| m.violations)) {
             tr { th.num { "samples" } th.num { "min" } th.num { "mean" } th.num { "P99≤" } th.num { "max" }
-                 th.num { "bound" } th.num { "violations" } }
+                 th.num { "bound" } th.num { (s.violations_word()) } }
             tr {
                 td.num { (m.map_or(0, |m| m.count)) }
                 td.num { (opt_dur(m.map(|m| m.min_ns))) }
@@ -252,10 +252,10 @@ fn worst_block(s: &Series<'_>, w: &Worst, v: &WorstView, of: usize) -> Markup {
     });
     html! {
         article.worst id=(v.id) data-pid=(s.key.pid) data-start-ns=(s.key.start_ns)
-            data-metric=(fmt::metric_name(w.metric)) data-value-ns=(w.value_ns) data-t-ns=(w.t_ns)
+            data-metric=(fmt::metric_name(w.metric)) data-window-tag=[s.tag] data-value-ns=(w.value_ns) data-t-ns=(w.t_ns)
             data-bound-ns=(w.bound_ns) data-events=(w.events.len()) data-cause=(cause.kind.key())
             data-timeline=(v.timeline_id) data-breakdown=(v.breakdown_id) {
-            h4 { "Worst case #" (v.n) " of " (of) ": " (fmt::metric_name(w.metric)) " " (fmt::dur(w.value_ns))
+            h4 { "Worst case #" (v.n) " of " (of) ": " (s.metric_label()) " " (fmt::dur(w.value_ns))
                  (over.unwrap_or_default()) ", ended at " (secs(w.t_ns)) }
             p.cause { strong { "Cause: " } (cause.sentence()) }
             p { strong { "Breakdown: " } (fmt::breakdown(&w.breakdown)) }
@@ -293,7 +293,8 @@ fn series_block(v: &SeriesView<'_>) -> Markup {
     let records: Vec<&Worst> = s.worst.iter().map(|(_, w)| *w).collect();
     let of = records.len();
     html! {
-        section.series id=(s.id) data-pid=(s.key.pid) data-start-ns=(s.key.start_ns) data-metric=(fmt::metric_name(s.metric)) {
+        section.series id=(s.id) data-pid=(s.key.pid) data-start-ns=(s.key.start_ns) data-metric=(fmt::metric_name(s.metric))
+            data-window-tag=[s.tag] {
             h3 { (s.label()) @if let Some(f) = s.finding { " — " (verdict_label(f.verdict)) } }
             @if let Some(c) = s.finding.and_then(Finding::sentence) { p.cause { (c) } }
             (stats_table(s))
@@ -307,7 +308,7 @@ fn series_block(v: &SeriesView<'_>) -> Markup {
             @if let Some(c) = &v.violations {
                 figure.violations data-frames=(s.violations.len()) data-violations=(s.violations.iter().map(|p| p.violations).max().unwrap_or(0)) {
                     (c) figcaption { "Each violation frame at the time its interval ended, with the agent's cumulative count \
-                        (steps of more than one: violations counted but not sent)." }
+                        (steps of more than one: counted but not sent)." }
                 }
             }
             @for (i, (w, wv)) in records.iter().zip(&v.worst).enumerate() {
@@ -323,7 +324,8 @@ fn series_block(v: &SeriesView<'_>) -> Markup {
                                 tr { th.num { "#" } th.num { "value" } th.num { "ended at" } th { "cause" } }
                                 @for (n, w3) in s.worst.iter().skip(v.worst.len()) {
                                     tr.undrawn data-pid=(s.key.pid) data-start-ns=(s.key.start_ns)
-                                        data-metric=(fmt::metric_name(w3.metric)) data-value-ns=(w3.value_ns) data-t-ns=(w3.t_ns) {
+                                        data-metric=(fmt::metric_name(w3.metric)) data-window-tag=[s.tag]
+                                        data-value-ns=(w3.value_ns) data-t-ns=(w3.t_ns) {
                                         td.num { (n) } td.num { (fmt::dur(w3.value_ns)) } td.num { (secs(w3.t_ns)) }
                                         td { (findings::classify(&w3.task, w3.metric, &w3.breakdown, w3.value_ns, Some(w3)).sentence()) }
                                     }
@@ -347,7 +349,7 @@ pub(super) fn render(r: &Report) -> Result<Rendered, ReportError> {
     let anchor = |f: &Finding| {
         views
             .iter()
-            .find(|v| v.s.key == f.key && v.s.metric == f.metric)
+            .find(|v| v.s.key == f.key && v.s.metric == f.metric && v.s.tag == f.window_tag)
             .map(|v| v.s.id.clone())
     };
     let n = |v: Verdict| found.iter().filter(|f| f.verdict == v).count();
@@ -400,7 +402,9 @@ pub(super) fn render(r: &Report) -> Result<Rendered, ReportError> {
                             ", protocol " (h.proto_major) "." (h.proto_minor) "."
                         }
                         br; (rx.frames) " frames, " (rx.bytes) " bytes read; " (r.worst.len()) " worst-case records, "
-                        (r.violations.values().map(Vec::len).sum::<usize>()) " violation frames."
+                        (r.violations.values().map(Vec::len).sum::<usize>()) " violation frames"
+                        @if !r.window_worst.is_empty() { ", " (r.window_worst.len()) " budget window overrun records" }
+                        "."
                     }
                     @if damaged > 0 || rx.lost_frames > 0 || rx.resyncs > 0 {
                         p.warn id="damage" data-crc-errors=(rx.crc_errors) data-framing-errors=(rx.framing_errors)

@@ -3,7 +3,8 @@
 //! then per task and metric its statistics (min / mean / P99≤ / max, bound,
 //! violations), its log2 histogram, its violations over time and each of
 //! its worst cases as a timeline of the CPUs involved with its breakdown as
-//! a stacked bar. Charts are SVG (plotters), inline in the page and, on
+//! a stacked bar; budget windows per tag likewise, their overrun records
+//! as worst cases. Charts are SVG (plotters), inline in the page and, on
 //! request, each in its own file; the page is written with maud.
 //!
 //! [`ReportPrinter`] is a [`Printer`]: it keeps the worst-case records and
@@ -19,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, IsTerminal, Read, Write};
 use std::time::{Duration, Instant, SystemTime};
 
-use rt_protocol::{Message, MetricStats, TaskInfo, Worst};
+use rt_protocol::{Message, MetricStats, TaskInfo, WindowOverrun, Worst, WINDOW_METRIC};
 use thiserror::Error;
 
 use crate::findings::{self, Finding};
@@ -86,6 +87,28 @@ pub struct Report {
     pub worst: Vec<Worst>,
     /// Every violation frame per task and metric, in the order they came.
     pub violations: BTreeMap<(TaskKey, u8), Vec<ViolationPoint>>,
+    /// Every budget window overrun record (as a worst case of
+    /// `WINDOW_METRIC`) with its tag, in the order they came.
+    pub window_worst: Vec<(u64, Worst)>,
+    /// Every overrun frame per task and window tag (its cumulative count).
+    pub overruns: BTreeMap<(TaskKey, u64), Vec<ViolationPoint>>,
+}
+
+/// An overrun record as the worst case it is (as the findings see it):
+/// its duration the value, its budget the bound.
+pub fn overrun_as_worst(w: &WindowOverrun) -> Worst {
+    Worst {
+        t_ns: w.t_ns,
+        task: w.task.clone(),
+        metric: WINDOW_METRIC,
+        value_ns: w.duration_ns,
+        bound_ns: w.budget_ns,
+        events_dropped: w.events_dropped,
+        breakdown: w.breakdown,
+        culprits: w.culprits.clone(),
+        events: w.events.clone(),
+        event_flags: w.event_flags.clone(),
+    }
 }
 
 /// One task and metric of the report.
@@ -94,7 +117,10 @@ pub(crate) struct Series<'a> {
     pub key: TaskKey,
     pub task: TaskInfo,
     pub metric: u8,
-    /// The latest snapshot's statistics, if a snapshot carried the metric.
+    /// A budget window's tag (`metric` is then `WINDOW_METRIC`).
+    pub tag: Option<u64>,
+    /// The latest snapshot's statistics, if a snapshot carried the metric
+    /// (a window's: its latest window statistics).
     pub stats: Option<&'a MetricStats>,
     pub finding: Option<&'a Finding>,
     /// Its worst-case records: the arrival number (1-based) and the record,
@@ -104,13 +130,25 @@ pub(crate) struct Series<'a> {
 }
 
 impl Series<'_> {
+    /// "latency", "window 0x40".
+    pub fn metric_label(&self) -> String {
+        match self.tag {
+            Some(t) => fmt::window_tag(t),
+            None => fmt::metric_name(self.metric),
+        }
+    }
+
     pub fn label(&self) -> String {
-        format!(
-            "{}[{}] {}",
-            self.task.comm,
-            self.task.pid,
-            fmt::metric_name(self.metric)
-        )
+        format!("{}[{}] {}", self.task.comm, self.task.pid, self.metric_label())
+    }
+
+    /// What its violations are called: a window's are overruns.
+    pub fn violations_word(&self) -> &'static str {
+        if self.tag.is_some() {
+            "overruns"
+        } else {
+            "violations"
+        }
     }
 
     pub fn hist_id(&self) -> String {
@@ -151,6 +189,14 @@ impl Report {
         for t in self.state.violations.values() {
             tasks.insert(TaskKey::of(&t.task), t.task.clone());
         }
+        for (_, w) in &self.window_worst {
+            tasks.insert(TaskKey::of(&w.task), w.task.clone());
+        }
+        for ((k, _), e) in &self.state.windows {
+            if let Some(t) = e.task() {
+                tasks.insert(*k, t.clone());
+            }
+        }
         for (k, e) in &self.state.tasks {
             tasks.insert(*k, e.snap.task.clone());
         }
@@ -179,40 +225,76 @@ impl Report {
     }
 
     /// Every task and metric with a sample, a bound, a violation or a
-    /// worst-case record, in task order then metric order.
+    /// worst-case record, then its budget windows per tag, in task order
+    /// then metric order.
     pub(crate) fn series<'a>(&'a self, found: &'a [Finding]) -> Vec<Series<'a>> {
         let tasks = self.tasks();
         let ids = Self::task_ids(&tasks);
-        let mut keys: BTreeSet<(TaskKey, u8)> = BTreeSet::new();
+        let mut keys: BTreeSet<(TaskKey, u8, Option<u64>)> = BTreeSet::new();
         for (k, e) in &self.state.tasks {
             for m in e.snap.metrics.iter().filter(|m| m.count > 0 || m.bound_ns > 0) {
-                keys.insert((*k, m.metric));
+                keys.insert((*k, m.metric, None));
             }
         }
-        keys.extend(self.state.violations.keys().copied());
-        keys.extend(self.worst.iter().map(|w| (TaskKey::of(&w.task), w.metric)));
+        keys.extend(self.state.violations.keys().map(|(k, m)| (*k, *m, None)));
+        keys.extend(self.worst.iter().map(|w| (TaskKey::of(&w.task), w.metric, None)));
+        keys.extend(self.state.windows.keys().map(|(k, t)| (*k, WINDOW_METRIC, Some(*t))));
+        keys.extend(
+            self.window_worst
+                .iter()
+                .map(|(t, w)| (TaskKey::of(&w.task), WINDOW_METRIC, Some(*t))),
+        );
         keys.into_iter()
-            .map(|(key, metric)| {
+            .map(|(key, metric, tag)| {
                 let task = tasks.get(&key).cloned().unwrap_or_default();
-                let mut worst: Vec<(usize, &Worst)> = self
-                    .worst
-                    .iter()
-                    .filter(|w| TaskKey::of(&w.task) == key && w.metric == metric)
-                    .enumerate()
-                    .map(|(i, w)| (i + 1, w))
-                    .collect();
+                let records: Vec<&Worst> = match tag {
+                    None => self
+                        .worst
+                        .iter()
+                        .filter(|w| TaskKey::of(&w.task) == key && w.metric == metric)
+                        .collect(),
+                    Some(t) => self
+                        .window_worst
+                        .iter()
+                        .filter(|(wt, w)| *wt == t && TaskKey::of(&w.task) == key)
+                        .map(|(_, w)| w)
+                        .collect(),
+                };
+                let mut worst: Vec<(usize, &Worst)> =
+                    records.into_iter().enumerate().map(|(i, w)| (i + 1, w)).collect();
                 // The largest first; of equal ones the later (as the state keeps it).
                 worst.sort_by(|a, b| b.1.value_ns.cmp(&a.1.value_ns).then(b.0.cmp(&a.0)));
                 let tid = ids.get(&key).cloned().unwrap_or_else(|| format!("task-{}", key.pid));
+                let (stats, violations) = match tag {
+                    None => (
+                        self.state.tasks.get(&key).and_then(|e| e.snap.metric(metric)),
+                        self.violations.get(&(key, metric)),
+                    ),
+                    Some(t) => (
+                        self.state
+                            .windows
+                            .get(&(key, t))
+                            .and_then(|e| e.stats.as_ref())
+                            .map(|s| &s.stats),
+                        self.overruns.get(&(key, t)),
+                    ),
+                };
+                let label = match tag {
+                    Some(t) => fmt::window_tag(t),
+                    None => fmt::metric_name(metric),
+                };
                 Series {
-                    id: format!("{tid}-{}", slug(&fmt::metric_name(metric))),
+                    id: format!("{tid}-{}", slug(&label)),
                     key,
                     task,
                     metric,
-                    stats: self.state.tasks.get(&key).and_then(|e| e.snap.metric(metric)),
-                    finding: found.iter().find(|f| f.key == key && f.metric == metric),
+                    tag,
+                    stats,
+                    finding: found
+                        .iter()
+                        .find(|f| f.key == key && f.metric == metric && f.window_tag == tag),
                     worst,
-                    violations: self.violations.get(&(key, metric)).map_or(&[], Vec::as_slice),
+                    violations: violations.map_or(&[], Vec::as_slice),
                 }
             })
             .collect()
@@ -231,6 +313,8 @@ pub struct ReportPrinter {
     source: String,
     worst: Vec<Worst>,
     violations: BTreeMap<(TaskKey, u8), Vec<ViolationPoint>>,
+    window_worst: Vec<(u64, Worst)>,
+    overruns: BTreeMap<(TaskKey, u64), Vec<ViolationPoint>>,
     pub report: Option<Report>,
 }
 
@@ -240,6 +324,8 @@ impl ReportPrinter {
             source: source.into(),
             worst: Vec::new(),
             violations: BTreeMap::new(),
+            window_worst: Vec::new(),
+            overruns: BTreeMap::new(),
             report: None,
         }
     }
@@ -263,6 +349,20 @@ impl Printer for ReportPrinter {
                     violations: v.violations,
                     value_ns: v.value_ns,
                 }),
+            Record::Message {
+                msg: Message::Window(w),
+                ..
+            } => {
+                self.window_worst.push((w.tag, overrun_as_worst(w)));
+                self.overruns
+                    .entry((TaskKey::of(&w.task), w.tag))
+                    .or_default()
+                    .push(ViolationPoint {
+                        t_ns: w.t_ns,
+                        violations: w.overruns,
+                        value_ns: w.duration_ns,
+                    });
+            }
             _ => {}
         }
         Ok(())
@@ -275,6 +375,8 @@ impl Printer for ReportPrinter {
             state: st.clone(),
             worst: self.worst.clone(),
             violations: self.violations.clone(),
+            window_worst: self.window_worst.clone(),
+            overruns: self.overruns.clone(),
         });
         Ok(())
     }
@@ -299,6 +401,8 @@ pub fn render_capture(bytes: &[u8], source: &str) -> Result<Rendered, ReportErro
         state: dec.state().clone(),
         worst: Vec::new(),
         violations: BTreeMap::new(),
+        window_worst: Vec::new(),
+        overruns: BTreeMap::new(),
     });
     report.render()
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use rt_protocol::{event, event_flag, state, Event, Worst};
+use rt_protocol::{event, event_flag, state, Event, Worst, WINDOW_METRIC};
 
 /// What the tracked task was doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -135,8 +135,14 @@ impl Timeline {
             tl.cpus.entry(e.cpu).or_default();
         }
 
-        // The task's own states.
-        let mut cur = (0u64, TaskState::Waiting);
+        // The task's own states: a scheduler metric's interval opens at
+        // its wakeup (waiting), a budget window's at its START (running).
+        let first = if w.metric == WINDOW_METRIC {
+            TaskState::Running
+        } else {
+            TaskState::Waiting
+        };
+        let mut cur = (0u64, first);
         let mut open = true;
         for (i, e) in w.events.iter().enumerate() {
             let t = at(e);
@@ -207,7 +213,9 @@ impl Timeline {
     /// task the first switched in, when the second switches that task out
     /// (else a switch was not logged in between: nothing is drawn); before
     /// the first, the task it switches out, from the wakeup that
-    /// interrupted (or was done by) it on that CPU.
+    /// interrupted (or was done by) it on that CPU; in a budget window, the
+    /// tracked task itself from the START when the first switch takes it
+    /// off its CPU.
     fn ran(&mut self, w: &Worst) {
         let len = w.value_ns;
         let at = |e: &Event| e.t_ns.min(len);
@@ -236,6 +244,18 @@ impl Timeline {
                     );
                 }
             };
+            if let Some(first) = sw.first() {
+                if w.metric == WINDOW_METRIC && first.other_pid == w.task.pid {
+                    add(
+                        0,
+                        at(first),
+                        first.other_pid,
+                        &first.other_comm,
+                        first.other_prio,
+                        first.other_policy,
+                    );
+                }
+            }
             if let (Some(first), Some(wk)) = (sw.first(), wake) {
                 if wk.cpu == cpu && wk.other_pid == first.other_pid {
                     add(
@@ -363,6 +383,37 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn a_budget_window_opens_running_on_its_cpu() {
+        let mut w = Worst {
+            task: TaskInfo {
+                pid: 200,
+                comm: bounded_str("win_loop"),
+                ..Default::default()
+            },
+            metric: WINDOW_METRIC,
+            value_ns: 5_000,
+            ..Default::default()
+        };
+        w.events
+            .push(ev(event::SWITCH, 1_000, 199, "hog", 200, "win_loop", state::PREEMPTED))
+            .unwrap();
+        w.events
+            .push(ev(event::SWITCH, 5_000, 200, "win_loop", 199, "hog", state::PREEMPTED))
+            .unwrap();
+        let tl = Timeline::of(&w);
+        let states: Vec<(u64, u64, TaskState)> = tl.states.iter().map(|s| (s.start_ns, s.end_ns, s.state)).collect();
+        assert_eq!(
+            states,
+            [(0, 1_000, TaskState::Running), (1_000, 5_000, TaskState::Preempted)]
+        );
+        let ran: Vec<(u64, u64, i32, bool)> = tl.cpus[&1]
+            .iter()
+            .map(|r| (r.start_ns, r.end_ns, r.pid, r.tracked))
+            .collect();
+        assert_eq!(ran, [(0, 1_000, 200, true), (1_000, 5_000, 199, false)]);
     }
 
     #[test]

@@ -161,34 +161,54 @@ def latest_snapshots(lines):
     return snaps
 
 
+CASES = ["demo-case1", "demo-case3"]
+_rendered = {}
+
+
+def rendered(name, tmp_path_factory):
+    """The page of capture `name` rendered by Chromium (once per module):
+    its DOM, its --svg directory, --json of the capture, its screenshot
+    (build/report-screenshot.png for case 3, the inversion; the others
+    with their name)."""
+    if name not in _rendered:
+        tmp = tmp_path_factory.mktemp(name)
+        html, svg = report(name, tmp)
+        dom_text = offline_chromium(tmp, "--dump-dom", html.as_uri())
+        BUILD.mkdir(exist_ok=True)
+        shot = BUILD / ("report-screenshot.png" if name == "demo-case3" else f"report-screenshot-{name}.png")
+        shot.unlink(missing_ok=True)
+        offline_chromium(tmp, "--hide-scrollbars", "--window-size=1280,2400", f"--screenshot={shot}",
+                         html.as_uri())
+        _rendered[name] = {"dom": Dom(dom_text), "svg": svg, "lines": json_lines(name), "shot": shot,
+                           "html": html.read_text()}
+    return _rendered[name]
+
+
+@pytest.fixture(scope="module", params=CASES)
+def case(request, tmp_path_factory):
+    return rendered(request.param, tmp_path_factory)
+
+
 @pytest.fixture(scope="module")
 def case3(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("report")
-    html, svg = report("demo-case3", tmp)
-    dom_text = offline_chromium(tmp, "--dump-dom", html.as_uri())
-    BUILD.mkdir(exist_ok=True)
-    shot = BUILD / "report-screenshot.png"
-    shot.unlink(missing_ok=True)
-    offline_chromium(tmp, "--hide-scrollbars", "--window-size=1280,2400", f"--screenshot={shot}", html.as_uri())
-    return {"dom": Dom(dom_text), "svg": svg, "lines": json_lines("demo-case3"), "shot": shot,
-            "html": html.read_text()}
+    return rendered("demo-case3", tmp_path_factory)
 
 
-def test_the_page_renders_offline_and_a_screenshot_is_kept(case3):
-    shot = case3["shot"]
+def test_the_page_renders_offline_and_a_screenshot_is_kept(case):
+    shot = case["shot"]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     assert len(data) > 20_000, f"the screenshot is suspiciously small ({len(data)} bytes): an empty page?"
-    dom = case3["dom"]
+    dom = case["dom"]
     assert dom.find("title") and "rt-tracer report" in dom.find("title")[0].all_text()
     # Nothing the page could fetch: no scripts, links, images or frames.
     for tag in ("script", "link", "img", "iframe", "object", "embed"):
         assert not dom.find(tag), f"<{tag}> in the rendered page"
-    assert "http://" not in case3["html"].replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "http://" not in case["html"].replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
-def test_findings_match_json(case3):
-    dom, lines = case3["dom"], case3["lines"]
+def test_findings_match_json(case):
+    dom, lines = case["dom"], case["lines"]
     found = [o for o in lines if o["type"] == "finding"]
     section = [e for e in dom.elements if e.get("id") == "findings"]
     assert len(section) == 1
@@ -217,8 +237,8 @@ def test_findings_match_json(case3):
     assert f"{n['violated']} violated, {n['met']} met" in head, head
 
 
-def test_every_chart_is_an_svg_with_an_id_and_a_file(case3):
-    dom, svg_dir = case3["dom"], case3["svg"]
+def test_every_chart_is_an_svg_with_an_id_and_a_file(case):
+    dom, svg_dir = case["dom"], case["svg"]
     ids = {e.get("id") for e in dom.find("svg") if e.get("id")}
     files = {p.stem for p in svg_dir.glob("*.svg")}
     assert ids and ids == files
@@ -227,8 +247,8 @@ def test_every_chart_is_an_svg_with_an_id_and_a_file(case3):
         assert p.read_text().startswith(f'<svg id="{p.stem}"')
 
 
-def test_histograms_and_statistics_match_json(case3):
-    dom, lines = case3["dom"], case3["lines"]
+def test_histograms_and_statistics_match_json(case):
+    dom, lines = case["dom"], case["lines"]
     ids = {e.get("id") for e in dom.find("svg") if e.get("id")}
     sections = {e.series(): e for e in dom.find("section", "series")}
     stats = {e.series(): e for e in dom.find("table", "stats")}
@@ -256,11 +276,11 @@ def test_histograms_and_statistics_match_json(case3):
                 assert f"{dur(p99['hi_ns'])} bucket {dur(p99['lo_ns'])} – {dur(p99['hi_ns'])}" in text, text
                 fig = [e for e in sec.walk() if e.tag == "figure" and "hist" in e.classes()]
                 assert fig and fig[0].num("data-samples") == sum(b["count"] for b in m["hist"])
-    assert hists == len(dom.find("figure", "hist")) and hists > 10
+    assert hists == len(dom.find("figure", "hist")) and hists > 0
 
 
-def test_every_worst_case_has_its_timeline_and_breakdown(case3):
-    dom, lines = case3["dom"], case3["lines"]
+def test_every_worst_case_has_its_timeline_and_breakdown(case):
+    dom, lines = case["dom"], case["lines"]
     ids = {e.get("id") for e in dom.find("svg") if e.get("id")}
     worst = [o for o in lines if o["type"] == "worst"]
     arts = dom.find("article", "worst")
@@ -299,8 +319,8 @@ def test_case3_inversion_shows_its_culprit_in_the_timeline(case3):
     assert red.lower() in case3["html"].lower()
 
 
-def test_violations_over_time_match_json(case3):
-    dom, lines = case3["dom"], case3["lines"]
+def test_violations_over_time_match_json(case):
+    dom, lines = case["dom"], case["lines"]
     frames = defaultdict(list)
     for o in lines:
         if o["type"] == "violation":

@@ -713,3 +713,58 @@ fn budget_windows_have_their_findings_histograms_overruns_and_timelines() {
         .unwrap();
     assert_eq!((fig.num("data-frames"), fig.num("data-violations")), (Some(2), Some(2)));
 }
+
+/// Case 7 of the demo (a real capture, under --icount): win_loop's windows
+/// of tags 0 (within), 1 (blocked on win_holder's lock, every one over)
+/// and 0x63 (the warm-up), each with its statistics as `--json`'s last
+/// window_stats line has them, and every overrun record drawn or listed.
+#[test]
+fn case7_budget_windows_of_a_real_capture() {
+    let bytes = capture("demo-case7");
+    let lines = json(&bytes);
+    let p = page(&bytes);
+    let mut last: BTreeMap<u64, &Value> = BTreeMap::new();
+    for w in of_type(&lines, "window_stats") {
+        last.insert(w["window_tag"].as_u64().unwrap(), w);
+    }
+    assert_eq!(last.keys().copied().collect::<Vec<_>>(), vec![0, 1, 0x63]);
+    let stats: Vec<Tag> = tags(&p.html, "table")
+        .into_iter()
+        .filter(|t| t.class() == "stats" && t.get("data-window-tag").is_some())
+        .collect();
+    assert_eq!(stats.len(), last.len());
+    for t in &stats {
+        let w = last[&t.num("data-window-tag").unwrap()]["stats"].clone();
+        assert_eq!(t.num("data-count"), w["count"].as_u64(), "{w}");
+        assert_eq!(t.num("data-max-ns"), w["max_ns"].as_u64(), "{w}");
+        assert_eq!(t.num("data-violations"), w["violations"].as_u64(), "{w}");
+        assert_eq!(t.num("data-bound-ns"), w["bound_ns"].as_u64(), "{w}");
+    }
+    let row = tags(&p.html, "tr")
+        .into_iter()
+        .find(|t| t.get("data-window-tag") == Some("1") && t.get("data-verdict").is_some())
+        .expect("the findings row of window 0x1");
+    assert_eq!(row.get("data-verdict"), Some("violated"));
+    assert_eq!(row.get("data-cause"), Some("blocked_on_lock"));
+    let overruns = of_type(&lines, "window_overrun");
+    assert!(overruns.iter().all(|o| o["window_tag"] == 1) && overruns.len() == 20);
+    let drawn = tags(&p.html, "article")
+        .into_iter()
+        .filter(|t| t.get("data-window-tag") == Some("1"))
+        .count();
+    let listed = tags(&p.html, "tr")
+        .into_iter()
+        .filter(|t| t.class() == "undrawn" && t.get("data-window-tag") == Some("1"))
+        .count();
+    assert_eq!(drawn, rtdecode::report::MAX_DRAWN);
+    assert_eq!(drawn + listed, overruns.len());
+    // the longest overrun is drawn: its value is the finding's worst
+    let worst = of_type(&lines, "finding")
+        .into_iter()
+        .find(|f| f["metric"] == "window" && f["window_tag"] == 1)
+        .unwrap()["worst_ns"]
+        .as_u64();
+    assert!(tags(&p.html, "article")
+        .iter()
+        .any(|t| t.get("data-window-tag") == Some("1") && t.num("data-value-ns") == worst));
+}

@@ -699,8 +699,10 @@ def test_deadline_reported_when_the_kernel_fires_it(timing_run):
             late.append(int(e.f["now"]) - started[e.f["hrtimer"]])
     dls = [(m, d) for m in TIMING_MODES for d in records(timing_run, m) if d["what"] == "deadline"]
     assert len(dls) == len(late), (dls, late)
+    # (asleep, a timer that runs late may come after the STOP: no deadline
+    # record then, and none in tracefs either)
     for m in TIMING_MODES:
-        assert sum(1 for x, _ in dls if x == m) >= 3, (m, dls)
+        assert sum(1 for x, _ in dls if x == m) >= (3 if m == "busy" else 1), (m, dls)
     for (mode, d), k in zip(dls, late):
         assert d["t_ns"] == d["start_ns"] + d["budget_ns"] + d["late_ns"], d
         assert 0 <= d["late_ns"] - k <= LATE_AGREE_NS, (mode, d["late_ns"], k)

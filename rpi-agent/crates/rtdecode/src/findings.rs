@@ -648,9 +648,10 @@ fn finding(st: &State, key: TaskKey, task: &TaskInfo, exited: bool, m: &MetricSt
     }
 }
 
-/// An overrun record as the worst case it is, so that the causes of
-/// scheduler metrics' worst cases explain windows too.
-fn overrun_as_worst(w: &WindowOverrun) -> Worst {
+/// An overrun record as the worst case it is (its duration the value, its
+/// budget the bound), so that the causes of scheduler metrics' worst cases
+/// explain windows too, and the report draws it as one.
+pub fn overrun_as_worst(w: &WindowOverrun) -> Worst {
     Worst {
         t_ns: w.t_ns,
         task: w.task.clone(),

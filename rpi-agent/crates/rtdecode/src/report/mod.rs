@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, IsTerminal, Read, Write};
 use std::time::{Duration, Instant, SystemTime};
 
-use rt_protocol::{Message, MetricStats, TaskInfo, WindowOverrun, Worst, WINDOW_METRIC};
+use rt_protocol::{Message, MetricStats, TaskInfo, Worst, WINDOW_METRIC};
 use thiserror::Error;
 
 use crate::findings::{self, Finding};
@@ -92,23 +92,6 @@ pub struct Report {
     pub window_worst: Vec<(u64, Worst)>,
     /// Every overrun frame per task and window tag (its cumulative count).
     pub overruns: BTreeMap<(TaskKey, u64), Vec<ViolationPoint>>,
-}
-
-/// An overrun record as the worst case it is (as the findings see it):
-/// its duration the value, its budget the bound.
-pub fn overrun_as_worst(w: &WindowOverrun) -> Worst {
-    Worst {
-        t_ns: w.t_ns,
-        task: w.task.clone(),
-        metric: WINDOW_METRIC,
-        value_ns: w.duration_ns,
-        bound_ns: w.budget_ns,
-        events_dropped: w.events_dropped,
-        breakdown: w.breakdown,
-        culprits: w.culprits.clone(),
-        events: w.events.clone(),
-        event_flags: w.event_flags.clone(),
-    }
 }
 
 /// One task and metric of the report.
@@ -353,7 +336,7 @@ impl Printer for ReportPrinter {
                 msg: Message::Window(w),
                 ..
             } => {
-                self.window_worst.push((w.tag, overrun_as_worst(w)));
+                self.window_worst.push((w.tag, crate::findings::overrun_as_worst(w)));
                 self.overruns
                     .entry((TaskKey::of(&w.task), w.tag))
                     .or_default()

@@ -36,7 +36,7 @@ use std::time::SystemTime;
 use prost::Message as _;
 use rt_protocol::{event, event_flag, state, Breakdown, Event, Message, TaskInfo, Violation, Worst};
 
-use crate::state::{State, TaskKey};
+use crate::state::{who_ran_on_cpus, Ran, State, TaskKey};
 use crate::{findings, fmt, Printer, Record};
 
 /// The few Perfetto messages used, field numbers as in Perfetto's protos.
@@ -181,19 +181,6 @@ struct Timed {
     /// Order of creation: keeps equal keys stable.
     n: usize,
     ev: TrackEvent,
-}
-
-/// A task that ran on a CPU, as the CPU track shows it.
-#[derive(Clone, PartialEq)]
-struct Ran {
-    start: u64,
-    end: u64,
-    pid: i32,
-    comm: String,
-    prio: i16,
-    policy: u8,
-    culprit: bool,
-    tracked: bool,
 }
 
 /// The slices of the worst cases and the violations, turned into a trace.
@@ -478,57 +465,10 @@ impl Build {
                 self.slice((until, end), 1, track, "(events not kept)".into(), vec![], "state");
             }
         }
-        self.ran(w, start);
-    }
-
-    /// Who ran on each CPU of the window: between two consecutive switches
-    /// on a CPU, the task the first switched in, when the second switches
-    /// that task out (else a switch was not logged in between: nothing is
-    /// drawn); before the first, the task it switches out, from the wakeup
-    /// that interrupted or was done by it on that CPU.
-    fn ran(&mut self, w: &Worst, start: u64) {
-        let at = |e: &Event| start.saturating_add(e.t_ns);
-        let culprit = |p: i32| w.culprits.iter().any(|c| c.pid == p);
-        let mut by_cpu: BTreeMap<u16, Vec<&Event>> = BTreeMap::new();
-        for e in w.events.iter().filter(|e| e.kind == event::SWITCH) {
-            by_cpu.entry(e.cpu).or_default().push(e);
-        }
-        let wake = w.events.iter().find(|e| e.kind == event::WAKEUP && e.pid == w.task.pid);
-        for (cpu, sw) in by_cpu {
-            let mut add = |s: u64, e: u64, pid: i32, comm: &str, prio: i16, policy: u8| {
-                if e > s {
-                    let r = Ran {
-                        start: s,
-                        end: e,
-                        pid,
-                        comm: comm.to_string(),
-                        prio,
-                        policy,
-                        culprit: culprit(pid),
-                        tracked: pid == w.task.pid,
-                    };
-                    merge(self.ran.entry(cpu).or_default(), r);
-                }
-            };
-            if let (Some(first), Some(wk)) = (sw.first(), wake) {
-                if wk.cpu == cpu && wk.other_pid == first.other_pid {
-                    add(
-                        at(wk),
-                        at(first),
-                        first.other_pid,
-                        &first.other_comm,
-                        first.other_prio,
-                        first.other_policy,
-                    );
-                }
-            }
-            for pair in sw.windows(2) {
-                let (a, b) = (pair[0], pair[1]);
-                if b.other_pid == a.pid {
-                    add(at(a), at(b), a.pid, &a.comm, a.prio, a.policy);
-                }
-            }
-        }
+        // Who ran on each CPU, in absolute times. The trace's worst cases
+        // are the agent's scheduler metrics: none opens at a budget
+        // window's START.
+        who_ran_on_cpus(w, false, |t| start.saturating_add(t), &mut self.ran);
     }
 
     fn violation(&mut self, v: &Violation, track: u64) {
@@ -565,7 +505,7 @@ impl Build {
                     "sched"
                 };
                 self.slice(
-                    (r.start, r.end),
+                    (r.start_ns, r.end_ns),
                     0,
                     CPU_UUID + u64::from(*cpu),
                     format!("{} {}", r.comm, r.pid),
@@ -576,25 +516,6 @@ impl Build {
         }
         self.ran = ran;
     }
-}
-
-/// Add `r` to a CPU's list: the same task over an overlapping time is one
-/// slice; a different task over it contradicts what is there (it cannot be
-/// both), so the later one is left out.
-fn merge(list: &mut Vec<Ran>, r: Ran) {
-    for x in list.iter_mut() {
-        if r.start < x.end && x.start < r.end {
-            if x.pid == r.pid {
-                x.start = x.start.min(r.start);
-                x.end = x.end.max(r.end);
-                x.culprit |= r.culprit;
-                x.tracked |= r.tracked;
-            }
-            return;
-        }
-    }
-    list.push(r);
-    list.sort_by_key(|x| x.start);
 }
 
 /// A printer that prints nothing: it keeps the worst cases and violations
@@ -645,19 +566,6 @@ mod tests {
     use super::*;
     use rt_protocol::{bounded_str, metric, Culprit};
 
-    fn ran(start: u64, end: u64, pid: i32) -> Ran {
-        Ran {
-            start,
-            end,
-            pid,
-            comm: format!("t{pid}"),
-            prio: 120,
-            policy: 0,
-            culprit: false,
-            tracked: false,
-        }
-    }
-
     #[test]
     fn every_metric_number_has_its_own_track() {
         let mut b = Builder::default();
@@ -677,17 +585,6 @@ mod tests {
         let unique: std::collections::BTreeSet<u64> = uuids.iter().copied().collect();
         // The thread track and four metric tracks, none shared.
         assert_eq!((uuids.len(), unique.len()), (5, 5), "{uuids:?}");
-    }
-
-    #[test]
-    fn a_cpu_keeps_one_task_at_a_time() {
-        let mut l = Vec::new();
-        merge(&mut l, ran(10, 20, 1));
-        merge(&mut l, ran(15, 30, 1)); // the same task, known longer: one slice
-        merge(&mut l, ran(25, 40, 2)); // another task over it: left out
-        merge(&mut l, ran(0, 5, 3));
-        let got: Vec<(u64, u64, i32)> = l.iter().map(|r| (r.start, r.end, r.pid)).collect();
-        assert_eq!(got, [(0, 5, 3), (10, 30, 1)]);
     }
 
     fn ev(kind: u8, t_ns: u64, pid: i32, comm: &str, other_pid: i32, other_comm: &str, prev_state: u8) -> Event {

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rt_protocol::{
-    kind, pulse_flags, window_what, Dropped, Heartbeat, Hello, Message, Stats, TaskInfo, TaskSnapshot, Violation,
-    WindowOverrun, WindowStats, Worst,
+    event, kind, pulse_flags, window_what, Dropped, Event, Heartbeat, Hello, Message, Stats, TaskInfo, TaskSnapshot,
+    Violation, WindowOverrun, WindowStats, Worst,
 };
 
 /// A task is its pid and start time: pids are reused, (pid, start_ns) is not.
@@ -290,6 +290,119 @@ impl State {
     }
 }
 
+/// A task that ran on a CPU, `[start_ns, end_ns)`, as a worst case's
+/// switches show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub pid: i32,
+    pub comm: String,
+    pub prio: i16,
+    pub policy: u8,
+    /// One of the record's culprits (ran while the tracked task waited).
+    pub culprit: bool,
+    /// The tracked task itself.
+    pub tracked: bool,
+}
+
+impl Ran {
+    /// The idle task (pid 0, "swapper/N").
+    pub fn idle(&self) -> bool {
+        self.pid == 0
+    }
+}
+
+/// Who ran on each CPU during worst case `w`, merged into `cpus` (one task
+/// at a time per CPU, kept by start). One function for the report's timeline and the Perfetto
+/// export, so that their CPU lanes cannot disagree.
+///
+/// Between two consecutive switches on a CPU: the task the first switched
+/// in, when the second switches that task out (else a switch was not
+/// logged in between: nothing is known). Before the first: the task it
+/// switches out, from the wakeup that interrupted (or was done by) it on
+/// that CPU; with `opens_running` (a budget window, which opens at its
+/// START with the tracked task on its CPU), the tracked task itself from
+/// the start when the first switch takes it off. After the last: nothing.
+///
+/// `at` maps an event time (ns since the interval began) to the caller's
+/// clock; slices empty on that clock are left out. A CPU gets an entry in
+/// `cpus` only when something ran there.
+pub fn who_ran_on_cpus(w: &Worst, opens_running: bool, at: impl Fn(u64) -> u64, cpus: &mut BTreeMap<u16, Vec<Ran>>) {
+    let culprit = |p: i32| w.culprits.iter().any(|c| c.pid == p);
+    let mut by_cpu: BTreeMap<u16, Vec<&Event>> = BTreeMap::new();
+    for e in w.events.iter().filter(|e| e.kind == event::SWITCH) {
+        by_cpu.entry(e.cpu).or_default().push(e);
+    }
+    let wake = w.events.iter().find(|e| e.kind == event::WAKEUP && e.pid == w.task.pid);
+    for (cpu, sw) in by_cpu {
+        let mut add = |s: u64, e: u64, pid: i32, comm: &str, prio: i16, policy: u8| {
+            if e > s {
+                let r = Ran {
+                    start_ns: s,
+                    end_ns: e,
+                    pid,
+                    comm: comm.to_string(),
+                    prio,
+                    policy,
+                    culprit: culprit(pid),
+                    tracked: pid == w.task.pid,
+                };
+                merge_ran(cpus.entry(cpu).or_default(), r);
+            }
+        };
+        if let Some(first) = sw.first() {
+            if opens_running && first.other_pid == w.task.pid {
+                add(
+                    at(0),
+                    at(first.t_ns),
+                    first.other_pid,
+                    &first.other_comm,
+                    first.other_prio,
+                    first.other_policy,
+                );
+            }
+        }
+        if let (Some(first), Some(wk)) = (sw.first(), wake) {
+            if wk.cpu == cpu && wk.other_pid == first.other_pid {
+                add(
+                    at(wk.t_ns),
+                    at(first.t_ns),
+                    first.other_pid,
+                    &first.other_comm,
+                    first.other_prio,
+                    first.other_policy,
+                );
+            }
+        }
+        for pair in sw.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            if b.other_pid == a.pid {
+                add(at(a.t_ns), at(b.t_ns), a.pid, &a.comm, a.prio, a.policy);
+            }
+        }
+    }
+}
+
+/// Add `r` to a CPU's list (kept by start): the same task over an
+/// overlapping time is one slice; a different task over it contradicts
+/// what is there, so the later one is left out.
+fn merge_ran(list: &mut Vec<Ran>, r: Ran) {
+    for x in list.iter_mut() {
+        if r.start_ns < x.end_ns && x.start_ns < r.end_ns {
+            if x.pid == r.pid {
+                x.start_ns = x.start_ns.min(r.start_ns);
+                x.end_ns = x.end_ns.max(r.end_ns);
+                x.culprit |= r.culprit;
+                x.tracked |= r.tracked;
+            }
+            return;
+        }
+    }
+    list.push(r);
+    list.sort_by_key(|x| x.start_ns);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +458,51 @@ mod tests {
         let first = &s.tasks[&TaskKey { pid: 5, start_ns: 1 }];
         assert_eq!((first.kind, first.snap.t_ns), (SnapshotKind::Exit, 2));
         assert_eq!(s.tasks[&TaskKey { pid: 5, start_ns: 2 }].kind, SnapshotKind::Irq);
+    }
+
+    fn ran(start_ns: u64, end_ns: u64, pid: i32) -> Ran {
+        Ran {
+            start_ns,
+            end_ns,
+            pid,
+            comm: format!("t{pid}"),
+            prio: 120,
+            policy: 0,
+            culprit: false,
+            tracked: false,
+        }
+    }
+
+    #[test]
+    fn a_cpu_keeps_one_task_at_a_time() {
+        let mut l = Vec::new();
+        merge_ran(&mut l, ran(10, 20, 1));
+        merge_ran(&mut l, ran(15, 30, 1)); // the same task, known longer: one slice
+        merge_ran(&mut l, ran(25, 40, 2)); // another task over it: left out
+        merge_ran(&mut l, ran(0, 5, 3));
+        let got: Vec<(u64, u64, i32)> = l.iter().map(|r| (r.start_ns, r.end_ns, r.pid)).collect();
+        assert_eq!(got, [(0, 5, 3), (10, 30, 1)]);
+    }
+
+    #[test]
+    fn who_ran_needs_both_switches_and_keeps_to_the_callers_clock() {
+        let sw = |t_ns, pid, other_pid| Event {
+            t_ns,
+            kind: event::SWITCH,
+            cpu: 2,
+            pid,
+            other_pid,
+            ..Default::default()
+        };
+        let mut w = Worst::default();
+        for e in [sw(10, 1, 0), sw(20, 2, 3), sw(30, 4, 2), sw(40, 5, 4)] {
+            w.events.push(e).unwrap();
+        }
+        let mut cpus = BTreeMap::new();
+        // Clamped to 35: pid 1's switch-out is missing (nothing known of
+        // it), 4's slice is cut at the end, 5's never ends.
+        who_ran_on_cpus(&w, false, |t| t.min(35), &mut cpus);
+        let got: Vec<(u64, u64, i32)> = cpus[&2].iter().map(|r| (r.start_ns, r.end_ns, r.pid)).collect();
+        assert_eq!(got, [(20, 30, 2), (30, 35, 4)]);
     }
 }

@@ -1,11 +1,16 @@
 //! A worst case's events as lanes: the tracked task's states, and per CPU
 //! the tasks that ran there, with wakeups, migrations and hard IRQs. The
-//! rules are those of the Perfetto export (`src/perfetto.rs`), in times
+//! rules are those of the Perfetto export (`src/perfetto.rs`; who ran on a
+//! CPU is one function for both, `state::who_ran_on_cpus`), in times
 //! relative to the start of the interval (0 ..= `value_ns`).
 
 use std::collections::BTreeMap;
 
 use rt_protocol::{event, event_flag, state, Event, Worst, WINDOW_METRIC};
+
+// Who ran on a CPU is the library's, shared with the Perfetto export.
+use crate::state::who_ran_on_cpus;
+pub use crate::state::Ran;
 
 /// What the tracked task was doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,28 +72,6 @@ pub struct Segment {
     pub start_ns: u64,
     pub end_ns: u64,
     pub state: TaskState,
-}
-
-/// A task that ran on a CPU, `[start_ns, end_ns)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ran {
-    pub start_ns: u64,
-    pub end_ns: u64,
-    pub pid: i32,
-    pub comm: String,
-    pub prio: i16,
-    pub policy: u8,
-    /// One of the record's culprits (ran while the tracked task waited).
-    pub culprit: bool,
-    /// The tracked task itself.
-    pub tracked: bool,
-}
-
-impl Ran {
-    /// The idle task (pid 0, "swapper/N").
-    pub fn idle(&self) -> bool {
-        self.pid == 0
-    }
 }
 
 /// Something that happened at one time.
@@ -195,7 +178,9 @@ impl Timeline {
                 tl.segment(until, len, TaskState::NotKept);
             }
         }
-        tl.ran(w);
+        // Who ran on each CPU: a budget window opens with the task on its
+        // CPU; times as the states', clamped to the interval.
+        who_ran_on_cpus(w, w.metric == WINDOW_METRIC, |t| t.min(len), &mut tl.cpus);
         tl
     }
 
@@ -208,93 +193,6 @@ impl Timeline {
             });
         }
     }
-
-    /// Who ran on each CPU: between two consecutive switches on a CPU, the
-    /// task the first switched in, when the second switches that task out
-    /// (else a switch was not logged in between: nothing is drawn); before
-    /// the first, the task it switches out, from the wakeup that
-    /// interrupted (or was done by) it on that CPU; in a budget window, the
-    /// tracked task itself from the START when the first switch takes it
-    /// off its CPU.
-    fn ran(&mut self, w: &Worst) {
-        let len = w.value_ns;
-        let at = |e: &Event| e.t_ns.min(len);
-        let culprit = |p: i32| w.culprits.iter().any(|c| c.pid == p);
-        let mut by_cpu: BTreeMap<u16, Vec<&Event>> = BTreeMap::new();
-        for e in w.events.iter().filter(|e| e.kind == event::SWITCH) {
-            by_cpu.entry(e.cpu).or_default().push(e);
-        }
-        let wake = w.events.iter().find(|e| e.kind == event::WAKEUP && e.pid == w.task.pid);
-        for (cpu, sw) in by_cpu {
-            let list = self.cpus.entry(cpu).or_default();
-            let mut add = |s: u64, e: u64, pid: i32, comm: &str, prio: i16, policy: u8| {
-                if e > s {
-                    merge(
-                        list,
-                        Ran {
-                            start_ns: s,
-                            end_ns: e,
-                            pid,
-                            comm: comm.to_string(),
-                            prio,
-                            policy,
-                            culprit: culprit(pid),
-                            tracked: pid == w.task.pid,
-                        },
-                    );
-                }
-            };
-            if let Some(first) = sw.first() {
-                if w.metric == WINDOW_METRIC && first.other_pid == w.task.pid {
-                    add(
-                        0,
-                        at(first),
-                        first.other_pid,
-                        &first.other_comm,
-                        first.other_prio,
-                        first.other_policy,
-                    );
-                }
-            }
-            if let (Some(first), Some(wk)) = (sw.first(), wake) {
-                if wk.cpu == cpu && wk.other_pid == first.other_pid {
-                    add(
-                        at(wk),
-                        at(first),
-                        first.other_pid,
-                        &first.other_comm,
-                        first.other_prio,
-                        first.other_policy,
-                    );
-                }
-            }
-            for pair in sw.windows(2) {
-                let (a, b) = (pair[0], pair[1]);
-                if b.other_pid == a.pid {
-                    add(at(a), at(b), a.pid, &a.comm, a.prio, a.policy);
-                }
-            }
-        }
-    }
-}
-
-/// Add `r` to a CPU's list: the same task over an overlapping time is one
-/// slice; a different task over it contradicts what is there, so the later
-/// one is left out.
-fn merge(list: &mut Vec<Ran>, r: Ran) {
-    for x in list.iter_mut() {
-        if r.start_ns < x.end_ns && x.start_ns < r.end_ns {
-            if x.pid == r.pid {
-                x.start_ns = x.start_ns.min(r.start_ns);
-                x.end_ns = x.end_ns.max(r.end_ns);
-                x.culprit |= r.culprit;
-                x.tracked |= r.tracked;
-            }
-            return;
-        }
-    }
-    list.push(r);
-    list.sort_by_key(|x| x.start_ns);
 }
 
 #[cfg(test)]

@@ -3,6 +3,9 @@
 //! breakdown as a stacked bar. Each function returns one SVG document
 //! (`<svg ...>...</svg>`); text is left to the browser's sans-serif font.
 
+use plotters::chart::MeshStyle;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -92,10 +95,56 @@ fn us(ns: u64) -> f64 {
     ns as f64 / 1_000.0
 }
 
+/// Every chart's frame: its title, the margin and the room for the axis
+/// labels (below: `x_label_px`, left: `y_label_px`), so that the charts of
+/// a page look alike; the caller adds its own extras and builds the axes.
+fn frame<'a, 'c>(
+    area: &'a Area<'c>,
+    title: &str,
+    x_label_px: u32,
+    y_label_px: u32,
+) -> ChartBuilder<'a, 'static, SVGBackend<'c>> {
+    let mut b = ChartBuilder::on(area);
+    b.caption(title, (FONT, 15))
+        .margin(10)
+        .x_label_area_size(x_label_px)
+        .y_label_area_size(y_label_px);
+    b
+}
+
+/// Every chart's mesh: no light grid lines, the labels in the charts'
+/// font; the caller adds its axes' labels and draws it.
+fn mesh<'a, 'b, DB, XT, YT, X, Y>(chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>) -> MeshStyle<'a, 'b, X, Y, DB>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+{
+    let mut m = chart.configure_mesh();
+    m.light_line_style(TRANSPARENT).label_style((FONT, 12));
+    m
+}
+
+/// The axis of the lane charts (a worst case's timeline and breakdown):
+/// time in us along x, no y labels or lines (the lanes label themselves).
+fn draw_lane_axis(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_desc: Option<&str>,
+) -> Result<(), DrawError> {
+    let xfmt = |x: &f64| format!("{x:.0} us");
+    let mut m = mesh(chart);
+    m.disable_y_mesh().y_labels(0).x_label_formatter(&xfmt);
+    if let Some(d) = x_desc {
+        m.x_desc(d);
+    }
+    m.draw()?;
+    Ok(())
+}
+
 /// The pixel column of x on `chart` (an x axis from 0 to `end`), kept
 /// apart from the chart so that drawing on it goes on.
 fn pixel_x<Y: Ranged<ValueType = f64>>(
-    chart: &ChartContext<'_, SVGBackend<'_>, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    chart: &ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, Y>>,
     end: f64,
 ) -> impl Fn(f64) -> i32 {
     let y = chart.y_range().start;
@@ -181,12 +230,8 @@ pub fn histogram(title: &str, m: &MetricStats) -> Result<String, DrawError> {
         let (x0, x1) = (x0.floor() - 1.0, x1.ceil() + 1.0);
         // Headroom above the bars (the axis is logarithmic) for the legend.
         let top = bars.iter().map(|b| b.2).max().unwrap_or(1) as f64 * 40.0;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 15))
-            .margin(10)
+        let mut chart = frame(&root, title, 42, 62)
             .margin_right(30)
-            .x_label_area_size(42)
-            .y_label_area_size(62)
             .build_cartesian_2d(x0..x1, (0.5f64..top).log_scale())?;
         let xfmt = |x: &f64| {
             if (x - x.round()).abs() < 1e-9 && *x >= 0.0 && *x < 64.0 {
@@ -202,16 +247,13 @@ pub fn histogram(title: &str, m: &MetricStats) -> Result<String, DrawError> {
                 String::new()
             }
         };
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
+        mesh(&mut chart)
             .disable_x_mesh()
             .x_labels(((x1 - x0) as usize).min(24))
             .x_label_formatter(&xfmt)
             .y_label_formatter(&yfmt)
             .x_desc("value (log2 buckets: [2^(i-1), 2^i) ns)")
             .y_desc("samples (log scale)")
-            .label_style((FONT, 12))
             .draw()?;
         chart
             .draw_series(
@@ -306,12 +348,7 @@ pub fn violations(title: &str, points: &[ViolationPoint], word: &str) -> Result<
         let t1 = pts.last().map_or(1.0, |p| s(p.t_ns));
         let pad = ((t1 - t0) * 0.03).max(0.05);
         let top = pts.iter().map(|p| p.violations).max().unwrap_or(1).max(1) as f64 * 1.1;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 15))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(62)
-            .build_cartesian_2d((t0 - pad)..(t1 + pad), 0f64..top)?;
+        let mut chart = frame(&root, title, 40, 62).build_cartesian_2d((t0 - pad)..(t1 + pad), 0f64..top)?;
         let xfmt = |x: &f64| format!("{x:.2} s");
         let yfmt = |y: &f64| {
             if (y - y.round()).abs() < 1e-9 {
@@ -320,14 +357,11 @@ pub fn violations(title: &str, points: &[ViolationPoint], word: &str) -> Result<
                 String::new()
             }
         };
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
+        mesh(&mut chart)
             .x_label_formatter(&xfmt)
             .y_label_formatter(&yfmt)
             .x_desc("agent time (CLOCK_MONOTONIC) at the end of the violating interval")
             .y_desc(format!("{word} so far"))
-            .label_style((FONT, 12))
             .draw()?;
         let mut step: Vec<(f64, f64)> = Vec::with_capacity(pts.len() * 2);
         for (i, p) in pts.iter().enumerate() {
@@ -403,22 +437,8 @@ pub fn timeline(title: &str, task: &str, tl: &Timeline) -> Result<String, DrawEr
         let root = SVGBackend::with_string(&mut buf, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let (top, bottom) = root.split_vertically(height - legend_h);
-        let mut chart = ChartBuilder::on(&top)
-            .caption(title, (FONT, 15))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(LABEL_AREA)
-            .build_cartesian_2d(0f64..len_us, 0f64..n as f64)?;
-        let xfmt = |x: &f64| format!("{x:.0} us");
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_label_formatter(&xfmt)
-            .x_desc("time since the interval began")
-            .label_style((FONT, 12))
-            .draw()?;
+        let mut chart = frame(&top, title, 40, LABEL_AREA).build_cartesian_2d(0f64..len_us, 0f64..n as f64)?;
+        draw_lane_axis(&mut chart, Some("time since the interval began"))?;
         // Lane i (from the top) spans y in [n-i-1, n-i).
         let band = |i: usize| ((n - i - 1) as f64 + 0.15, (n - i) as f64 - 0.15);
         let px = pixel_x(&chart, len_us);
@@ -561,21 +581,8 @@ pub fn breakdown(title: &str, b: &Breakdown, value_ns: u64, bound_ns: u64) -> Re
         root.fill(&WHITE)?;
         let (top, bottom) = root.split_vertically(height - legend_h);
         let end = us(value_ns.max(total).max(bound_ns)).max(0.001) * 1.04;
-        let mut chart = ChartBuilder::on(&top)
-            .caption(title, (FONT, 15))
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(LABEL_AREA)
-            .build_cartesian_2d(0f64..end, 0f64..1f64)?;
-        let xfmt = |x: &f64| format!("{x:.0} us");
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_label_formatter(&xfmt)
-            .label_style((FONT, 12))
-            .draw()?;
+        let mut chart = frame(&top, title, 36, LABEL_AREA).build_cartesian_2d(0f64..end, 0f64..1f64)?;
+        draw_lane_axis(&mut chart, None)?;
         let (lx, ly) = chart.backend_coord(&(0.0, 0.5));
         root.draw(&Text::new(
             format!("{} in all", fmt::dur(value_ns)),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
+use rpi_agent::duration::{parse_duration_ns, DurationError};
 use rt_protocol::metric;
 use rtt_elf::Point;
 use serde::Deserialize;
@@ -16,10 +17,8 @@ use crate::stimulus::{
 /// What is wrong with the configuration, said so that it can be fixed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("unknown unit `{unit}` in duration `{text}` (use ns, us, ms or s)")]
-    DurationUnit { text: String, unit: String },
-    #[error("`{0}` is not a duration (examples: 250ns, 100us, 1.5ms, 2s)")]
-    Duration(String),
+    #[error(transparent)]
+    Duration(#[from] DurationError),
     #[error("unknown metric `{0}` (use latency, response, relief, irq_delay or irq)")]
     Metric(String),
     #[error("{what} must be a number, got `{text}`")]
@@ -437,7 +436,7 @@ impl DurationVal {
     fn ns(&self) -> Result<u64, ConfigError> {
         match self {
             DurationVal::Ns(n) => Ok(*n),
-            DurationVal::Text(s) => parse_duration_ns(s),
+            DurationVal::Text(s) => Ok(parse_duration_ns(s)?),
         }
     }
 }
@@ -469,28 +468,6 @@ struct TrackToml {
     bounds: BTreeMap<String, DurationVal>,
     #[serde(default)]
     lin_hist: BTreeMap<String, LinToml>,
-}
-
-/// "100us" -> 100_000. Units: ns us ms s; a bare number is ns.
-pub fn parse_duration_ns(s: &str) -> Result<u64, ConfigError> {
-    let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    // The number first: "fast" is not a duration, "3h" has a wrong unit.
-    let v: f64 = num.parse().map_err(|_| ConfigError::Duration(s.into()))?;
-    let mult: f64 = match unit.trim() {
-        "" | "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        u => {
-            return Err(ConfigError::DurationUnit {
-                text: s.into(),
-                unit: u.into(),
-            })
-        }
-    };
-    Ok((v * mult).round() as u64)
 }
 
 fn metric_id(name: &str) -> Result<u8, ConfigError> {
@@ -728,16 +705,6 @@ fn read_file_config(path: &Path, explicit: bool) -> Result<FileConfig, ConfigErr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration_ns("100us").unwrap(), 100_000);
-        assert_eq!(parse_duration_ns("1.5ms").unwrap(), 1_500_000);
-        assert_eq!(parse_duration_ns("2s").unwrap(), 2_000_000_000);
-        assert_eq!(parse_duration_ns("250").unwrap(), 250);
-        assert!(matches!(parse_duration_ns("fast"), Err(ConfigError::Duration(_))));
-        assert!(matches!(parse_duration_ns("3h"), Err(ConfigError::DurationUnit { .. })));
-    }
 
     #[test]
     fn errors_say_what_to_fix() {

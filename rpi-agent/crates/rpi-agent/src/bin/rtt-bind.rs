@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use rpi_agent::duration::{parse_duration_ns, DurationError};
 use rt_uapi::{ioctl, RttWindowBind};
 use rtt_elf::{Binding, Elf, ElfError, Point, PointError};
 use thiserror::Error;
@@ -69,8 +70,10 @@ enum BindError {
     Point(#[from] PointError),
     #[error(transparent)]
     Elf(#[from] ElfError),
-    #[error("`{0}` is not a duration (250ns, 100us, 1.5ms, 2s; a bare number is ns)")]
-    Budget(String),
+    #[error(transparent)]
+    Budget(#[from] DurationError),
+    #[error("budget `{0}`: a window's budget must be more than 0")]
+    ZeroBudget(String),
     #[error("{path}: {source} (is rt_tracer loaded? `modprobe rt_tracer`; binding needs root)")]
     Device { path: PathBuf, source: std::io::Error },
     #[error("the module refused `{spec}`: {source}{hint} (its kernel log line says more: dmesg)")]
@@ -92,20 +95,11 @@ fn split_target(t: &str) -> Result<(&str, Point), BindError> {
     }
 }
 
+/// The agent's duration syntax (one parser for both binaries), and more
+/// than 0: the module takes no window without a budget.
 fn budget_ns(s: &str) -> Result<u64, BindError> {
-    let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let v: f64 = num.parse().map_err(|_| BindError::Budget(s.into()))?;
-    let mult = match unit {
-        "" | "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        _ => return Err(BindError::Budget(s.into())),
-    };
-    match (v * mult).round() as u64 {
-        0 => Err(BindError::Budget(s.into())),
+    match parse_duration_ns(s)? {
+        0 => Err(BindError::ZeroBudget(s.into())),
         n => Ok(n),
     }
 }
@@ -203,5 +197,29 @@ fn main() -> ExitCode {
             eprintln!("rtt-bind: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_are_durations_above_zero() {
+        assert_eq!(budget_ns("500us").ok(), Some(500_000));
+        assert_eq!(budget_ns("250").ok(), Some(250));
+        let err = |s: &str| budget_ns(s).map(|_| ()).err().map(|e| e.to_string());
+        assert_eq!(
+            err("fast").as_deref(),
+            Some("`fast` is not a duration (examples: 250ns, 100us, 1.5ms, 2s; a bare number is ns)")
+        );
+        assert_eq!(
+            err("3h").as_deref(),
+            Some("unknown unit `h` in duration `3h` (use ns, us, ms or s)")
+        );
+        assert_eq!(
+            err("0ms").as_deref(),
+            Some("budget `0ms`: a window's budget must be more than 0")
+        );
     }
 }

@@ -747,6 +747,24 @@ def oracle_cpu_occupancy(evs: list[FtEvent], cpu: int, t0: int, t1: int) -> dict
     return occ
 
 
+def oracle_pid_on_cpu(evs: list[FtEvent], cpu: int, pid: int, t0: int, t1: int) -> int:
+    """ns pid was current on cpu within [t0, t1], from its own sched_switch
+    events there (all of them recorded, e.g. by comm: fewer events than
+    trace_pids -c, which would record everything else on that CPU too)."""
+    spid, since, ns = str(pid), None, 0
+    for e in evs:
+        if e.name != "sched_switch" or e.cpu != cpu:
+            continue
+        if e.f.get("next_pid") == spid:
+            since = e.t_ns
+        elif e.f.get("prev_pid") == spid and since is not None:
+            ns += max(0, min(e.t_ns, t1) - max(since, t0))
+            since = None
+    if since is not None:
+        ns += max(0, t1 - max(since, t0))
+    return ns
+
+
 # --------------------------------------------------------------- oracle agreement
 
 # The longest guest-time jump seen under --icount with 2 vCPUs (QEMU runs

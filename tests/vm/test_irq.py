@@ -35,6 +35,7 @@ BURST, SLEEP, HOG_MS = 3000, 7000, 1200          # us, us, ms
 BOUND = 1 * MS                                    # irq_delay SLO
 IRQ_BOUND = 500 * US                              # irq (handling) SLO
 LIN_STEP = 125 * US                               # irq_delay linear histogram, BOUND = 8 steps
+RTT_LIN_BUCKETS = 32                              # its buckets (UAPI header)
 QUIET_WRITES = 300
 
 
@@ -51,8 +52,12 @@ def _phase(name, hog):
                  if hog else "")
     writer = ("while kill -0 $H 2>/dev/null; do taskset -c 0 dd if=/dev/zero of=/dev/hvc3 bs=4k count=20 2>/dev/null; done"
               if hog else f"taskset -c 0 dd if=/dev/zero of=/dev/hvc3 bs=4k count={QUIET_WRITES} 2>/dev/null")
+    # The hog phase records prio_hog's switches too: when it had CPU 1.
+    hog_switches = ('echo "prev_pid == $P || next_pid == $P || prev_comm == \\"prio_hog\\" || '
+                    'next_comm == \\"prio_hog\\"" > $T/events/sched/sched_switch/filter' if hog else "")
     return f"""
 trace_pids $P
+{hog_switches}
 echo "irq == $N" > $T/events/irq/irq_handler_entry/filter
 echo 1 > $T/events/irq/irq_handler_entry/enable
 {_handler_events(1)}
@@ -130,6 +135,7 @@ class Oracle(NamedTuple):
     # module may have closed them before it (and before any guest-time jump
     # that came with it).
     runs_between: frozenset = frozenset()
+    delay_spans: tuple = ()   # (start, end) of each of delays, tracefs ns
 
 
 def oracle_irq(evs, irq, pid):
@@ -146,7 +152,7 @@ def oracle_irq(evs, irq, pid):
     pending = None
     running = False
     act_start = None
-    delays, acts = [], []
+    delays, acts, spans = [], [], []
     entries = unmeasured = 0
     for e in evs:
         if e.name == "irq_handler_entry" and e.f.get("irq") == sirq:
@@ -159,6 +165,7 @@ def oracle_irq(evs, irq, pid):
             running = True
             if pending is not None:
                 delays.append(e.t_ns - pending)
+                spans.append((pending, e.t_ns))
                 pending = None
                 if act_start is None:
                     act_start = e.t_ns
@@ -167,7 +174,7 @@ def oracle_irq(evs, irq, pid):
             if not e.f.get("prev_state", "").startswith("R") and act_start is not None:
                 acts.append(e.t_ns - act_start)
                 act_start = None
-    return Oracle(delays, acts, entries, unmeasured)
+    return Oracle(delays, acts, entries, unmeasured, delay_spans=tuple(spans))
 
 
 def oracle_irq_handler(evs, irq):
@@ -191,7 +198,7 @@ def oracle_irq_handler(evs, irq):
     entries are counted (delays_between, runs_between), not guessed."""
     sirq = str(irq)
     pending = start = None
-    delays, runs = [], []
+    delays, runs, spans = [], [], []
     entries = unmeasured = between = 0
     runs_between = set()
     prev = {}                     # cpu -> the CPU's previous event
@@ -215,6 +222,7 @@ def oracle_irq_handler(evs, irq):
             elif e.name == "irq_thread_handler_entry":
                 if pending is not None:
                     delays.append(e.t_ns - pending)
+                    spans.append((pending, e.t_ns))
                     pending = None
                     if right_after_entry(e) and last_unmeasured:
                         between += 1
@@ -225,7 +233,12 @@ def oracle_irq_handler(evs, irq):
                 runs.append(e.t_ns - start)
                 start = None
         prev[e.cpu] = e
-    return Oracle(delays, runs, entries, unmeasured, between, frozenset(runs_between))
+    return Oracle(delays, runs, entries, unmeasured, between, frozenset(runs_between),
+                  tuple(spans))
+
+
+def phase_events(run, name):
+    return rtt.events_after_marker(rtt.parse_trace_events(run.section(f"trace_{name}")), "rtt_added")
 
 
 def phase(run, name, derived=False):
@@ -235,7 +248,7 @@ def phase(run, name, derived=False):
     t = rtt.find_task(rtt.parse_tasks(run.section(f"tasks_{name}")), pid)
     probs = rtt.invariant_problems(t)
     assert not probs, "\n".join(probs) + "\n" + t.text
-    evs = rtt.events_after_marker(rtt.parse_trace_events(run.section(f"trace_{name}")), "rtt_added")
+    evs = phase_events(run, name)
     ora = oracle_irq_handler(evs, irq) if HANDLER and not derived else oracle_irq(evs, irq, pid)
     return t, ora, irq_count_delta(run, name, irq)
 
@@ -298,7 +311,8 @@ def test_irq_counts(irq_run, name):
     window). And the irq count is one per measured irq_delay (every
     activation ends in a sleep), +-1 for the activation running when the
     tasks file was read."""
-    t, (delays, runs, entries, unmeasured, _, _), delta = phase(irq_run, name)
+    t, ora, delta = phase(irq_run, name)
+    runs, entries, unmeasured = ora.runs, ora.entries, ora.unmeasured
     d = t.irq_delay
     assert delta >= 100, f"only {delta} IRQs of the device in the window"
     # tracefs saw the same IRQs as /proc/interrupts (it ran a little longer).
@@ -380,14 +394,22 @@ def test_irq_delay_quiet_is_small(irq_run):
     # handler run waits for the rest of that run, which the checkers
     # lengthen (seen: 7 samples of 250 us - 1.5 ms, one of them 1 ms or more).
     lin = d.linear
-    slow = lin["over"] + sum(n for lo, _, n in lin["buckets"] if lo >= rtt.kernel_path_ns(250 * US))
+    slow_at = rtt.kernel_path_ns(250 * US)
+    slow_buckets = [(lo, n) for lo, _, n in lin["buckets"] if lo >= slow_at]
+    slow = lin["over"] + sum(n for _, n in slow_buckets)
     # (debug kernel: a run several times longer in wall time, so more of
     # QEMU's round-robin turns; seen 3)
     assert slow <= (4 if rtt.DEBUG else 2), t.text
     assert d.violations <= slow, t.text
-    # (the path itself is longer on the debug kernel: kernel_path_ns; the
-    # oracle tests hold the module to tracefs there as here)
-    assert d.mean_ns < rtt.kernel_path_ns(20 * US), t.text
+    # The mean of the other samples is the path's. The slow ones are taken
+    # out at their buckets' lower edges (the least they add), those above
+    # the linear range at its end. (The path itself is longer on the debug
+    # kernel: kernel_path_ns; the oracle tests hold the module to tracefs
+    # there as here.)
+    lin_end = lin["lo_ns"] + RTT_LIN_BUCKETS * lin["step_ns"]
+    slow_ns = sum(lo * n for lo, n in slow_buckets) + lin["over"] * lin_end
+    rest_mean = (d.mean_ns * d.count - slow_ns) / (d.count - slow)
+    assert rest_mean < rtt.kernel_path_ns(20 * US), (rest_mean, t.text)
     # The activations too, but for the same jumps (seen: one of 667 us, all
     # of it "running", in 438): at most 2 above the bound.
     irqm = t.metrics["irq"]
@@ -395,8 +417,22 @@ def test_irq_delay_quiet_is_small(irq_run):
     assert irqm.mean_ns < rtt.kernel_path_ns(50 * US), t.text
 
 
+def worst_interval_on_cpu(run, name, ora, max_ns, pid):
+    """The tracefs irq_delay interval that is the module's worst (max_ns),
+    how far its length is from max_ns, and how long pid was current on
+    CPU 1 in it (rtt.oracle_pid_on_cpu). A guest-time jump between the
+    module's probe and ftrace's at an edge makes the two lengths differ by
+    that jump, at most rtt.JUMP_MAX_NS (then what the module charged
+    differs from tracefs's time by no more than that)."""
+    span = min(ora.delay_spans, key=lambda s: abs(s[1] - s[0] - max_ns))
+    edge = abs(span[1] - span[0] - max_ns)
+    edge = 0 if edge <= 5 * US + max_ns // 200 else edge
+    assert edge <= rtt.JUMP_MAX_NS, f"no tracefs interval near {max_ns} ns: nearest {span}"
+    return span, edge, rtt.oracle_pid_on_cpu(phase_events(run, name), 1, pid, *span)
+
+
 def test_irq_delay_hog_is_explained(irq_run):
-    t, _, _ = phase(irq_run, "hog")
+    t, ora, _ = phase(irq_run, "hog")
     hog_pid = rtt.announced(irq_run.section("hog"))["prio_hog"]
     d = t.irq_delay
     # An IRQ that comes at the start of a burst waits for all of it; the
@@ -421,8 +457,14 @@ def test_irq_delay_hog_is_explained(irq_run):
     top = d.top_culprit
     assert top and (top.pid, top.comm, top.prio) == (hog_pid, "prio_hog", 99 - 60), t.text
     assert top.ns >= 0.9 * BURST * US, t.text
-    assert top.ns <= hog["burst_max_ns"] + 100 * US + rtt.WORKLOAD_KERNEL_NS, (hog, t.text)
     assert top.ns >= 0.5 * d.max_ns, t.text
+    # What prio_hog is charged is the time tracefs saw it current on CPU 1
+    # in that interval (not its own burst: a guest-time jump between its
+    # last clock read and its sleep keeps it on the CPU longer; seen: 4.70
+    # ms on the CPU, 4.20 ms its longest burst).
+    span, edge, ran = worst_interval_on_cpu(irq_run, "hog", ora, d.max_ns, hog_pid)
+    assert abs(top.ns - ran) <= 10 * US + d.max_ns // 200 + edge, \
+        (span, f"edge {edge} ns", f"prio_hog on CPU 1: {ran} ns", t.text)
     # Nobody else comes close, except that a guest-time jump while another
     # task held the CPU (the IPI that preempts it waits for its vCPU's
     # turn) charges that task once, up to a jump (seen: khvcd, 1.5 ms).

@@ -83,7 +83,10 @@ def on_cpu_wakeups(evs, pid):
 # built for Debian's kernel (1 ms period, 200 us bursts). On the debug
 # kernel the case no longer happens as designed: 2 preempted of 600, not
 # >= 20, and the loop's "kept" (597) is not the count of on-CPU wakeups,
-# where the module (628) still agreed with tracefs (630).
+# where the module (628) still agreed with tracefs (630). Sweeping 16 times
+# longer leads there does not restore it: the loop's syscalls then fill
+# half of each period, and it counts hi's preemptions before its call as
+# preempted wakeups (49 against tracefs's 37).
 SELF_MODEL = pytest.mark.skipif(
     rtt.DEBUG, reason="debug kernel: the workload's own kept/preempted classification needs "
     "Debian's kernel timing; the tracefs comparisons below still run")
@@ -120,25 +123,45 @@ def test_overrun_counts_every_period(ov_run):
 
 
 def test_overrun_latency_agrees_with_tracefs(ov_run):
-    """The worst latency is a preempted period: about hi's burst, all of
-    it charged to overrun_hi; the oracle (same rule) agrees."""
+    """Latency against the oracle (same rule), on any kernel: the counts and
+    max with rtt.oracle_agreement_problems' tolerances, the long ones bucket
+    by bucket, and the worst one explained as tracefs shows that window on
+    CPU 1: its top culprit is the task that ran there most, charged what it
+    ran."""
     t, s, ids, evs = _setup(ov_run)
     ora = rtt.oracle_latencies(evs, t.pid)
     probs = rtt.oracle_agreement_problems(t.latency, ora)
     assert not probs, "\n".join(probs) + "\n" + t.text
     lat = t.latency
-    assert OV["burst"] * US <= lat.max_ns <= s["hi_max_ns"] + 100 * US + rtt.WORKLOAD_KERNEL_NS, (s, t.text)
+    # The module's log2 buckets from 64 us up hold as many as the oracle
+    # finds there (main's module: 2 of the oracle's 38, seen).
+    big = sum(n for lo, hi, n in lat.log2 if lo >= 65536)
+    assert abs(big - sum(1 for v in ora if v >= 65536)) <= 1, t.text
+    t0, t1 = min(rtt.oracle_latency_windows(evs, t.pid), key=lambda w: abs(w[1] - w[0] - lat.max_ns))
+    assert rtt.near(t1 - t0, lat.max_ns, 5 * US + lat.max_ns // 200), t.text
+    occ = rtt.oracle_cpu_occupancy(evs, 1, t0, t1)
+    others = {pid: ns for pid, ns in occ.items() if pid not in (0, t.pid)}
+    top = lat.top_culprit
+    assert top and others and top.pid == max(others, key=others.get), (occ, t.text)
+    assert rtt.near(top.ns, others[top.pid], 10 * US + lat.max_ns // 200), (occ, t.text)
+
+
+@SELF_MODEL
+def test_overrun_worst_latency_is_a_preemption(ov_run):
+    """The worst latency is a preempted period: about hi's burst, all of
+    it charged to overrun_hi, and each period the loop counted as
+    preempted is a latency of about a burst."""
+    t, s, ids, evs = _setup(ov_run)
+    ora = rtt.oracle_latencies(evs, t.pid)
+    lat = t.latency
+    assert OV["burst"] * US <= lat.max_ns <= s["hi_max_ns"] + 100 * US, (s, t.text)
     top = lat.top_culprit
     assert top and top.pid == ids["overrun_hi"], t.text
     assert top.ns >= 0.95 * OV["burst"] * US, t.text
     # it ran a little on its way (from the wakeup to the preemption)
     assert lat.worst["running_ns"] < 50 * US, t.text
     assert sum(1 for v in ora if v >= OV["burst"] * US) >= s["preempted"] - 1, s
-    # Each preempted period is a latency of about a burst: the module's
-    # log2 buckets from 64 us up hold as many as the oracle finds there
-    # (main's module: 2 of the oracle's 38, seen).
     big = sum(n for lo, hi, n in lat.log2 if lo >= 65536)
-    assert abs(big - sum(1 for v in ora if v >= 65536)) <= 1, t.text
     assert big >= s["preempted"] - 1, (s, t.text)
 
 

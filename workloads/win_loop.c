@@ -40,7 +40,7 @@ static long rtprio = 50, cpu = 1, start_ms = 0;
 static const char *mode = "busy";
 static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
 static sem_t go_hog, go_holder;
-static volatile int hog_done, held, stop_threads, reader_ok;
+static volatile int hog_done, held, win_open, stop_threads, reader_ok;
 static int reader_fd = -1;
 static int fails;
 
@@ -186,7 +186,9 @@ static void *hog(void *arg)
 
 /*
  * FIFO rtprio - 1 on the other CPU: let go, it takes the mutex and keeps
- * it for over_us.
+ * it from the window's START for budget_us + over_us (counted from the
+ * START, not from taking it: how long the loop takes to notice and start
+ * depends on the kernel, and would eat into the overrun).
  */
 static void *holder(void *arg)
 {
@@ -200,7 +202,9 @@ static void *holder(void *arg)
 			break;
 		pthread_mutex_lock(&mtx);
 		__atomic_store_n(&held, 1, __ATOMIC_RELEASE);
-		busy_us((uint64_t)over_us);
+		while (!__atomic_load_n(&win_open, __ATOMIC_ACQUIRE))
+			;
+		busy_us((uint64_t)budget_us + (uint64_t)over_us);
 		pthread_mutex_unlock(&mtx);
 	}
 	return NULL;
@@ -229,12 +233,15 @@ static void one_window(long i, int over)
 	if (over && !strcmp(mode, "lock")) {
 		/* the holder has the mutex before the window begins */
 		held = 0;
+		win_open = 0;
 		sem_post(&go_holder);
 		while (!__atomic_load_n(&held, __ATOMIC_ACQUIRE))
 			sleep_us(20);
 	}
 	if (rtt_window_start_tag((uint64_t)budget_us * NSEC_PER_USEC, (uint64_t)over))
 		die("window start: %s", strerror(errno));
+	if (over && !strcmp(mode, "lock"))
+		__atomic_store_n(&win_open, 1, __ATOMIC_RELEASE);
 	if (!over)
 		busy_us((uint64_t)work_us);
 	if (over) {

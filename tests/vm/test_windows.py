@@ -571,28 +571,34 @@ def test_window_tasks_pool(win_run):
 # ---------------------------------------------- an oracle of the bindings
 
 ORACLE_N = 8
-# the probes' own cost between a tracefs uprobe event and the module's
-# handler on the same probe (consumers of one hit), per end of a window
-# (seen under --icount: at most 9 us)
-ORACLE_TOL_NS = 50 * US * (rtt.DEBUG_SLOWDOWN if rtt.DEBUG else 1)
+# Two tracefs uprobe events on each of the binding's offsets, enabled one
+# before and one after the binding: uprobe consumers run newest first, so
+# each hit runs tracefs's "first" event, the module's handler, then its
+# "last" event, and the module's clock read lies between the two events'
+# times. Left between them: tracefs's microsecond timestamps.
+BRACKET_TOL_NS = 2 * US
 
 
 @pytest.fixture(scope="module")
 def oracle_run():
     exe = rtt.REPO / "build" / rtt.ARCH / "bin" / "win_target"
     b0, b1 = (rtt.elf_file_offset(exe, f"step_b_{x}") for x in ("begin", "end"))
+    probes = "\n".join(f'echo "p:rtt_oracle/{e}_{o} $B:{off:#x}" >> $T/uprobe_events'
+                       for o in ("first", "last") for e, off in (("b_begin", b0), ("b_end", b1)))
     run = rtt.run_guest("window_oracle", f"""
 load_module
 B=$(command -v win_target)
 echo 0 > $T/tracing_on
 echo mono > $T/trace_clock
 echo 4096 > $T/buffer_size_kb
-echo "p:rtt_oracle/b_begin $B:{b0:#x}" >> $T/uprobe_events
-echo "p:rtt_oracle/b_end $B:{b1:#x}" >> $T/uprobe_events
-echo 1 > $T/events/rtt_oracle/enable
+{probes}
+echo 1 > $T/events/rtt_oracle/b_begin_last/enable
+echo 1 > $T/events/rtt_oracle/b_end_last/enable
+ctl windows "p $B:{b0:#x} {b1:#x} budget={2 * MS}"
+echo 1 > $T/events/rtt_oracle/b_begin_first/enable
+echo 1 > $T/events/rtt_oracle/b_end_first/enable
 echo 1 > $T/events/rt_tracer/window_overrun/enable
 echo 1 > $T/events/sched/sched_switch/enable
-ctl windows "p $B:{b0:#x} {b1:#x} budget={2 * MS}"
 bg_load 3000
 echo 1 > $T/tracing_on
 win_target -n {ORACLE_N} -a 100 -b 6000 -P 3000 > /tmp/t.out
@@ -609,44 +615,51 @@ section trace cat $T/trace
 
 def test_bindings_agree_with_uprobe_events(oracle_run):
     """The same windows measured from tracefs alone: uprobe events at the
-    binding's two offsets (recorded by tracefs's own probes on them) give
-    each window's start and end, sched_switch its time on a CPU. Counts
-    equal the module's; each window's duration and running time (the
-    module's STOP report: every window overran its 2 ms) agree within
-    ORACLE_TOL_NS."""
-    pid = rtt.announced(oracle_run.section("t"))["win_target"]
+    binding's two offsets, before and after the module's handler on each
+    hit (see BRACKET_TOL_NS), bracket each window's start and end, and
+    sched_switch gives its time on a CPU. Counts equal the module's; each
+    window's duration and running time (the module's STOP report: every
+    window overran its 2 ms) lie within the brackets' bounds. (One event
+    per end left within 9 us of the module on Debian's kernel, but on the
+    debug kernel guest-time jumps of up to 571 us fell between them.)"""
+    pid = str(rtt.announced(oracle_run.section("t"))["win_target"])
     evs = rtt.parse_trace_events(oracle_run.section("trace"))
-    probes = [e for e in evs if e.name in ("b_begin", "b_end") and e.f["_pid"] == str(pid)]
-    assert [e.name for e in probes] == ["b_begin", "b_end"] * ORACLE_N, [e.name for e in probes]
-    spans = [(probes[i].t_ns, probes[i + 1].t_ns) for i in range(0, len(probes), 2)]
-    switches = [e for e in evs if e.name == "sched_switch" and str(pid) in (e.f["prev_pid"], e.f["next_pid"])]
+    mine = [e for e in evs if (e.name.startswith("b_") and e.f["_pid"] == pid)
+            or (e.name == "window_overrun" and e.f["pid"] == pid and e.f["at"] == "stop"
+                and e.f["tag"] == str(oracle_run.tag))]
+    hit = ["b_begin_first", "b_begin_last", "b_end_first", "window_overrun", "b_end_last"]
+    # the order of the consumers, as assumed: the module's stop report
+    # (written by its handler) between the end's two events
+    assert [e.name for e in mine] == hit * ORACLE_N, [e.name for e in mine]
+    switches = [e for e in evs if e.name == "sched_switch" and pid in (e.f["prev_pid"], e.f["next_pid"])]
 
     def on_cpu(t0, t1):
         ran, since = 0, t0                  # it runs at t0: it hits the probe
         for e in switches:
             if not t0 < e.t_ns < t1:
                 continue
-            if e.f["prev_pid"] == str(pid) and since is not None:
+            if e.f["prev_pid"] == pid and since is not None:
                 ran, since = ran + e.t_ns - since, None
-            elif e.f["next_pid"] == str(pid):
+            elif e.f["next_pid"] == pid:
                 since = e.t_ns
         return ran + (t1 - since if since is not None else 0)
 
-    stops = [e.f for e in evs if e.name == "window_overrun" and e.f["pid"] == str(pid)
-             and e.f["at"] == "stop" and e.f["tag"] == str(oracle_run.tag)]
-    assert len(stops) == ORACLE_N, stops
-    t = rtt.tracked(oracle_run.tasks("tasks"), pid)
+    t = rtt.tracked(oracle_run.tasks("tasks"), int(pid))
     w = t.windows[oracle_run.tag]
     assert (w.count, w.overruns) == (ORACLE_N, ORACLE_N), t.text
-    durs = [t1 - t0 for t0, t1 in spans]
-    assert abs(w.max_ns - max(durs)) <= ORACLE_TOL_NS and abs(w.min_ns - min(durs)) <= ORACLE_TOL_NS, \
-        (t.text, durs)
-    for (t0, t1), s in zip(spans, stops):
+    tol = BRACKET_TOL_NS
+    durs = []
+    for i in range(ORACLE_N):
+        bf, bl, ef, s, el = (e.t_ns if e.name != "window_overrun" else e.f
+                             for e in mine[5 * i:5 * i + 5])
         d, ran = int(s["duration_ns"]), int(s["running_ns"])
-        assert abs(d - (t1 - t0)) <= ORACLE_TOL_NS, (s, t1 - t0)
-        assert abs(ran - on_cpu(t0, t1)) <= ORACLE_TOL_NS, (s, on_cpu(t0, t1))
+        durs.append(d)
+        assert ef - bl - tol <= d <= el - bf + tol, (s, (bf, bl, ef, el))
+        assert on_cpu(bl, ef) - tol <= ran <= on_cpu(bf, el) + tol, (s, on_cpu(bl, ef), on_cpu(bf, el))
         assert d - ran == sum(int(s[k]) for k in ("waiting_ns", "sleep_timer_ns", "sleep_lock_ns",
                                                    "sleep_io_ns", "sleep_other_ns")), s
+    # the statistics are those windows
+    assert (w.min_ns, w.max_ns) == (min(durs), max(durs)), (t.text, durs)
 
 
 # ------------------------------------------- when the deadline is reported

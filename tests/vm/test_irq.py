@@ -52,11 +52,12 @@ def _phase(name, hog):
                  if hog else "")
     writer = ("while kill -0 $H 2>/dev/null; do taskset -c 0 dd if=/dev/zero of=/dev/hvc3 bs=4k count=20 2>/dev/null; done"
               if hog else f"taskset -c 0 dd if=/dev/zero of=/dev/hvc3 bs=4k count={QUIET_WRITES} 2>/dev/null")
-    # The hog phase records prio_hog's switches too: when it had CPU 1.
+    # The hog phase records prio_hog's switches too: when it had CPU 1;
+    # the quiet one every switch on CPU 1 (few): when only idle had it.
     hog_switches = ('echo "prev_pid == $P || next_pid == $P || prev_comm == \\"prio_hog\\" || '
                     'next_comm == \\"prio_hog\\"" > $T/events/sched/sched_switch/filter' if hog else "")
     return f"""
-trace_pids $P
+trace_pids {"" if hog else "-c 1 "}$P
 {hog_switches}
 echo "irq == $N" > $T/events/irq/irq_handler_entry/filter
 echo 1 > $T/events/irq/irq_handler_entry/enable
@@ -382,24 +383,41 @@ def test_irq_handling_oracle_hog(irq_run):
     assert HANDLER or irqm.count <= t.irq_delay.count, t.text
 
 
+def idle_only(evs, span):
+    """Whether tracefs saw only the idle task current on CPU 1 in span
+    (False when who ran there is not known yet)."""
+    try:
+        return set(rtt.oracle_cpu_occupancy(evs, 1, *span)) == {0}
+    except rtt.FormatError:
+        return False
+
+
 def test_irq_delay_quiet_is_small(irq_run):
-    t, _, _ = phase(irq_run, "quiet")
+    t, ora, _ = phase(irq_run, "quiet")
     d = t.irq_delay
     # Nothing above the IRQ thread on CPU 1: entry -> wakeup -> switch-in,
-    # measured 5-50 us under icount; far below a hog burst. Up to 2 samples
-    # may be icount guest-time jumps on the idle vCPU (seen: one of 1.49 ms
-    # in 595, no culprit: only the idle task had the CPU): counted from the
-    # linear histogram (125 us steps), samples of 250 us or more: a kernel
-    # path, 1 ms on the debug kernel, where an IRQ that comes during a
-    # handler run waits for the rest of that run, which the checkers
-    # lengthen (seen: 7 samples of 250 us - 1.5 ms, one of them 1 ms or more).
+    # measured 5-50 us under icount; far below a hog burst. Slow samples
+    # (250 us or more, from the linear histogram's 125 us steps; 1 ms on
+    # the debug kernel, where an IRQ that comes during a handler run waits
+    # for the rest of that run, which the checkers lengthen: seen 7 of
+    # 250 us - 1.5 ms) are icount guest-time jumps on the idle vCPU (seen:
+    # 1.49 ms in 595, no culprit). Those tracefs shows with only the idle
+    # task on CPU 1 are jumps for sure (seen: 3 in one run on a loaded
+    # host); up to 2 more may be jumps it places otherwise.
     lin = d.linear
     slow_at = rtt.kernel_path_ns(250 * US)
     slow_buckets = [(lo, n) for lo, _, n in lin["buckets"] if lo >= slow_at]
     slow = lin["over"] + sum(n for _, n in slow_buckets)
+    evs = phase_events(irq_run, "quiet")
+    jumps = sum(1 for a, b in ora.delay_spans if b - a >= slow_at and idle_only(evs, (a, b)))
     # (debug kernel: a run several times longer in wall time, so more of
     # QEMU's round-robin turns; seen 3)
-    assert slow <= (4 if rtt.DEBUG else 2), t.text
+    assert slow <= jumps + (4 if rtt.DEBUG else 2), (f"{jumps} idle-only in tracefs", t.text)
+    # The idle task is charged to nobody: a worst case tracefs shows idle
+    # only names no culprit.
+    worst = min(ora.delay_spans, key=lambda sp: abs(sp[1] - sp[0] - d.max_ns))
+    if d.max_ns >= slow_at and idle_only(evs, worst):
+        assert not d.culprits, (worst, t.text)
     assert d.violations <= slow, t.text
     # The mean of the other samples is the path's. The slow ones are taken
     # out at their buckets' lower edges (the least they add), those above

@@ -28,6 +28,9 @@ KERNEL = os.environ.get("RTT_KERNEL", "stock")
 # Our kernels (patched, and debug: patched plus the checkers) have the
 # irq_thread tracepoints of kernel-patches/linux, which the module then uses.
 IRQ_HANDLER_TP = KERNEL in ("patched", "debug")
+# What build_for built for this kernel (scripts/lib/common.sh, build_out):
+# the workloads the guest runs, in bin/.
+BUILD_OUT = REPO / "build" / (ARCH if KERNEL == "stock" else f"{ARCH}-{KERNEL}")
 # One folder per pytest session (others may run the suite at the same time).
 ARTIFACTS = REPO / "build" / ARCH / "vm-tests" / time.strftime(f"%Y%m%d-%H%M%S-{os.getpid()}")
 

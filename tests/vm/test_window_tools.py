@@ -19,13 +19,13 @@ MS, US = 1_000_000, 1_000
 
 
 def offsets() -> dict:
-    return rtt.elf_function_offsets(rtt.REPO / "build" / rtt.ARCH / "bin" / "win_target")
+    return rtt.elf_function_offsets(rtt.BUILD_OUT / "bin" / "win_target")
 
 
 def bind_lines(off: dict) -> list[tuple[int, str]]:
     """(errno, spec): what RTT_IOC_WINDOW_BIND must answer, in order."""
     a0, a1 = off["step_a_begin"], off["step_a_end"]
-    size = (rtt.REPO / "build" / rtt.ARCH / "bin" / "win_target").stat().st_size
+    size = (rtt.BUILD_OUT / "bin" / "win_target").stat().st_size
     good = f"p {WT}:{a0:#x} {a1:#x} budget=1000000"
     lines = [
         (0, good),

@@ -417,7 +417,7 @@ BAD_SPECS = {
 
 @pytest.fixture(scope="module")
 def bind_run():
-    exe = rtt.REPO / "build" / rtt.ARCH / "bin" / "win_target"
+    exe = rtt.BUILD_OUT / "bin" / "win_target"
     off = {f"{s}{i}": hex(rtt.elf_file_offset(exe, f"step_{s}_{'begin' if i == 0 else 'end'}"))
            for s in "ab" for i in (0, 1)}
     fmt = dict(bin="$B", **off)
@@ -581,7 +581,7 @@ BRACKET_TOL_NS = 2 * US
 
 @pytest.fixture(scope="module")
 def oracle_run():
-    exe = rtt.REPO / "build" / rtt.ARCH / "bin" / "win_target"
+    exe = rtt.BUILD_OUT / "bin" / "win_target"
     b0, b1 = (rtt.elf_file_offset(exe, f"step_b_{x}") for x in ("begin", "end"))
     probes = "\n".join(f'echo "p:rtt_oracle/{e}_{o} $B:{off:#x}" >> $T/uprobe_events'
                        for o in ("first", "last") for e, off in (("b_begin", b0), ("b_end", b1)))

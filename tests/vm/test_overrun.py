@@ -169,8 +169,8 @@ def test_overrun_response_relief_agree_with_tracefs(ov_run):
     """Response and relief end at the wakeup that found the loop still on
     its CPU (a sleep of length 0): the oracle, by the same rule, agrees.
     The worst of each is explained as tracefs shows that window on CPU 1:
-    the loop ran at most half a period of compute, and what overrun_hi is
-    charged is the time it ran there. (How many of hi's bursts fall into
+    the loop's running is its time there, and what overrun_hi is charged
+    is the time it ran there. (How many of hi's bursts fall into
     one activation is the workload's timing, not the module's: seen 1 in
     most runs, 4 in one.)"""
     t, s, ids, evs = _setup(ov_run)
@@ -179,9 +179,11 @@ def test_overrun_response_relief_agree_with_tracefs(ov_run):
     for m, ora in ((t.response, responses), (t.relief, reliefs)):
         probs = rtt.oracle_agreement_problems(m, ora)
         assert not probs, "\n".join(probs) + "\n" + t.text
-        assert m.worst["running_ns"] <= OV["period"] * US // 2 + 100 * US, t.text
         t_end, v = min(ends[m.name], key=lambda e: abs(e[1] - m.max_ns))
         occ = rtt.oracle_cpu_occupancy(evs, 1, t_end - v, t_end)
+        # its running is its own time on CPU 1 there (about half a period
+        # of compute, as designed; seen once: 751 us, all of it on CPU 1)
+        assert rtt.near(m.worst["running_ns"], occ.get(t.pid, 0), 10 * US + v // 100), (occ, t.text)
         hi_ran = occ.get(ids["overrun_hi"], 0)
         hi = m.culprit(ids["overrun_hi"])
         if hi_ran < 10 * US:

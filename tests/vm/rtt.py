@@ -37,6 +37,8 @@ ARTIFACTS = REPO / "build" / ARCH / "vm-tests" / time.strftime(f"%Y%m%d-%H%M%S-{
 UAPI = REPO / "rt-tracer-module" / "include" / "uapi" / "linux" / "rt_tracer.h"
 # culprits listed per worst case; more ran when a record lists this many
 RTT_CULPRITS = int(re.search(r"^#define RTT_CULPRITS\s+(\d+)", UAPI.read_text(), re.M)[1])
+# buckets of a linear histogram: samples past them are its "over"
+RTT_LIN_BUCKETS = int(re.search(r"^#define RTT_LIN_BUCKETS\s+(\d+)", UAPI.read_text(), re.M)[1])
 
 METRICS = ("latency", "response", "relief", "irq_delay", "irq")
 BREAKDOWN = ("running_ns", "waiting_ns", "sleep_timer_ns", "sleep_lock_ns",

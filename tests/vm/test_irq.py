@@ -35,7 +35,6 @@ BURST, SLEEP, HOG_MS = 3000, 7000, 1200          # us, us, ms
 BOUND = 1 * MS                                    # irq_delay SLO
 IRQ_BOUND = 500 * US                              # irq (handling) SLO
 LIN_STEP = 125 * US                               # irq_delay linear histogram, BOUND = 8 steps
-RTT_LIN_BUCKETS = 32                              # its buckets (UAPI header)
 QUIET_WRITES = 300
 
 
@@ -424,7 +423,7 @@ def test_irq_delay_quiet_is_small(irq_run):
     # the linear range at its end. (The path itself is longer on the debug
     # kernel: kernel_path_ns; the oracle tests hold the module to tracefs
     # there as here.)
-    lin_end = lin["lo_ns"] + RTT_LIN_BUCKETS * lin["step_ns"]
+    lin_end = lin["lo_ns"] + rtt.RTT_LIN_BUCKETS * lin["step_ns"]
     slow_ns = sum(lo * n for lo, n in slow_buckets) + lin["over"] * lin_end
     rest_mean = (d.mean_ns * d.count - slow_ns) / (d.count - slow)
     assert rest_mean < rtt.kernel_path_ns(20 * US), (rest_mean, t.text)
